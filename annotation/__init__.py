@@ -1,0 +1,1 @@
+"""Pull side of contraband-corpus: Label Studio round trip, releases and spaCy models."""

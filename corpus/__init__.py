@@ -1,0 +1,1 @@
+"""Push side of contraband-corpus: ingest -> clean -> dedup, one `Document` record per page."""

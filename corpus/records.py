@@ -1,0 +1,157 @@
+"""The push side's one canonical record: a `Document` (one input page).
+
+Every stage takes documents (or a pandas batch of their rows) and returns documents.
+The corpus table written by `contraband curate` has exactly the columns of
+`Document.to_row()`; `CORPUS_COLUMNS` documents them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .offsets import Edit, OffsetMap
+
+STATUS_KEPT = "kept"
+STATUS_DUPLICATE = "duplicate"
+STATUS_REJECTED = "rejected"
+
+CORPUS_COLUMNS: dict[str, str] = {
+    "id": "stable id: sha1 of source name + raw content, 16 hex chars",
+    "source": "where the page came from: file path, plus ':LINE' for JSONL",
+    "url": "page URL when known, else null",
+    "site": "site key (URL host, or the directory name for dumps); boilerplate is learned per site",
+    "title": "headline moved out of the body, or null",
+    "published": "publication date/time as ISO 8601, or null",
+    "authors": "list of bylines / photo credits moved out of the body",
+    "clean_text": "the text annotators see",
+    "raw_text": "the decoded input page, unchanged",
+    "removals": "list of {reason, raw_start, raw_end, text, replacement}: every edit made",
+    "offset_map": "segments {clean_start, clean_end, raw_start, raw_end, copy} mapping clean -> raw",
+    "content_hash": "sha1 of the normalised clean text (exact-duplicate key)",
+    "status": "kept | duplicate | rejected",
+    "reject_reason": "machine-readable reason for a rejected row (empty_file, binary_file, ...)",
+    "duplicate_of": "id of the kept document this one duplicates, or null",
+    "cluster_id": "duplicate-cluster id shared by a keeper and its duplicates",
+    "similarity": "measured Jaccard similarity to duplicate_of (1.0 for exact), or null",
+    "duplicate_paragraphs": "list of {start, end, cluster} clean ranges also found in other documents",
+    "metadata": "JSON object: any other input fields (JSONL extras, HTML metadata)",
+}
+
+
+def stable_id(source: str, raw: str | bytes) -> str:
+    """Id derived from the source name and its content: same page, same id, every run."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    h = hashlib.sha1(source.encode("utf-8"))
+    h.update(b"\0")
+    h.update(data)
+    return h.hexdigest()[:16]
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Document:
+    """One input page as it moves through ingest -> clean -> dedup."""
+
+    id: str
+    source: str
+    raw_text: str
+    url: str | None = None
+    site: str | None = None
+    title: str | None = None
+    published: str | None = None
+    authors: tuple[str, ...] = ()
+    clean_text: str = ""
+    edits: tuple[Edit, ...] = ()
+    offset_map: OffsetMap | None = None
+    status: str = STATUS_KEPT
+    reject_reason: str | None = None
+    duplicate_of: str | None = None
+    cluster_id: str | None = None
+    similarity: float | None = None
+    duplicate_paragraphs: tuple[dict, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def with_(self, **changes: Any) -> "Document":
+        """A copy with some fields changed (records are immutable)."""
+        return replace(self, **changes)
+
+    def to_row(self) -> dict[str, Any]:
+        """The corpus-table row (see CORPUS_COLUMNS)."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "url": self.url,
+            "site": self.site,
+            "title": self.title,
+            "published": self.published,
+            "authors": list(self.authors),
+            "clean_text": self.clean_text,
+            "raw_text": self.raw_text,
+            "removals": [
+                {
+                    "reason": e.reason,
+                    "raw_start": e.start,
+                    "raw_end": e.end,
+                    "text": self.raw_text[e.start : e.end],
+                    "replacement": e.replacement,
+                }
+                for e in self.edits
+            ],
+            "offset_map": (self.offset_map or OffsetMap([])).to_columns(),
+            "content_hash": content_hash(self.clean_text),
+            "status": self.status,
+            "reject_reason": self.reject_reason,
+            "duplicate_of": self.duplicate_of,
+            "cluster_id": self.cluster_id,
+            "similarity": self.similarity,
+            "duplicate_paragraphs": [dict(p) for p in self.duplicate_paragraphs],
+            "metadata": json.dumps(self.metadata, ensure_ascii=False, sort_keys=True, default=str),
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Document":
+        """Inverse of `to_row` (accepts a pandas row as a dict)."""
+        removals = row.get("removals")
+        removals = [] if removals is None else list(removals)
+        offset_map = row.get("offset_map")
+        meta = row.get("metadata") or "{}"
+        return cls(
+            id=row["id"],
+            source=row["source"],
+            raw_text=row["raw_text"],
+            url=row.get("url"),
+            site=row.get("site"),
+            title=row.get("title"),
+            published=row.get("published"),
+            authors=tuple(row.get("authors") if row.get("authors") is not None else ()),
+            clean_text=row.get("clean_text") or "",
+            edits=tuple(
+                Edit(int(r["raw_start"]), int(r["raw_end"]), r["replacement"], r["reason"]) for r in removals
+            ),
+            offset_map=OffsetMap.from_columns(offset_map) if offset_map is not None else None,
+            status=row.get("status") or STATUS_KEPT,
+            reject_reason=row.get("reject_reason"),
+            duplicate_of=row.get("duplicate_of"),
+            cluster_id=row.get("cluster_id"),
+            similarity=None if row.get("similarity") is None or row.get("similarity") != row.get("similarity") else float(row["similarity"]),
+            duplicate_paragraphs=tuple(dict(p) for p in (row.get("duplicate_paragraphs") if row.get("duplicate_paragraphs") is not None else ())),
+            metadata=json.loads(meta) if isinstance(meta, str) else dict(meta),
+        )
+
+
+def read_corpus(path: str) -> list[Document]:
+    """Read a corpus Parquet file written by `contraband curate` (DIR/corpus.parquet or the file)."""
+    import os
+
+    import pandas as pd
+
+    if os.path.isdir(path):
+        path = os.path.join(path, "corpus.parquet")
+    frame = pd.read_parquet(path)
+    return [Document.from_row(row) for row in frame.to_dict("records")]
