@@ -176,10 +176,15 @@ def apply_edits(raw: str, edits: Iterable[Edit]) -> tuple[str, OffsetMap]:
     clean_pos = 0
     previous: Edit | None = None
     for edit in ordered:
-        if edit.start < raw_pos or edit.end < edit.start or edit.end > len(raw):
+        if edit.end < edit.start or edit.end > len(raw):
+            raise OverlappingEditsError(
+                f"edit {edit.reason!r} on raw [{edit.start}, {edit.end}) is not a range inside "
+                f"the page (length {len(raw)}); cleaning stages must edit existing characters"
+            )
+        if edit.start < raw_pos:
             raise OverlappingEditsError(
                 f"edit {edit.reason!r} on raw [{edit.start}, {edit.end}) overlaps "
-                f"{previous.reason if previous else 'the page bounds'!r} ending at {raw_pos}; "
+                f"{previous.reason if previous else '?'!r} ending at {raw_pos}; "
                 "cleaning stages must produce disjoint edits"
             )
         if edit.start > raw_pos:

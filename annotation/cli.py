@@ -1,0 +1,349 @@
+"""`contraband`: one command-line program, one subcommand per pipeline verb.
+
+Every command is a thin wrapper: it checks its arguments, calls one library function
+with keyword-only options and prints one summary line. User errors (ContrabandError)
+exit 1 with a message and no traceback; tracebacks are for bugs.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from corpus.errors import ContrabandError
+
+DEFAULT_PROJECT = "contraband-corpus"
+
+
+def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn ContrabandError into 'error: ...' + exit 1 (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ContrabandError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+workdir_option = click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where the embedded server's data dir and the .env with its credentials live.",
+)
+project_option = click.option(
+    "--project", "project_title", default=DEFAULT_PROJECT, show_default=True, help="Label Studio project title."
+)
+schema_option = click.option(
+    "--schema",
+    "schema_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Label schema (default: configs/schema.yaml).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="contraband-corpus")
+def main() -> None:
+    """Turn scraped trafficking news pages into a clean corpus, Label Studio tasks,
+    versioned Hugging Face releases and spaCy models."""
+
+
+# -- corpus ----------------------------------------------------------------------
+@main.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build/corpus"),
+              show_default=True, help="Output directory for corpus.parquet and report.html.")
+@click.option("--clean-config", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Cleaning rules (default: configs/clean.yaml).")
+@click.option("--dedup-config", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Deduplication parameters (default: configs/dedup.yaml).")
+@click.option("--strict", is_flag=True, help="Exit non-zero if any page was rejected.")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@_user_errors
+def curate(sources: tuple[Path, ...], out_dir: Path, clean_config: Path | None, dedup_config: Path | None,
+           strict: bool, no_progress: bool) -> None:
+    """Ingest, clean and deduplicate SOURCES (files or directories of .txt, .html, .jsonl)."""
+    from corpus.clean import load_clean_config
+    from corpus.curate import curate as run_curate
+    from corpus.dedup import load_dedup_config
+
+    summary = run_curate(
+        list(sources),
+        out_dir=out_dir,
+        clean_config=load_clean_config(clean_config),
+        dedup_config=load_dedup_config(dedup_config),
+        strict=strict,
+        progress=not no_progress,
+    )
+    click.echo(summary.summary_line())
+
+
+# -- Label Studio server -----------------------------------------------------------
+@main.group()
+def server() -> None:
+    """Run the embedded Label Studio server (127.0.0.1, data dir in the working directory)."""
+
+
+@server.command("start")
+@workdir_option
+@click.option("--port", type=int, default=None, help="Port (default: a free one).")
+@_user_errors
+def server_start(workdir: Path, port: int | None) -> None:
+    """Start the embedded server (first start: creates the admin account and token in .env)."""
+    from annotation.server import start_server
+
+    info = start_server(workdir=workdir, port=port)
+    click.echo(f"server: running at {info.url} (pid {info.pid}, data {info.data_dir})")
+    click.echo(f"server: log in as {info.username} with LABEL_STUDIO_PASSWORD from {workdir / '.env'}")
+
+
+@server.command("stop")
+@workdir_option
+@_user_errors
+def server_stop(workdir: Path) -> None:
+    """Stop the embedded server."""
+    from annotation.server import stop_server
+
+    click.echo("server: stopped" if stop_server(workdir=workdir) else "server: was not running")
+
+
+@server.command("status")
+@workdir_option
+@_user_errors
+def server_status(workdir: Path) -> None:
+    """Say whether the embedded server runs, and where."""
+    from annotation.server import server_status as status
+
+    info = status(workdir=workdir)
+    if info is None:
+        click.echo("server: not running (start it with `contraband server start`)")
+        sys.exit(3)
+    click.echo(f"server: running at {info.url} (pid {info.pid}, data {info.data_dir})")
+
+
+# -- annotation ---------------------------------------------------------------------
+@main.command()
+@click.argument("corpus_dir", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="JSONL file: one line per kept document with spans and relations.")
+@click.option("--model", type=click.Path(exists=True, path_type=Path), default=None,
+              help="A trained spaCy pipeline (default: the rule pipeline from configs/).")
+@schema_option
+@_user_errors
+def preannotate(corpus_dir: Path, out: Path, model: Path | None, schema_path: Path | None) -> None:
+    """Write spaCy pre-annotations of a curated corpus for inspection."""
+    from annotation.preannotate import preannotate_documents
+    from annotation.schema import load_schema
+    from corpus.records import read_corpus
+
+    docs = read_corpus(str(corpus_dir))
+    count = preannotate_documents(docs, out=out, model=model, schema=load_schema(schema_path))
+    click.echo(f"preannotate: {len(docs)} documents in, {count} pre-annotated -> {out}")
+
+
+@main.command()
+@click.argument("corpus_dir", type=click.Path(exists=True, path_type=Path))
+@workdir_option
+@project_option
+@schema_option
+@click.option("--model", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Trained spaCy pipeline for predictions (default: rule pipeline).")
+@click.option("--no-predictions", is_flag=True, help="Import tasks without pre-annotations.")
+@click.option("--batch-size", type=click.IntRange(1, 50_000), default=1000, show_default=True,
+              help="Tasks per import request.")
+@click.option("--max-chars", type=click.IntRange(500), default=10_000, show_default=True,
+              help="Split longer documents into chunks on paragraph boundaries.")
+@click.option("--update-config", is_flag=True, help="Apply a changed schema to an existing project.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing in Label Studio.")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@_user_errors
+def push(corpus_dir: Path, workdir: Path, project_title: str, schema_path: Path | None, model: Path | None,
+         no_predictions: bool, batch_size: int, max_chars: int, update_config: bool, dry_run: bool,
+         no_progress: bool) -> None:
+    """Create/update the Label Studio project and import the kept documents (idempotent)."""
+    from annotation.pipeline import push_corpus
+
+    summary = push_corpus(
+        corpus_dir,
+        workdir=workdir,
+        project_title=project_title,
+        schema_path=schema_path,
+        model=model,
+        predictions=not no_predictions,
+        batch_size=batch_size,
+        max_chars=max_chars,
+        update_config=update_config,
+        dry_run=dry_run,
+        progress=not no_progress,
+    )
+    click.echo(summary.summary_line())
+
+
+@main.command()
+@workdir_option
+@project_option
+@schema_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build/labelstudio"),
+              show_default=True, help="Where the raw export, annotations.jsonl and the validation report go.")
+@_user_errors
+def pull(workdir: Path, project_title: str, schema_path: Path | None, out_dir: Path) -> None:
+    """Export every annotation, keep the raw export with its checksum, validate, write records."""
+    from annotation.pipeline import pull_annotations
+
+    result = pull_annotations(workdir=workdir, project_title=project_title, schema_path=schema_path, out_dir=out_dir)
+    click.echo(result.summary_line())
+
+
+# -- release ------------------------------------------------------------------------
+@main.group(invoke_without_command=True)
+@click.option("--annotations", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=Path("build/labelstudio/annotations.jsonl"), show_default=True,
+              help="annotations.jsonl written by `contraband pull`.")
+@click.option("--version", "version", default="auto", show_default=True,
+              help="Release version X.Y.Z, or 'auto' for the next patch version.")
+@click.option("--releases-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("releases"),
+              show_default=True, help="Where releases/vX.Y.Z/ directories live.")
+@click.option("--changelog", default="", help="What changed since the parent release.")
+@click.option("--push-to-hub", "hub_repo", default=None, help="Also upload to this Hugging Face dataset repo.")
+@click.option("--dry-run", is_flag=True, help="Show what would be released/uploaded; write nothing.")
+@workdir_option
+@schema_option
+@click.pass_context
+@_user_errors
+def release(ctx: click.Context, annotations: Path, version: str, releases_dir: Path, changelog: str,
+            hub_repo: str | None, dry_run: bool, workdir: Path, schema_path: Path | None) -> None:
+    """Adjudicate pulled annotations and build an immutable releases/vX.Y.Z/ dataset."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from annotation.pipeline import release_annotations
+
+    outcome = release_annotations(
+        annotations,
+        version=version,
+        releases_dir=releases_dir,
+        changelog=changelog,
+        hub_repo=hub_repo,
+        dry_run=dry_run,
+        workdir=workdir,
+        schema_path=schema_path,
+    )
+    click.echo(outcome.summary_line())
+
+
+@release.command("diff")
+@click.argument("old", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_user_errors
+def release_diff(old: Path, new: Path) -> None:
+    """List documents and annotations added, removed and changed between two releases."""
+    from annotation.release import diff_releases
+
+    click.echo(diff_releases(old, new).to_markdown())
+
+
+# -- spaCy --------------------------------------------------------------------------
+@main.group()
+def export() -> None:
+    """Export a release to other tools."""
+
+
+@export.command("spacy")
+@click.argument("release_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build/spacy"),
+              show_default=True, help="Where train/dev/test .spacy DocBins and alignment.json go.")
+@schema_option
+@_user_errors
+def export_spacy_command(release_dir: Path, out_dir: Path, schema_path: Path | None) -> None:
+    """Write spaCy DocBins (entities, overlapping spans, relations) from a release."""
+    from annotation.schema import load_schema
+    from annotation.spacy_export import export_spacy
+
+    report = export_spacy(release_dir, out_dir=out_dir, schema=load_schema(schema_path))
+    click.echo(report.summary_line())
+
+
+@main.command()
+@click.argument("export_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--config", "config", default="ner", show_default=True,
+              help="'ner', 'spancat' (configs/spacy/<name>.cfg) or a path to a spaCy config.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("models/latest"),
+              show_default=True, help="Where the trained pipeline and scores.json go.")
+@click.option("--max-steps", type=click.IntRange(1), default=None, help="Override training.max_steps.")
+@_user_errors
+def train(export_dir: Path, config: str, out_dir: Path, max_steps: int | None) -> None:
+    """Train a spaCy pipeline on exported DocBins; writes per-label scores."""
+    from annotation.schema import PROJECT_ROOT
+    from annotation.train import train_model
+
+    config_path = Path(config)
+    if not config_path.exists():
+        config_path = PROJECT_ROOT / "configs" / "spacy" / f"{config}.cfg"
+    if not config_path.exists():
+        raise click.BadParameter(f"{config!r} is neither a file nor one of configs/spacy/*.cfg", param_hint="--config")
+    overrides = {"training.max_steps": max_steps} if max_steps else None
+    result = train_model(export_dir, config=config_path, out_dir=out_dir, overrides=overrides)
+    click.echo(result.summary_line())
+
+
+# -- schema -------------------------------------------------------------------------
+@main.command("schema")
+@click.argument("what", type=click.Choice(["labeling-config", "instructions", "labels"]))
+@schema_option
+@_user_errors
+def schema_command(what: str, schema_path: Path | None) -> None:
+    """Print what is generated from configs/schema.yaml."""
+    from annotation.schema import load_schema
+
+    schema = load_schema(schema_path)
+    if what == "labeling-config":
+        click.echo(schema.to_labeling_config())
+    elif what == "instructions":
+        click.echo(schema.to_instructions_html())
+    else:
+        click.echo(f"schema v{schema.version}: entities {', '.join(schema.entity_names)}")
+        click.echo(f"relations {', '.join(schema.relation_names)}")
+
+
+# -- the main job -------------------------------------------------------------------
+@main.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@workdir_option
+@project_option
+@click.option("--gold", "gold_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Hand-made gold annotations to load as an annotator (default: <first source>/gold).")
+@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
+              show_default=True, help="Where the corpus and the pulled annotations go.")
+@click.option("--releases-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("releases"),
+              show_default=True, help="Where the release is written.")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@_user_errors
+def demo(sources: tuple[Path, ...], workdir: Path, project_title: str, gold_dir: Path | None, build_dir: Path,
+         releases_dir: Path, no_progress: bool) -> None:
+    """The main job: curate -> embedded server -> push -> gold annotations -> pull -> release."""
+    from annotation.pipeline import run_demo
+
+    run_demo(
+        list(sources),
+        workdir=workdir,
+        project_title=project_title,
+        gold_dir=gold_dir,
+        build_dir=build_dir,
+        releases_dir=releases_dir,
+        progress=not no_progress,
+        echo=click.echo,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
