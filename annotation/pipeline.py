@@ -1,0 +1,318 @@
+"""Orchestration at the edges: the CLI verbs that chain several stages, and the demo.
+
+Push side: curate -> tasks -> pre-annotate -> push. Pull side: pull -> validate ->
+adjudicate -> agreement -> events -> release. Each function here wires pure stages
+to the I/O modules (server, labelstudio, release) and returns a summary object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from corpus.errors import ContrabandError, LabelStudioError, ReleaseError
+
+from .records import AnnotatedTask
+from .schema import Schema, load_schema
+
+DEMO_GOLD_ANNOTATOR = "gold-annotator@contraband.local"
+
+
+# -- push ---------------------------------------------------------------------------
+def push_corpus(
+    corpus_dir: Path,
+    *,
+    workdir: Path = Path("."),
+    project_title: str,
+    schema_path: Path | None = None,
+    model: Path | None = None,
+    predictions: bool = True,
+    batch_size: int = 1000,
+    max_chars: int = 10_000,
+    update_config: bool = False,
+    dry_run: bool = False,
+    progress: bool = True,
+):
+    """Read a curated corpus, make tasks, pre-annotate the new ones and push them (idempotent)."""
+    from corpus.records import read_corpus
+
+    from .labelstudio import LabelStudio
+    from .push import push_tasks
+    from .server import resolve_connection
+    from .tasks import documents_to_tasks
+
+    schema = load_schema(schema_path)
+    docs = read_corpus(str(corpus_dir))
+    tasks = documents_to_tasks(docs, schema=schema, max_chars=max_chars)
+    client = LabelStudio(resolve_connection(workdir=workdir))
+    project = client.ensure_project(project_title, schema=schema, update_config=update_config, dry_run=dry_run)
+    preds = None
+    if predictions:
+        existing = client.list_task_keys(project.id) if project.id is not None else {}
+        new = [t for t in tasks if t.key not in existing]
+        preds = predict_tasks(new, schema=schema, model=model)
+    return push_tasks(
+        tasks,
+        client=client,
+        project_id=project.id,
+        predictions=preds,
+        batch_size=batch_size,
+        dry_run=dry_run,
+        progress=progress,
+    )
+
+
+def predict_tasks(tasks: Sequence[Any], *, schema: Schema, model: Path | None = None) -> dict[str, Any]:
+    """Pre-annotations keyed by task key, with document offsets."""
+    from .preannotate import load_preannotator
+
+    if not tasks:
+        return {}
+    preannotator = load_preannotator(model, schema=schema)
+    annotations = preannotator.predict([t.text for t in tasks], offsets=[t.chunk_start for t in tasks])
+    return {t.key: a for t, a in zip(tasks, annotations)}
+
+
+# -- pull ---------------------------------------------------------------------------
+def pull_annotations(
+    *, workdir: Path = Path("."), project_title: str, schema_path: Path | None = None, out_dir: Path
+):
+    """Export the project, store the raw export with its checksum, validate, write records."""
+    from .labelstudio import LabelStudio
+    from .pseudonym import pseudonym_secret
+    from .pull import pull
+    from .server import resolve_connection
+
+    schema = load_schema(schema_path)
+    client = LabelStudio(resolve_connection(workdir=workdir))
+    project = client.find_project(project_title)
+    if project is None:
+        raise LabelStudioError(
+            f"Label Studio has no project titled {project_title!r}; push a corpus first "
+            f"(`contraband push CORPUS_DIR --project {project_title!r}`)"
+        )
+    return pull(
+        client=client, project_id=project.id, out_dir=Path(out_dir), schema=schema,
+        secret=pseudonym_secret(workdir=workdir),
+    )
+
+
+def read_annotated_tasks(path: Path) -> list[AnnotatedTask]:
+    """Read annotations.jsonl written by pull; a bad line is an error naming file and line."""
+    tasks = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                tasks.append(AnnotatedTask.from_dict(json.loads(line)))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ContrabandError(f"{path}, line {number}: not an annotated task record ({exc}); re-run `contraband pull`") from None
+    return tasks
+
+
+# -- release ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReleaseOutcome:
+    version: str
+    path: Path | None
+    documents: int
+    split_sizes: dict[str, int] = field(default_factory=dict)
+    adjudication: dict[str, int] = field(default_factory=dict)
+    events: int = 0
+    reused: bool = False
+    dry_run: bool = False
+    hub: str | None = None
+
+    def summary_line(self) -> str:
+        splits = " / ".join(f"{k} {v}" for k, v in self.split_sizes.items())
+        adj = ", ".join(f"{k} {v}" for k, v in sorted(self.adjudication.items()))
+        verb = "would build" if self.dry_run else ("unchanged, kept" if self.reused else "built")
+        line = f"release: {verb} v{self.version}: {self.documents} documents"
+        if splits:
+            line += f" ({splits})"
+        line += f", {self.events} seizure events; adjudication: {adj or 'none'}"
+        if self.path:
+            line += f" -> {self.path}"
+        if self.hub:
+            line += f"; {self.hub}"
+        return line
+
+
+def annotations_fingerprint(tasks: Sequence[AnnotatedTask]) -> str:
+    """sha256 over what a release is built from (texts, metadata, human annotations): equal -> same release."""
+    payload = []
+    for t in sorted(tasks, key=lambda t: (t.doc_id, t.chunk_start)):
+        anns = sorted(
+            (
+                a.annotator,
+                a.ground_truth,
+                a.cancelled,
+                sorted((s.start, s.end, s.label) for s in a.spans),
+                sorted((r.head, r.tail, r.label) for r in a.relations),
+            )
+            for a in t.annotations
+        )
+        payload.append((t.doc_id, t.chunk_start, t.text, sorted(t.meta.items()), anns))
+    return hashlib.sha256(json.dumps(payload, default=str).encode("utf-8")).hexdigest()
+
+
+def release_annotations(
+    annotations: Path,
+    *,
+    version: str = "auto",
+    releases_dir: Path = Path("releases"),
+    changelog: str = "",
+    hub_repo: str | None = None,
+    dry_run: bool = False,
+    workdir: Path = Path("."),
+    schema_path: Path | None = None,
+) -> ReleaseOutcome:
+    """Adjudicate pulled annotations, measure agreement, derive events, build a release."""
+    from .adjudicate import adjudicate, adjudication_counts
+    from .agreement import compute_agreement
+    from .events import seizure_events
+    from .release import build_release, latest_version, next_version, push_to_hub, read_manifest
+
+    schema = load_schema(schema_path)
+    tasks = read_annotated_tasks(Path(annotations))
+    if not tasks:
+        raise ReleaseError(f"{annotations}: no annotated tasks; annotate in Label Studio and run `contraband pull` first")
+    fingerprint = annotations_fingerprint(tasks)
+    releases_dir = Path(releases_dir)
+    latest = latest_version(releases_dir)
+    if version == "auto":
+        if latest is not None and read_manifest(releases_dir / f"v{latest}").get("annotations_fingerprint") == fingerprint:
+            manifest = read_manifest(releases_dir / f"v{latest}")
+            return ReleaseOutcome(
+                version=latest, path=releases_dir / f"v{latest}", documents=manifest.get("counts", {}).get("documents", 0),
+                split_sizes=manifest.get("counts", {}).get("splits", {}), reused=True,
+            )
+        version = next_version(releases_dir) if latest is not None else "0.1.0"
+    adjudicated = adjudicate(tasks)
+    agreement = compute_agreement(adjudicated, schema=schema)
+    events = seizure_events(adjudicated)
+    counts = adjudication_counts(adjudicated)
+    documents = len({t.doc_id for t in adjudicated})
+    if dry_run:
+        return ReleaseOutcome(version=version, path=None, documents=documents, adjudication=counts,
+                              events=len(events), dry_run=True)
+    path = build_release(
+        adjudicated,
+        version=version,
+        releases_dir=releases_dir,
+        schema=schema,
+        source_export_sha256=_export_checksum(Path(annotations).parent),
+        agreement=agreement.to_dict(),
+        events=events,
+        parent=latest,
+        changelog=changelog,
+        fingerprint=fingerprint,
+    )
+    manifest = read_manifest(path)
+    hub = None
+    if hub_repo:
+        from .secrets import get_secret
+
+        token = get_secret("HF_TOKEN", workdir=workdir)
+        if not token:
+            raise ReleaseError("--push-to-hub needs HF_TOKEN in the environment or .env; the release itself is built at " + str(path))
+        hub = push_to_hub(path, repo_id=hub_repo, token=token)
+    return ReleaseOutcome(
+        version=version, path=path, documents=documents, split_sizes=manifest.get("counts", {}).get("splits", {}),
+        adjudication=counts, events=len(events), hub=hub,
+    )
+
+
+def _export_checksum(pull_dir: Path) -> str | None:
+    """sha256 of the newest raw export stored by pull next to annotations.jsonl."""
+    sums = sorted(pull_dir.glob("export-*.sha256"))
+    if not sums:
+        return None
+    return sums[-1].read_text(encoding="utf-8").split()[0]
+
+
+# -- demo ---------------------------------------------------------------------------
+def run_demo(
+    sources: Sequence[Path],
+    *,
+    workdir: Path = Path("."),
+    project_title: str,
+    gold_dir: Path | None = None,
+    build_dir: Path = Path("build"),
+    releases_dir: Path = Path("releases"),
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+) -> ReleaseOutcome:
+    """The README's main job on the seeds, safe to run again:
+    curate -> embedded server -> push -> gold annotations -> pull -> release."""
+    import os
+
+    from corpus.curate import curate
+    from corpus.records import read_corpus
+
+    from .gold import load_gold_dir
+    from .labelstudio import LabelStudio
+    from .server import resolve_connection, start_server
+
+    schema = load_schema()
+    corpus_dir = Path(build_dir) / "corpus"
+    summary = curate(list(sources), out_dir=corpus_dir, progress=progress)
+    echo(summary.summary_line())
+
+    if os.environ.get("LABEL_STUDIO_URL") and os.environ.get("LABEL_STUDIO_API_KEY"):
+        echo(f"server: using LABEL_STUDIO_URL={os.environ['LABEL_STUDIO_URL']}")
+        info = None
+    else:
+        info = start_server(workdir=workdir)
+        echo(f"server: running at {info.url}")
+
+    push_summary = push_corpus(corpus_dir, workdir=workdir, project_title=project_title, progress=progress)
+    echo(push_summary.summary_line())
+
+    client = LabelStudio(resolve_connection(workdir=workdir))
+    project = client.find_project(project_title)
+    assert project is not None
+    gold_dir = Path(gold_dir) if gold_dir else Path(sources[0]) / "gold"
+    docs = [d for d in read_corpus(str(corpus_dir)) if d.status == "kept"]
+    gold = load_gold_dir(gold_dir, docs, schema=schema) if gold_dir.is_dir() else {}
+    added = add_gold_annotations(client, project.id, gold)
+    echo(f"gold: {len(gold)} gold documents, {added} annotations added (the others were already there)")
+
+    pulled = pull_annotations(workdir=workdir, project_title=project_title, out_dir=Path(build_dir) / "labelstudio")
+    echo(pulled.summary_line())
+    outcome = release_annotations(Path(build_dir) / "labelstudio" / "annotations.jsonl", releases_dir=releases_dir, workdir=workdir)
+    echo(outcome.summary_line())
+
+    url = info.url if info else os.environ["LABEL_STUDIO_URL"]
+    echo("")
+    echo(f"Annotators: open {url}/projects/{project.id} and log in"
+         + (f" as {info.username} with the password stored in {Path(workdir) / '.env'} (LABEL_STUDIO_PASSWORD)." if info else "."))
+    echo("Stop the server with `contraband server stop`.")
+    echo(f'Researchers: datasets.load_dataset("{outcome.path}") loads the release '
+         f'(configs: default, annotations, events).')
+    return outcome
+
+
+def add_gold_annotations(client: Any, project_id: int, gold: dict[str, Any]) -> int:
+    """Add each gold annotation, as the gold annotator, to the tasks of its document that lack one."""
+    if not gold:
+        return 0
+    user_id = client.ensure_user(DEMO_GOLD_ANNOTATOR, first_name="Gold", last_name="Annotator")
+    added = 0
+    for existing in client.list_task_keys(project_id).values():
+        annotation = gold.get(existing.doc_id)
+        if annotation is None or user_id in existing.annotators:
+            continue
+        spans = tuple(s for s in annotation.spans if existing.chunk_start <= s.start and s.end <= existing.chunk_end)
+        ids = {s.id for s in spans}
+        relations = tuple(r for r in annotation.relations if r.head in ids and r.tail in ids)
+        client.add_annotation(
+            existing.id, annotation.with_(spans=spans, relations=relations), chunk_start=existing.chunk_start,
+            user_id=user_id, ground_truth=True,
+        )
+        added += 1
+    return added
