@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -41,7 +42,11 @@ workdir_option = click.option(
     help="Where the embedded server's data dir and the .env with its credentials live.",
 )
 project_option = click.option(
-    "--project", "project_title", default=DEFAULT_PROJECT, show_default=True, help="Label Studio project title."
+    "--project",
+    "project_title",
+    default=DEFAULT_PROJECT,
+    show_default=True,
+    help="Label Studio project title.",
 )
 schema_option = click.option(
     "--schema",
@@ -62,17 +67,37 @@ def main() -> None:
 # -- corpus ----------------------------------------------------------------------
 @main.command()
 @click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build/corpus"),
-              show_default=True, help="Output directory for corpus.parquet and report.html.")
-@click.option("--clean-config", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Cleaning rules (default: configs/clean.yaml).")
-@click.option("--dedup-config", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Deduplication parameters (default: configs/dedup.yaml).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build/corpus"),
+    show_default=True,
+    help="Output directory for corpus.parquet and report.html.",
+)
+@click.option(
+    "--clean-config",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Cleaning rules (default: configs/clean.yaml).",
+)
+@click.option(
+    "--dedup-config",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Deduplication parameters (default: configs/dedup.yaml).",
+)
 @click.option("--strict", is_flag=True, help="Exit non-zero if any page was rejected.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_user_errors
-def curate(sources: tuple[Path, ...], out_dir: Path, clean_config: Path | None, dedup_config: Path | None,
-           strict: bool, no_progress: bool) -> None:
+def curate(
+    sources: tuple[Path, ...],
+    out_dir: Path,
+    clean_config: Path | None,
+    dedup_config: Path | None,
+    strict: bool,
+    no_progress: bool,
+) -> None:
     """Ingest, clean and deduplicate SOURCES (files or directories of .txt, .html, .jsonl)."""
     from corpus.clean import load_clean_config
     from corpus.curate import curate as run_curate
@@ -105,7 +130,9 @@ def server_start(workdir: Path, port: int | None) -> None:
 
     info = start_server(workdir=workdir, port=port)
     click.echo(f"server: running at {info.url} (pid {info.pid}, data {info.data_dir})")
-    click.echo(f"server: log in as {info.username} with LABEL_STUDIO_PASSWORD from {workdir / '.env'}")
+    click.echo(
+        f"server: log in as {info.username} with LABEL_STUDIO_PASSWORD from {workdir / '.env'}"
+    )
 
 
 @server.command("stop")
@@ -135,10 +162,18 @@ def server_status(workdir: Path) -> None:
 # -- annotation ---------------------------------------------------------------------
 @main.command()
 @click.argument("corpus_dir", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="JSONL file: one line per kept document with spans and relations.")
-@click.option("--model", type=click.Path(exists=True, path_type=Path), default=None,
-              help="A trained spaCy pipeline (default: the rule pipeline from configs/).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="JSONL file: one line per kept document with spans and relations.",
+)
+@click.option(
+    "--model",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="A trained spaCy pipeline (default: the rule pipeline from configs/).",
+)
 @schema_option
 @_user_errors
 def preannotate(corpus_dir: Path, out: Path, model: Path | None, schema_path: Path | None) -> None:
@@ -157,20 +192,46 @@ def preannotate(corpus_dir: Path, out: Path, model: Path | None, schema_path: Pa
 @workdir_option
 @project_option
 @schema_option
-@click.option("--model", type=click.Path(exists=True, path_type=Path), default=None,
-              help="Trained spaCy pipeline for predictions (default: rule pipeline).")
+@click.option(
+    "--model",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Trained spaCy pipeline for predictions (default: rule pipeline).",
+)
 @click.option("--no-predictions", is_flag=True, help="Import tasks without pre-annotations.")
-@click.option("--batch-size", type=click.IntRange(1, 50_000), default=1000, show_default=True,
-              help="Tasks per import request.")
-@click.option("--max-chars", type=click.IntRange(500), default=10_000, show_default=True,
-              help="Split longer documents into chunks on paragraph boundaries.")
-@click.option("--update-config", is_flag=True, help="Apply a changed schema to an existing project.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 50_000),
+    default=1000,
+    show_default=True,
+    help="Tasks per import request.",
+)
+@click.option(
+    "--max-chars",
+    type=click.IntRange(500),
+    default=10_000,
+    show_default=True,
+    help="Split longer documents into chunks on paragraph boundaries.",
+)
+@click.option(
+    "--update-config", is_flag=True, help="Apply a changed schema to an existing project."
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing in Label Studio.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_user_errors
-def push(corpus_dir: Path, workdir: Path, project_title: str, schema_path: Path | None, model: Path | None,
-         no_predictions: bool, batch_size: int, max_chars: int, update_config: bool, dry_run: bool,
-         no_progress: bool) -> None:
+def push(
+    corpus_dir: Path,
+    workdir: Path,
+    project_title: str,
+    schema_path: Path | None,
+    model: Path | None,
+    no_predictions: bool,
+    batch_size: int,
+    max_chars: int,
+    update_config: bool,
+    dry_run: bool,
+    no_progress: bool,
+) -> None:
     """Create/update the Label Studio project and import the kept documents (idempotent)."""
     from annotation.pipeline import push_corpus
 
@@ -194,35 +255,70 @@ def push(corpus_dir: Path, workdir: Path, project_title: str, schema_path: Path 
 @workdir_option
 @project_option
 @schema_option
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build/labelstudio"),
-              show_default=True, help="Where the raw export, annotations.jsonl and the validation report go.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build/labelstudio"),
+    show_default=True,
+    help="Where the raw export, annotations.jsonl and the validation report go.",
+)
 @_user_errors
 def pull(workdir: Path, project_title: str, schema_path: Path | None, out_dir: Path) -> None:
     """Export every annotation, keep the raw export with its checksum, validate, write records."""
     from annotation.pipeline import pull_annotations
 
-    result = pull_annotations(workdir=workdir, project_title=project_title, schema_path=schema_path, out_dir=out_dir)
+    result = pull_annotations(
+        workdir=workdir, project_title=project_title, schema_path=schema_path, out_dir=out_dir
+    )
     click.echo(result.summary_line())
 
 
 # -- release ------------------------------------------------------------------------
 @main.group(invoke_without_command=True)
-@click.option("--annotations", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=Path("build/labelstudio/annotations.jsonl"), show_default=True,
-              help="annotations.jsonl written by `contraband pull`.")
-@click.option("--version", "version", default="auto", show_default=True,
-              help="Release version X.Y.Z, or 'auto' for the next patch version.")
-@click.option("--releases-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("releases"),
-              show_default=True, help="Where releases/vX.Y.Z/ directories live.")
+@click.option(
+    "--annotations",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=Path("build/labelstudio/annotations.jsonl"),
+    show_default=True,
+    help="annotations.jsonl written by `contraband pull`.",
+)
+@click.option(
+    "--version",
+    "version",
+    default="auto",
+    show_default=True,
+    help="Release version X.Y.Z, or 'auto' for the next patch version.",
+)
+@click.option(
+    "--releases-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("releases"),
+    show_default=True,
+    help="Where releases/vX.Y.Z/ directories live.",
+)
 @click.option("--changelog", default="", help="What changed since the parent release.")
-@click.option("--push-to-hub", "hub_repo", default=None, help="Also upload to this Hugging Face dataset repo.")
-@click.option("--dry-run", is_flag=True, help="Show what would be released/uploaded; write nothing.")
+@click.option(
+    "--push-to-hub", "hub_repo", default=None, help="Also upload to this Hugging Face dataset repo."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would be released/uploaded; write nothing."
+)
 @workdir_option
 @schema_option
 @click.pass_context
 @_user_errors
-def release(ctx: click.Context, annotations: Path, version: str, releases_dir: Path, changelog: str,
-            hub_repo: str | None, dry_run: bool, workdir: Path, schema_path: Path | None) -> None:
+def release(
+    ctx: click.Context,
+    annotations: Path,
+    version: str,
+    releases_dir: Path,
+    changelog: str,
+    hub_repo: str | None,
+    dry_run: bool,
+    workdir: Path,
+    schema_path: Path | None,
+) -> None:
     """Adjudicate pulled annotations and build an immutable releases/vX.Y.Z/ dataset."""
     if ctx.invoked_subcommand is not None:
         return
@@ -260,8 +356,14 @@ def export() -> None:
 
 @export.command("spacy")
 @click.argument("release_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build/spacy"),
-              show_default=True, help="Where train/dev/test .spacy DocBins and alignment.json go.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build/spacy"),
+    show_default=True,
+    help="Where train/dev/test .spacy DocBins and alignment.json go.",
+)
 @schema_option
 @_user_errors
 def export_spacy_command(release_dir: Path, out_dir: Path, schema_path: Path | None) -> None:
@@ -275,11 +377,24 @@ def export_spacy_command(release_dir: Path, out_dir: Path, schema_path: Path | N
 
 @main.command()
 @click.argument("export_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--config", "config", default="ner", show_default=True,
-              help="'ner', 'spancat' (configs/spacy/<name>.cfg) or a path to a spaCy config.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("models/latest"),
-              show_default=True, help="Where the trained pipeline and scores.json go.")
-@click.option("--max-steps", type=click.IntRange(1), default=None, help="Override training.max_steps.")
+@click.option(
+    "--config",
+    "config",
+    default="ner",
+    show_default=True,
+    help="'ner', 'spancat' (configs/spacy/<name>.cfg) or a path to a spaCy config.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("models/latest"),
+    show_default=True,
+    help="Where the trained pipeline and scores.json go.",
+)
+@click.option(
+    "--max-steps", type=click.IntRange(1), default=None, help="Override training.max_steps."
+)
 @_user_errors
 def train(export_dir: Path, config: str, out_dir: Path, max_steps: int | None) -> None:
     """Train a spaCy pipeline on exported DocBins; writes per-label scores."""
@@ -290,7 +405,9 @@ def train(export_dir: Path, config: str, out_dir: Path, max_steps: int | None) -
     if not config_path.exists():
         config_path = PROJECT_ROOT / "configs" / "spacy" / f"{config}.cfg"
     if not config_path.exists():
-        raise click.BadParameter(f"{config!r} is neither a file nor one of configs/spacy/*.cfg", param_hint="--config")
+        raise click.BadParameter(
+            f"{config!r} is neither a file nor one of configs/spacy/*.cfg", param_hint="--config"
+        )
     overrides = {"training.max_steps": max_steps} if max_steps else None
     result = train_model(export_dir, config=config_path, out_dir=out_dir, overrides=overrides)
     click.echo(result.summary_line())
@@ -320,16 +437,38 @@ def schema_command(what: str, schema_path: Path | None) -> None:
 @click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @workdir_option
 @project_option
-@click.option("--gold", "gold_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
-              help="Hand-made gold annotations to load as an annotator (default: <first source>/gold).")
-@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
-              show_default=True, help="Where the corpus and the pulled annotations go.")
-@click.option("--releases-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("releases"),
-              show_default=True, help="Where the release is written.")
+@click.option(
+    "--gold",
+    "gold_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Hand-made gold annotations to load as an annotator (default: <first source>/gold).",
+)
+@click.option(
+    "--build-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build"),
+    show_default=True,
+    help="Where the corpus and the pulled annotations go.",
+)
+@click.option(
+    "--releases-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("releases"),
+    show_default=True,
+    help="Where the release is written.",
+)
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_user_errors
-def demo(sources: tuple[Path, ...], workdir: Path, project_title: str, gold_dir: Path | None, build_dir: Path,
-         releases_dir: Path, no_progress: bool) -> None:
+def demo(
+    sources: tuple[Path, ...],
+    workdir: Path,
+    project_title: str,
+    gold_dir: Path | None,
+    build_dir: Path,
+    releases_dir: Path,
+    no_progress: bool,
+) -> None:
     """The main job: curate -> embedded server -> push -> gold annotations -> pull -> release."""
     from annotation.pipeline import run_demo
 

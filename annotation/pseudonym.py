@@ -19,7 +19,9 @@ PSEUDONYM_KEY_NAME = "CONTRABAND_PSEUDONYM_KEY"
 
 def pseudonymise(user_key: str | int, *, secret: str) -> str:
     """'annotator-' + 10 hex chars of HMAC(secret, user_key); user_key is e.g. '<server url>#<user id>'."""
-    digest = hmac.new(secret.encode("utf-8"), str(user_key).encode("utf-8"), hashlib.sha256).hexdigest()
+    digest = hmac.new(
+        secret.encode("utf-8"), str(user_key).encode("utf-8"), hashlib.sha256
+    ).hexdigest()
     return f"annotator-{digest[:10]}"
 
 

@@ -57,7 +57,7 @@ class Annotation:
     def span(self, span_id: str) -> Span | None:
         return next((s for s in self.spans if s.id == span_id), None)
 
-    def with_(self, **changes: Any) -> "Annotation":
+    def with_(self, **changes: Any) -> Annotation:
         return replace(self, **changes)
 
 
@@ -70,13 +70,17 @@ class AnnotatedTask:
     text: str  # the task text (document clean text [chunk_start:chunk_end])
     chunk_start: int = 0
     chunk_end: int = 0
-    meta: dict[str, Any] = field(default_factory=dict)  # url, title, published, site, cluster_id, content_hash, schema_version
+    meta: dict[str, Any] = field(
+        default_factory=dict
+    )  # url, title, published, site, cluster_id, content_hash, schema_version
     annotations: tuple[Annotation, ...] = ()
     predictions: tuple[Annotation, ...] = ()
     adjudicated: Annotation | None = None  # the one version released (annotation.adjudicate)
-    adjudication: str | None = None  # how it was chosen: ground_truth | single | agreement | majority | needs_review
+    adjudication: str | None = (
+        None  # how it was chosen: ground_truth | single | agreement | majority | needs_review
+    )
 
-    def with_(self, **changes: Any) -> "AnnotatedTask":
+    def with_(self, **changes: Any) -> AnnotatedTask:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,7 +88,7 @@ class AnnotatedTask:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "AnnotatedTask":
+    def from_dict(cls, d: dict[str, Any]) -> AnnotatedTask:
         def ann(a: dict[str, Any]) -> Annotation:
             return Annotation(
                 **{

@@ -84,8 +84,8 @@ class Schema:
     def to_labeling_config(self) -> str:
         """Label Studio XML labeling config: NER labels (overlaps allowed) plus relations."""
         lines = ["<View>"]
-        lines.append('  <Style>.lsf-main-content { font-size: 16px; line-height: 1.7; }</Style>')
-        lines.append(f'  <Header value={quoteattr("$title")}/>')
+        lines.append("  <Style>.lsf-main-content { font-size: 16px; line-height: 1.7; }</Style>")
+        lines.append(f"  <Header value={quoteattr('$title')}/>")
         lines.append(f'  <Labels name="{LABELS_FROM_NAME}" toName="{TEXT_TO_NAME}">')
         for e in self.entities:
             hotkey = f" hotkey={quoteattr(e.hotkey)}" if e.hotkey else ""
@@ -94,9 +94,7 @@ class Schema:
                 f" hint={quoteattr(e.description)}/>"
             )
         lines.append("  </Labels>")
-        lines.append(
-            f'  <Text name="{TEXT_TO_NAME}" value="${TEXT_DATA_KEY}" granularity="word"/>'
-        )
+        lines.append(f'  <Text name="{TEXT_TO_NAME}" value="${TEXT_DATA_KEY}" granularity="word"/>')
         lines.append("  <Relations>")
         for r in self.relations:
             lines.append(f"    <Relation value={quoteattr(r.name)}/>")
@@ -108,14 +106,18 @@ class Schema:
         """The guidelines annotators see in Label Studio (the project's expert_instruction)."""
         out = [f"<h2>{html.escape(self.name)} annotation guidelines (schema v{self.version})</h2>"]
         out.append("<p>" + html.escape(self.guidelines.strip()).replace("\n\n", "</p><p>") + "</p>")
-        out.append("<h3>Entities</h3><table><tr><th>Label</th><th>Key</th><th>What</th><th>Examples</th></tr>")
+        out.append(
+            "<h3>Entities</h3><table><tr><th>Label</th><th>Key</th><th>What</th><th>Examples</th></tr>"
+        )
         for e in self.entities:
             ex = ", ".join(f"&ldquo;{html.escape(x)}&rdquo;" for x in e.examples)
             out.append(
                 f'<tr><td><b style="color:{e.colour}">{e.name}</b></td><td>{html.escape(e.hotkey or "")}</td>'
                 f"<td>{html.escape(e.description)}</td><td>{ex}</td></tr>"
             )
-        out.append("</table><h3>Relations</h3><table><tr><th>Relation</th><th>From</th><th>To</th><th>What</th></tr>")
+        out.append(
+            "</table><h3>Relations</h3><table><tr><th>Relation</th><th>From</th><th>To</th><th>What</th></tr>"
+        )
         for r in self.relations:
             out.append(
                 f"<tr><td><b>{r.name}</b></td><td>{' or '.join(r.head)}</td><td>{' or '.join(r.tail)}</td>"
@@ -131,7 +133,9 @@ def load_schema(path: str | Path | None = None) -> Schema:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SchemaError(f"{path}: schema file not found; pass --schema or restore configs/schema.yaml") from None
+        raise SchemaError(
+            f"{path}: schema file not found; pass --schema or restore configs/schema.yaml"
+        ) from None
     except yaml.YAMLError as exc:
         raise SchemaError(f"{path}: not valid YAML: {exc}") from None
     return schema_from_dict(raw, source=str(path))
@@ -172,7 +176,9 @@ def schema_from_dict(raw: Any, *, source: str = "<schema>") -> Schema:
                 problems.append(f"relation {r['name']}: {side} lists no entity label")
             for label in labels:
                 if label not in names:
-                    problems.append(f"relation {r['name']}: {side} label {label!r} is not an entity label")
+                    problems.append(
+                        f"relation {r['name']}: {side} label {label!r} is not an entity label"
+                    )
         relations.append(RelationLabel(str(r["name"]), head, tail, str(r.get("description", ""))))
     if not entities:
         problems.append("no entity labels defined")

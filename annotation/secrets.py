@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from corpus.errors import ContrabandError
 
@@ -37,7 +37,9 @@ def read_env_file(workdir: Path | str = ".") -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         if "=" not in line:
-            raise SecretsFileError(f"{path}, line {number}: expected KEY=VALUE (the value is not shown)")
+            raise SecretsFileError(
+                f"{path}, line {number}: expected KEY=VALUE (the value is not shown)"
+            )
         key, value = line.split("=", 1)
         values[key.strip()] = value.strip().strip('"').strip("'")
     return values

@@ -10,8 +10,8 @@ them in one pass and returns the clean text, the record of every change and an
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from .errors import ContrabandError
 
@@ -97,7 +97,11 @@ class OffsetMap:
                     continue
                 starts.append(seg.clean_start + lo - seg.raw_start)
                 ends.append(seg.clean_start + hi - seg.raw_start)
-            elif seg.raw_start >= raw_start and seg.raw_end <= raw_end and seg.clean_end > seg.clean_start:
+            elif (
+                seg.raw_start >= raw_start
+                and seg.raw_end <= raw_end
+                and seg.clean_end > seg.clean_start
+            ):
                 starts.append(seg.clean_start)
                 ends.append(seg.clean_end)
         if not starts:
@@ -146,12 +150,17 @@ class OffsetMap:
         }
 
     @classmethod
-    def from_columns(cls, cols: dict) -> "OffsetMap":
+    def from_columns(cls, cols: dict) -> OffsetMap:
         return cls(
             [
                 Segment(int(cs), int(ce), int(rs), int(re_), bool(cp))
                 for cs, ce, rs, re_, cp in zip(
-                    cols["clean_start"], cols["clean_end"], cols["raw_start"], cols["raw_end"], cols["copy"]
+                    cols["clean_start"],
+                    cols["clean_end"],
+                    cols["raw_start"],
+                    cols["raw_end"],
+                    cols["copy"],
+                    strict=True,
                 )
             ]
         )

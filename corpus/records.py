@@ -77,7 +77,7 @@ class Document:
     duplicate_paragraphs: tuple[dict, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    def with_(self, **changes: Any) -> "Document":
+    def with_(self, **changes: Any) -> Document:
         """A copy with some fields changed (records are immutable)."""
         return replace(self, **changes)
 
@@ -115,7 +115,7 @@ class Document:
         }
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "Document":
+    def from_row(cls, row: dict[str, Any]) -> Document:
         """Inverse of `to_row` (accepts a pandas row as a dict)."""
         removals = row.get("removals")
         removals = [] if removals is None else list(removals)
@@ -132,15 +132,25 @@ class Document:
             authors=tuple(row.get("authors") if row.get("authors") is not None else ()),
             clean_text=row.get("clean_text") or "",
             edits=tuple(
-                Edit(int(r["raw_start"]), int(r["raw_end"]), r["replacement"], r["reason"]) for r in removals
+                Edit(int(r["raw_start"]), int(r["raw_end"]), r["replacement"], r["reason"])
+                for r in removals
             ),
             offset_map=OffsetMap.from_columns(offset_map) if offset_map is not None else None,
             status=row.get("status") or STATUS_KEPT,
             reject_reason=row.get("reject_reason"),
             duplicate_of=row.get("duplicate_of"),
             cluster_id=row.get("cluster_id"),
-            similarity=None if row.get("similarity") is None or row.get("similarity") != row.get("similarity") else float(row["similarity"]),
-            duplicate_paragraphs=tuple(dict(p) for p in (row.get("duplicate_paragraphs") if row.get("duplicate_paragraphs") is not None else ())),
+            similarity=None
+            if row.get("similarity") is None or row.get("similarity") != row.get("similarity")
+            else float(row["similarity"]),
+            duplicate_paragraphs=tuple(
+                dict(p)
+                for p in (
+                    row.get("duplicate_paragraphs")
+                    if row.get("duplicate_paragraphs") is not None
+                    else ()
+                )
+            ),
             metadata=json.loads(meta) if isinstance(meta, str) else dict(meta),
         )
 

@@ -7,7 +7,16 @@ import pytest
 from annotation.schema import load_schema, schema_from_dict
 from corpus.errors import SchemaError
 
-REQUIRED_ENTITIES = {"AGENCY", "OPERATION", "SEIZURE", "DRUG", "WILDLIFE", "LOCATION", "DATE", "QUANTITY"}
+REQUIRED_ENTITIES = {
+    "AGENCY",
+    "OPERATION",
+    "SEIZURE",
+    "DRUG",
+    "WILDLIFE",
+    "LOCATION",
+    "DATE",
+    "QUANTITY",
+}
 REQUIRED_RELATIONS = {
     "SEIZED_BY": ({"SEIZURE"}, {"AGENCY"}),
     "SEIZED_ITEM": ({"SEIZURE"}, {"DRUG", "WILDLIFE"}),
@@ -50,7 +59,9 @@ def test_schema_instructions_mention_every_label_and_relation():
 def test_schema_relation_problem_checks_head_and_tail():
     schema = load_schema()
     assert schema.relation_problem("SEIZED_ITEM", "SEIZURE", "WILDLIFE") is None
-    assert "not from SEIZURE to AGENCY" in schema.relation_problem("SEIZED_ITEM", "SEIZURE", "AGENCY")
+    assert "not from SEIZURE to AGENCY" in schema.relation_problem(
+        "SEIZED_ITEM", "SEIZURE", "AGENCY"
+    )
     assert "not in schema" in schema.relation_problem("SEIZED", "SEIZURE", "DRUG")
     assert schema.label_problem("DRUGS") is not None
 
@@ -64,7 +75,13 @@ def test_schema_bad_definition_reports_every_problem_at_once():
     with pytest.raises(SchemaError) as info:
         schema_from_dict(bad, source="bad.yaml")
     message = str(info.value)
-    for fragment in ("bad.yaml", "defined twice", "hotkey 'x'", "'MISSING' is not an entity label", "version"):
+    for fragment in (
+        "bad.yaml",
+        "defined twice",
+        "hotkey 'x'",
+        "'MISSING' is not an entity label",
+        "version",
+    ):
         assert fragment in message
 
 
