@@ -1,0 +1,216 @@
+"""Conservative repair of glued words ("strengthencooperation" -> "strengthen cooperation").
+
+Scraped pages lose spaces where inline markup (links, bold, line breaks) met the text.
+The repair only ever *inserts* a space, as an `Edit(p, p, " ", "glued_word")` in the
+coordinates of the text it was given (plus `offset`), so it composes with the other
+cleaning edits and the offset map keeps every original character.
+
+Which tokens are glued is decided with word frequencies from the `wordfreq` package
+(Zipf scale: 7 = "the", 3 = one per million words, 0 = unseen), never a hand list:
+
+* a lower-case or capitalised alphabetic token that is itself rare (Zipf below
+  `unknown_max_zipf`) is split in two when both halves are common words; short halves
+  must be very common (1 letter: only "a"; 2 letters: Zipf >= `short_part_zipf`, e.g.
+  "to", "in", "of"; 3 letters: >= `three_letter_zipf`), which keeps names such as
+  "Phong", "Kiet" or "Youyi" out of reach ("ph"+"ong", "ki"+"et" are refused);
+* each part of a hyphenated token is checked on its own ("anti-drugpolicy"), and a
+  glued prefix before a hyphen keeps the hyphen with its word ("wasco-founded" ->
+  "was co-founded");
+* a lower-case known word glued to a capitalised word or a code ("toChinese",
+  "crimeC04") is split at the case change;
+* a capitalised known word glued to a year ("May2019") is split before the digits;
+* a comma glued to a lower-case word after a word or number ("2000,so") gets a space.
+
+Acronyms (all capitals), tokens with digits ("M918", "OMD5", "500kg") and mixed-case
+brand names are never split.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from wordfreq import zipf_frequency
+
+from .offsets import Edit
+
+REASON = "glued_word"
+
+# A "word" for this module: letters (any script) with internal hyphens/apostrophes.
+_TOKEN = re.compile(r"[^\W\d_]+(?:[-'\u2019][^\W\d_]+)*")
+_LOWER_THEN_UPPER = re.compile(r"^([a-z]{2,})([A-Z](?:[a-z]{2,}|[A-Z0-9]*\d[A-Z0-9]*))$")
+_WORD_THEN_YEAR = re.compile(r"(?<![\w])([A-Z][a-z]{2,})((?:1[89]|20)\d\d)(?![\w])")
+_COMMA_GLUE = re.compile(r"(?<=[A-Za-z0-9]),(?=[a-z]{2,})")
+
+
+@dataclass(frozen=True)
+class GlueConfig:
+    """Thresholds of the glued-word repair (configs/clean.yaml, section `glue`)."""
+
+    language: str = "en"
+    unknown_max_zipf: float = 2.0
+    min_part_zipf: float = 3.0
+    three_letter_zipf: float = 4.5
+    short_part_zipf: float = 5.5
+    min_gain: float = 3.0
+    min_token_length: int = 5
+    single_letter_words: tuple[str, ...] = ("a",)
+    # word-forming prefixes/suffixes: "subcommunity" is a word, not "sub community";
+    # a split next to one is only allowed when the other half is a short function word
+    # ("overa" -> "over a").
+    affix_prefixes: tuple[str, ...] = ()
+    affix_suffixes: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=200_000)
+def _zipf(word: str, language: str) -> float:
+    return zipf_frequency(word, language)
+
+
+def _part_ok(part: str, config: GlueConfig) -> float | None:
+    """Zipf of `part` if it may stand alone after a split, else None."""
+    n = len(part)
+    if n == 1:
+        return 8.0 if part in config.single_letter_words else None
+    z = _zipf(part, config.language)
+    if n == 2:
+        need = config.short_part_zipf
+    elif n == 3:
+        need = config.three_letter_zipf
+    else:
+        need = config.min_part_zipf
+    return z if z >= need else None
+
+
+def split_glued_token(token: str, config: GlueConfig) -> int | None:
+    """Index at which to insert a space into an alphabetic token, or None to leave it.
+
+    Only tokens written in lower case or capitalised are considered; the best split is
+    the one whose rarer half is the most frequent.
+    """
+    if len(token) < config.min_token_length or not token.isalpha():
+        return None
+    if not (token.islower() or (token[0].isupper() and token[1:].islower())):
+        return None
+    low = token.lower()
+    token_zipf = _zipf(low, config.language)
+    if token_zipf >= config.unknown_max_zipf:
+        return None
+    best: tuple[float, float, int] | None = None
+    for i in range(1, len(low)):
+        left = _part_ok(low[:i], config)
+        if left is None:
+            continue
+        right = _part_ok(low[i:], config)
+        if right is None:
+            continue
+        if _blocked_by_affix(low[:i], low[i:], config):
+            continue
+        score = (min(left, right), left + right, i)
+        if best is None or score > best:
+            best = score
+    if best is None or best[0] - token_zipf < config.min_gain:
+        return None
+    return best[2]
+
+
+def _is_function_word(part: str, config: GlueConfig) -> bool:
+    return len(part) <= 3 and (
+        part in config.single_letter_words or _zipf(part, config.language) >= config.short_part_zipf
+    )
+
+
+def _blocked_by_affix(left: str, right: str, config: GlueConfig) -> bool:
+    if left in config.affix_prefixes and not _is_function_word(right, config):
+        return True
+    return right in config.affix_suffixes and not _is_function_word(left, config)
+
+
+def _split_before_hyphen(part: str, following: str, config: GlueConfig) -> int | None:
+    """Cut in a rare `part` glued to a hyphenated word: "wasco" + "-founded" -> "was co-founded"."""
+    low = part.lower()
+    if not low.isalpha() or not (low == part or part[1:].islower()):
+        return None
+    if _zipf(low, config.language) >= config.unknown_max_zipf + 0.5:
+        return None
+    for i in range(len(low) - 2, 0, -1):
+        left, right = low[:i], low[i:]
+        if _part_ok(left, config) is None:
+            continue
+        if _zipf(f"{right}-{following.lower()}", config.language) >= config.min_part_zipf and (
+            _zipf(right, config.language) >= config.min_part_zipf
+        ):
+            return i
+    return None
+
+
+_DECIDERS: dict[int, tuple[GlueConfig, object]] = {}
+
+
+def _decider(config: GlueConfig):  # noqa: ANN202 - a cached closure
+    """A memoised `(part, following_word) -> cut` for one config (tokens repeat a lot)."""
+    entry = _DECIDERS.get(id(config))
+    if entry is not None and entry[0] is config:
+        return entry[1]
+
+    @lru_cache(maxsize=100_000)
+    def decide(part: str, following: str | None) -> int | None:
+        camel = _LOWER_THEN_UPPER.match(part)
+        if camel:
+            return len(camel.group(1)) if _known(camel.group(1), config) else None
+        cut = split_glued_token(part, config)
+        if cut is None and following is not None:
+            cut = _split_before_hyphen(part, following, config)
+        return cut
+
+    _DECIDERS[id(config)] = (config, decide)
+    return decide
+
+
+def _known(word: str, config: GlueConfig) -> bool:
+    return _zipf(word.lower(), config.language) >= config.min_part_zipf
+
+
+def find_glued_words(text: str, *, offset: int = 0, config: GlueConfig) -> list[Edit]:
+    """Space insertions that repair glued words in `text`, in coordinates `offset + i`."""
+    positions: set[int] = set()
+    decide = _decider(config)
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if len(token) < config.min_token_length:
+            continue
+        if "-" not in token and "'" not in token and "\u2019" not in token:
+            cut = decide(token, None)
+            if cut is not None:
+                positions.add(match.start() + cut)
+            continue
+        parts = re.split(r"([-'\u2019])", token)
+        pos = match.start()
+        for index, part in enumerate(parts):
+            if index % 2 == 0:
+                following = (
+                    parts[index + 2] if index + 2 < len(parts) and parts[index + 1] == "-" else None
+                )
+                cut = decide(part, following)
+                if cut is not None:
+                    positions.add(pos + cut)
+            pos += len(part)
+    # lower-case word glued to a code such as "C04": the token regex stops at digits
+    for match in re.finditer(r"\b([a-z]{3,})([A-Z][A-Z]*\d+)\b", text):
+        if _known(match.group(1), config):
+            positions.add(match.start(2))
+    for match in _WORD_THEN_YEAR.finditer(text):
+        if _known(match.group(1), config):
+            positions.add(match.start(2))
+    for match in _COMMA_GLUE.finditer(text):
+        positions.add(match.end())
+    return [Edit(offset + p, offset + p, " ", REASON) for p in sorted(positions)]
+
+
+def repair_glued_words(text: str, *, config: GlueConfig) -> str:
+    """`text` with its glued words split (for metadata values such as the title)."""
+    out = text
+    for edit in reversed(find_glued_words(text, config=config)):
+        out = out[: edit.start] + edit.replacement + out[edit.end :]
+    return out
