@@ -116,11 +116,10 @@ class Document:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Document:
-        """Inverse of `to_row` (accepts a pandas row as a dict)."""
-        removals = row.get("removals")
-        removals = [] if removals is None else list(removals)
-        offset_map = row.get("offset_map")
+        """Inverse of `to_row` (accepts a pandas row as a dict; pandas' NaN/NA read as None)."""
+        row = {k: _missing_to_none(v) for k, v in row.items()}
         meta = row.get("metadata") or "{}"
+        offset_map = row.get("offset_map")
         return cls(
             id=row["id"],
             source=row["source"],
@@ -129,30 +128,40 @@ class Document:
             site=row.get("site"),
             title=row.get("title"),
             published=row.get("published"),
-            authors=tuple(row.get("authors") if row.get("authors") is not None else ()),
+            authors=tuple(row.get("authors") or ()),
             clean_text=row.get("clean_text") or "",
             edits=tuple(
                 Edit(int(r["raw_start"]), int(r["raw_end"]), r["replacement"], r["reason"])
-                for r in removals
+                for r in (row.get("removals") or ())
             ),
             offset_map=OffsetMap.from_columns(offset_map) if offset_map is not None else None,
             status=row.get("status") or STATUS_KEPT,
             reject_reason=row.get("reject_reason"),
             duplicate_of=row.get("duplicate_of"),
             cluster_id=row.get("cluster_id"),
-            similarity=None
-            if row.get("similarity") is None or row.get("similarity") != row.get("similarity")
-            else float(row["similarity"]),
-            duplicate_paragraphs=tuple(
-                dict(p)
-                for p in (
-                    row.get("duplicate_paragraphs")
-                    if row.get("duplicate_paragraphs") is not None
-                    else ()
-                )
-            ),
+            similarity=None if row.get("similarity") is None else float(row["similarity"]),
+            duplicate_paragraphs=tuple(dict(p) for p in (row.get("duplicate_paragraphs") or ())),
             metadata=json.loads(meta) if isinstance(meta, str) else dict(meta),
         )
+
+
+def _missing_to_none(value: Any) -> Any:
+    """pandas reads a null string as NaN (or pd.NA): turn scalar missing values into None;
+    array-likes (lists read back as numpy arrays) become lists."""
+    if value is None or isinstance(value, (str, bytes, dict, bool, int)):
+        return value
+    if isinstance(value, float):
+        return None if value != value else value
+    if hasattr(value, "tolist") and getattr(value, "ndim", 0) > 0:
+        return list(value)
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
 
 
 def read_corpus(path: str) -> list[Document]:
