@@ -1,0 +1,573 @@
+"""The one module that talks to Label Studio (through label_studio_sdk); it returns our own types.
+
+Offsets: our records use DOCUMENT offsets (into the document's clean text); Label Studio
+results use TASK-text offsets. The conversion happens here and only here:
+`ls_offset = span.start - chunk_start`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from label_studio_sdk import LabelStudio as _SDKClient
+from label_studio_sdk.core.api_error import ApiError
+
+from corpus.errors import LabelStudioError
+
+from .records import Annotation, Relation, Span
+from .schema import LABELS_FROM_NAME, TEXT_TO_NAME, Schema
+from .server import Connection
+from .tasks import TaskPayload
+
+# Tasks list page size: bigger pages are faster; 1000 is what the server accepts comfortably.
+_PAGE_SIZE = 1000
+
+
+class LabelStudioRequestError(LabelStudioError):
+    """A request failed; `maybe_committed`: the server may have done it anyway (timeout)."""
+
+    def __init__(self, message: str, *, maybe_committed: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_committed = maybe_committed
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """A project as ensure_project left it."""
+
+    id: int
+    title: str
+    url: str
+    created: bool  # made by this call
+    config_differs: bool  # the server's labeling config is not the one generated from the schema
+    config_updated: bool  # ... and this call replaced it (update_config=True)
+
+
+@dataclass(frozen=True)
+class ExistingTask:
+    """What push needs to know about a task already in the project."""
+
+    id: int
+    key: str
+    content_hash: str | None
+    annotation_count: int  # submitted + skipped annotations
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    email: str
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ApiError):
+        body = exc.body
+        if isinstance(body, dict):
+            body = body.get("validation_errors") or body.get("detail") or body
+        return f"HTTP {exc.status_code}: {body}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+# -- pure converters ----------------------------------------------------------
+
+
+def annotation_to_results(annotation: Annotation, *, chunk_start: int) -> list[dict[str, Any]]:
+    """Label Studio result list (task offsets) for an annotation with document offsets.
+
+    Regions come first, then relations, as the Label Studio editor writes them.
+    """
+    results: list[dict[str, Any]] = []
+    for span in annotation.spans:
+        results.append(
+            {
+                "id": span.id,
+                "from_name": LABELS_FROM_NAME,
+                "to_name": TEXT_TO_NAME,
+                "type": "labels",
+                "value": {
+                    "start": span.start - chunk_start,
+                    "end": span.end - chunk_start,
+                    "text": span.text,
+                    "labels": [span.label],
+                },
+            }
+        )
+    for relation in annotation.relations:
+        results.append(
+            {
+                "type": "relation",
+                "from_id": relation.head,
+                "to_id": relation.tail,
+                "direction": "right",
+                "labels": [relation.label],
+            }
+        )
+    return results
+
+
+def results_to_annotation(
+    results: Sequence[Mapping[str, Any]],
+    *,
+    chunk_start: int,
+    annotator: str,
+    task_text: str | None = None,
+    unreadable: list[tuple[int, str]] | None = None,
+    **fields: Any,
+) -> Annotation:
+    """An `Annotation` (document offsets) from a Label Studio result list (task offsets).
+
+    Nothing is checked against the schema here (validate.py does that), so a wrong label or
+    offset survives conversion and can be reported. Results that cannot be represented at all
+    (not a region with labels, not a relation) are added to `unreadable` as (result index, why).
+    A region with several labels becomes one span per label (ids `<id>`, `<id>#<label>`).
+    `fields` go to the Annotation (source, id, ground_truth, cancelled, created_at, ...).
+    """
+    spans: list[Span] = []
+    relations: list[Relation] = []
+    for index, result in enumerate(results):
+        kind = result.get("type")
+        if kind == "relation":
+            labels = list(result.get("labels") or [""])
+            head, tail = str(result.get("from_id")), str(result.get("to_id"))
+            if result.get("direction") == "left":
+                head, tail = tail, head
+            relations.extend(Relation(head=head, tail=tail, label=str(label)) for label in labels)
+            continue
+        value = result.get("value") or {}
+        labels = value.get("labels")
+        if kind != "labels" or not labels or "start" not in value or "end" not in value:
+            if unreadable is not None:
+                unreadable.append(
+                    (
+                        index,
+                        f"type {kind!r} with value keys {sorted(value)} is not a "
+                        "labelled text region or a "
+                        "relation (the labeling config only has <Labels "
+                        f"name={LABELS_FROM_NAME!r}> and relations)",
+                    )
+                )
+            continue
+        start = int(value["start"]) + chunk_start
+        end = int(value["end"]) + chunk_start
+        text = value.get("text")
+        if text is None and task_text is not None:
+            text = task_text[int(value["start"]) : int(value["end"])]
+        region_id = str(result.get("id"))
+        for n, label in enumerate(labels):
+            span_id = region_id if n == 0 else f"{region_id}#{label}"
+            spans.append(
+                Span(id=span_id, start=start, end=end, label=str(label), text=str(text or ""))
+            )
+    return Annotation(annotator=annotator, spans=tuple(spans), relations=tuple(relations), **fields)
+
+
+def prediction_to_payload(annotation: Annotation, *, chunk_start: int) -> dict[str, Any]:
+    """A prediction as Label Studio imports it (model_version from `annotator`)."""
+    payload: dict[str, Any] = {
+        "model_version": annotation.annotator,
+        "result": annotation_to_results(annotation, chunk_start=chunk_start),
+    }
+    if annotation.score is not None:
+        payload["score"] = annotation.score
+    return payload
+
+
+def _key_filter(items: list[dict[str, Any]]) -> str:
+    return json.dumps({"filters": {"conjunction": "and", "items": items}})
+
+
+# -- the client -----------------------------------------------------------------
+
+
+class LabelStudio:
+    """A connected Label Studio server. Every method returns our own types or plain JSON."""
+
+    def __init__(
+        self, connection: Connection, *, timeout: float = 300, import_timeout: float | None = None
+    ) -> None:
+        """`import_timeout` (seconds) bounds one import request; default `timeout`."""
+        self.connection = connection
+        self.url = connection.url
+        self.import_timeout = import_timeout or timeout
+        try:
+            self._sdk = _SDKClient(
+                base_url=connection.url, api_key=connection.api_key, timeout=timeout
+            )
+        except (ApiError, httpx.HTTPError) as exc:
+            raise LabelStudioError(f"{connection}: cannot connect ({_describe(exc)})") from None
+
+    def __repr__(self) -> str:
+        return f"LabelStudio({self.url!r})"
+
+    def _call(self, what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise LabelStudioRequestError(
+                f"{self.url}: {what} timed out ({exc}); the server may still have done it",
+                maybe_committed=True,
+            ) from None
+        except httpx.TransportError as exc:
+            raise LabelStudioRequestError(
+                f"{self.url}: {what} failed ({_describe(exc)}); is the server running? "
+                "(`contraband server status`)",
+                maybe_committed=True,
+            ) from None
+        except ApiError as exc:
+            hint = (
+                " Check LABEL_STUDIO_API_KEY (.env or environment)."
+                if exc.status_code in (401, 403)
+                else ""
+            )
+            raise LabelStudioRequestError(
+                f"{self.url}: {what} was refused ({_describe(exc)}).{hint}",
+                maybe_committed=exc.status_code is not None and exc.status_code >= 500,
+            ) from None
+
+    # -- identity ---------------------------------------------------------------
+    def whoami(self) -> UserInfo:
+        """The user the key belongs to (also a cheap check that the key works)."""
+        me = self._call("reading the current user", self._sdk.users.whoami)
+        return UserInfo(id=int(me.id), email=str(me.email))
+
+    def create_personal_access_token(self) -> str:
+        """A personal access token (JWT refresh token) for the current user; one per user."""
+        token = self._call("creating a personal access token", self._sdk.tokens.create)
+        return str(token.token)
+
+    # -- projects ---------------------------------------------------------------
+    def find_project(self, title: str) -> int | None:
+        """Id of the project with exactly this title, or None."""
+        pager = self._call("listing projects", self._sdk.projects.list, title=title, page_size=100)
+        for project in pager:
+            if project.title == title:
+                return int(project.id)
+        return None
+
+    def ensure_project(
+        self,
+        title: str,
+        *,
+        schema: Schema,
+        update_config: bool = False,
+        model_version: str | None = None,
+    ) -> ProjectInfo:
+        """Create the project from the schema, or check (update_config: update) an existing one."""
+        if len(title) < 3:
+            raise LabelStudioError(
+                f"Project title {title!r} is too short: Label Studio needs at least 3 characters"
+            )
+        config = schema.to_labeling_config()
+        settings: dict[str, Any] = {
+            "label_config": config,
+            "expert_instruction": schema.to_instructions_html(),
+            "show_instruction": True,
+        }
+        if model_version:
+            settings["model_version"] = model_version
+        project_id = self.find_project(title)
+        if project_id is None:
+            project = self._call(
+                f"creating project {title!r}", self._sdk.projects.create, title=title, **settings
+            )
+            return ProjectInfo(
+                int(project.id), title, self._project_url(int(project.id)), True, False, False
+            )
+        project = self._call(f"reading project {project_id}", self._sdk.projects.get, project_id)
+        differs = (project.label_config or "").strip() != config.strip()
+        if differs and update_config:
+            self._call(
+                f"updating the labeling config of project {project_id} ({title!r})",
+                self._sdk.projects.update,
+                project_id,
+                **settings,
+            )
+        return ProjectInfo(
+            project_id,
+            title,
+            self._project_url(project_id),
+            False,
+            differs,
+            differs and update_config,
+        )
+
+    def _project_url(self, project_id: int) -> str:
+        return f"{self.url}/projects/{project_id}/data"
+
+    def delete_project(self, project_id: int) -> None:
+        """Delete a project with its tasks and annotations."""
+        self._call(f"deleting project {project_id}", self._sdk.projects.delete, project_id)
+
+    # -- tasks ------------------------------------------------------------------
+    def list_task_keys(
+        self, project_id: int, *, after_id: int | None = None
+    ) -> dict[str, ExistingTask]:
+        """task_key -> ExistingTask for every task of the project (ids above `after_id` if given).
+
+        Tasks without a task_key (imported by hand) are listed under "#<task id>".
+        """
+        query = None
+        if after_id is not None:
+            query = _key_filter(
+                [
+                    {
+                        "filter": "filter:tasks:id",
+                        "operator": "greater",
+                        "type": "Number",
+                        "value": after_id,
+                    }
+                ]
+            )
+        pager = self._call(
+            f"listing the tasks of project {project_id}",
+            self._sdk.tasks.list,
+            project=project_id,
+            fields="task_only",
+            include="id,data,total_annotations,cancelled_annotations",
+            query=query,
+            page_size=_PAGE_SIZE,
+        )
+        found: dict[str, ExistingTask] = {}
+        try:
+            for task in pager:
+                data = task.data or {}
+                key = str(data.get("task_key") or f"#{task.id}")
+                count = int(task.total_annotations or 0) + int(task.cancelled_annotations or 0)
+                found[key] = ExistingTask(int(task.id), key, data.get("content_hash"), count)
+        except (ApiError, httpx.HTTPError) as exc:
+            raise LabelStudioRequestError(
+                f"{self.url}: listing the tasks of project {project_id} failed ({_describe(exc)})"
+            ) from None
+        return found
+
+    def import_tasks(
+        self,
+        project_id: int,
+        tasks: Sequence[TaskPayload],
+        predictions: Mapping[str, Annotation] | None = None,
+    ) -> list[int]:
+        """Import tasks (with their predictions, keyed by task key) in ONE request; new task ids.
+
+        The SDK's own retries are off for this request: a retried import duplicates tasks.
+        Callers that retry must first re-read which keys arrived (push.py does).
+        """
+        predictions = predictions or {}
+        request = []
+        for task in tasks:
+            item: dict[str, Any] = {"data": task.data}
+            prediction = predictions.get(task.key)
+            if prediction is not None:
+                item["predictions"] = [
+                    prediction_to_payload(prediction, chunk_start=task.chunk_start)
+                ]
+            request.append(item)
+        response = self._call(
+            f"importing {len(request)} tasks into project {project_id}",
+            self._sdk.projects.import_tasks,
+            project_id,
+            request=request,
+            return_task_ids=True,
+            request_options={"max_retries": 0, "timeout_in_seconds": self.import_timeout},
+        )
+        return [int(i) for i in (response.task_ids or [])]
+
+    def import_annotated_tasks(
+        self, project_id: int, tasks: Sequence[TaskPayload], annotations: Mapping[str, Annotation]
+    ) -> list[int]:
+        """Import tasks with inline annotations (fixtures, benchmarks), made by the key's user.
+
+        Label Studio marks inline annotations as ground truth unless told otherwise: we say false.
+        """
+        request = []
+        for task in tasks:
+            item: dict[str, Any] = {"data": task.data}
+            annotation = annotations.get(task.key)
+            if annotation is not None:
+                item["annotations"] = [
+                    {
+                        "result": annotation_to_results(annotation, chunk_start=task.chunk_start),
+                        "ground_truth": annotation.ground_truth,
+                        "was_cancelled": annotation.cancelled,
+                    }
+                ]
+            request.append(item)
+        response = self._call(
+            f"importing {len(request)} annotated tasks into project {project_id}",
+            self._sdk.projects.import_tasks,
+            project_id,
+            request=request,
+            return_task_ids=True,
+            request_options={"max_retries": 0, "timeout_in_seconds": self.import_timeout},
+        )
+        return [int(i) for i in (response.task_ids or [])]
+
+    def update_task(
+        self, task_id: int, task: TaskPayload, prediction: Annotation | None = None
+    ) -> None:
+        """Replace a task's data and predictions (push only does this for unannotated tasks)."""
+        self._call(f"updating task {task_id}", self._sdk.tasks.update, str(task_id), data=task.data)
+        old = self._call(
+            f"listing predictions of task {task_id}", self._sdk.predictions.list, task=task_id
+        )
+        for item in old:
+            self._call(f"deleting prediction {item.id}", self._sdk.predictions.delete, item.id)
+        if prediction is not None:
+            payload = prediction_to_payload(prediction, chunk_start=task.chunk_start)
+            self._call(
+                f"adding a prediction to task {task_id}",
+                self._sdk.predictions.create,
+                task=task_id,
+                **payload,
+            )
+
+    # -- users and annotations --------------------------------------------------
+    def create_user(self, email: str, *, first_name: str = "", last_name: str = "") -> int:
+        """Id of a user with this email (created if needed) who is in the current organization."""
+        me = self._call("reading the current user", self._sdk.users.whoami)
+        organization = me.active_organization
+        existing = next(
+            (u for u in self._call("listing users", self._sdk.users.list) if u.email == email), None
+        )
+        if existing is None:
+            user = self._call(
+                f"creating user {email}",
+                self._sdk.users.create,
+                username=email,
+                email=email,
+                first_name=first_name,
+                last_name=last_name,
+            )
+            user_id = int(user.id)
+        else:
+            user_id = int(existing.id)
+        # Without an active organization the user sees no projects.
+        self._call(
+            f"adding user {user_id} to organization {organization}",
+            self._sdk.users.update,
+            user_id,
+            active_organization=organization,
+        )
+        return user_id
+
+    def add_annotation(
+        self,
+        task_id: int,
+        annotation: Annotation,
+        *,
+        chunk_start: int,
+        user_id: int | None,
+        ground_truth: bool = False,
+    ) -> int:
+        """Create an annotation on a task as user `user_id` (default: the key's user); its id.
+
+        An admin key may set completed_by to another user of the organization; the result is
+        read back to make sure the server attributed it as asked.
+        """
+        options: dict[str, Any] = {
+            "result": annotation_to_results(annotation, chunk_start=chunk_start),
+            "ground_truth": ground_truth,
+            "was_cancelled": annotation.cancelled,
+        }
+        if user_id is not None:
+            options["completed_by"] = user_id
+        if annotation.lead_time is not None:
+            options["lead_time"] = annotation.lead_time
+        created = self._call(
+            f"adding an annotation to task {task_id}",
+            self._sdk.annotations.create,
+            task_id,
+            **options,
+        )
+        if user_id is not None:
+            stored = self._call(
+                f"reading annotation {created.id}", self._sdk.annotations.get, created.id
+            )
+            if int(stored.completed_by) != user_id:
+                raise LabelStudioError(
+                    f"Task {task_id}, annotation {created.id}: the server attributed it "
+                    f"to user {stored.completed_by}, "
+                    f"not to user {user_id}; use an admin key, or that user's own key"
+                )
+        return int(created.id)
+
+    # -- export -----------------------------------------------------------------
+    def export_raw_bytes(self, project_id: int) -> bytes:
+        """The raw JSON export, byte for byte.
+
+        Every task, every annotator's annotations (skipped and ground truth included), drafts and
+        full predictions; completed_by as user ids.
+
+        Uses an export snapshot (the quick export only gives prediction ids), deleted afterwards.
+        """
+        export = self._call(
+            f"exporting project {project_id}",
+            self._sdk.projects.exports.create,
+            project_id,
+            title="contraband pull",
+            task_filter_options={"only_with_annotations": False},
+            annotation_filter_options={"usual": True, "ground_truth": True, "skipped": True},
+            serialization_options={
+                "predictions": {"only_id": False},
+                "drafts": {"only_id": False},
+                "annotations__completed_by": {"only_id": True},
+            },
+        )
+        status = getattr(export, "status", None)
+        if status not in (None, "completed"):
+            export = self._wait_for_export(project_id, int(export.id))
+        try:
+            chunks: Iterable[bytes] = self._call(
+                f"downloading export {export.id} of project {project_id}",
+                self._sdk.projects.exports.download,
+                project_id,
+                export.id,
+                export_type="JSON",
+            )
+            data = b"".join(chunks)
+        except (ApiError, httpx.HTTPError) as exc:
+            raise LabelStudioRequestError(
+                f"{self.url}: downloading export {export.id} failed ({_describe(exc)})"
+            ) from None
+        self._call(
+            f"deleting export {export.id}", self._sdk.projects.exports.delete, project_id, export.id
+        )
+        return data
+
+    def _wait_for_export(self, project_id: int, export_id: int, *, timeout: float = 600) -> Any:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            export = self._call(
+                f"checking export {export_id}",
+                self._sdk.projects.exports.get,
+                project_id,
+                export_id,
+            )
+            if export.status == "completed":
+                return export
+            if export.status == "failed":
+                raise LabelStudioError(
+                    f"{self.url}: export {export_id} of project {project_id} failed on the server"
+                )
+            time.sleep(1)
+        raise LabelStudioError(
+            f"{self.url}: export {export_id} of project {project_id} did not finish in "
+            f"{timeout:.0f} s"
+        )
+
+    def export_raw(self, project_id: int) -> list[dict[str, Any]]:
+        """The raw JSON export parsed (see export_raw_bytes)."""
+        return json.loads(self.export_raw_bytes(project_id))
+
+    def set_legacy_tokens(self, enabled: bool) -> None:
+        """Allow or refuse legacy (non-JWT) tokens in the organization."""
+        self._call(
+            "changing the token settings",
+            self._sdk.jwt_settings.update,
+            legacy_api_tokens_enabled=enabled,
+        )

@@ -1,0 +1,331 @@
+"""The embedded Label Studio server (`contraband server start|stop|status`) and connection lookup.
+
+The embedded server is the `label-studio` executable installed next to this Python, run on
+127.0.0.1 with its data dir in `WORKDIR/label-studio-data`. On first start an admin account
+and a legacy API token are created non-interactively and stored in the 0600 `WORKDIR/.env`.
+Telemetry, version checks and error reporting are switched off.
+
+`resolve_connection` decides which server the other commands talk to: LABEL_STUDIO_URL and
+LABEL_STUDIO_API_KEY from the environment or `.env` (the embedded server writes its own there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corpus.errors import LabelStudioError
+
+from .secrets import read_env_file, set_env_values
+
+DATA_DIR_NAME = "label-studio-data"
+STATE_FILE = "server.json"
+LOG_FILE = "server.log"
+DEFAULT_ADMIN_EMAIL = "admin@contraband.local"
+
+# Variables that label-studio also reads without a prefix; a stray value would change its setup.
+_UNPREFIXED_VARIABLES = ("HOST", "PORT", "USERNAME", "PASSWORD")
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """A running embedded server (never holds the password or token)."""
+
+    url: str
+    port: int
+    pid: int
+    data_dir: Path
+    username: str
+
+    def summary_line(self) -> str:
+        return (
+            f"Label Studio is running at {self.url} (pid {self.pid}, data in {self.data_dir}); "
+            f"log in as {self.username}"
+        )
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where a Label Studio server is and the key to use (the key is never shown in repr/str)."""
+
+    url: str
+    api_key: str = field(repr=False)
+    source: str = "environment"  # environment | .env
+
+    def __str__(self) -> str:
+        return f"Label Studio at {self.url} (key from {self.source})"
+
+
+def find_executable() -> Path:
+    """The `label-studio` executable installed next to the running Python."""
+    path = Path(sys.executable).parent / "label-studio"
+    if not path.exists():
+        raise LabelStudioError(
+            f"{path}: label-studio is not installed in this environment; "
+            "run `pip install 'label-studio>=1.23,<2'` (or scripts/bootstrap.sh)"
+        )
+    return path
+
+
+def find_free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def is_healthy(url: str, *, timeout: float = 3.0) -> bool:
+    """True when GET `url`/health answers 200."""
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _data_dir(workdir: Path) -> Path:
+    return Path(workdir).resolve() / DATA_DIR_NAME
+
+
+def _is_our_process(pid: int) -> bool:
+    """The pid is alive and runs label-studio (pids get reused after a crash)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.exists():
+        return b"label-studio" in cmdline.read_bytes()
+    return True
+
+
+def _read_state(data_dir: Path) -> dict | None:
+    path = data_dir / STATE_FILE
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None
+
+
+def server_status(*, workdir: Path = Path(".")) -> ServerInfo | None:
+    """The embedded server if it is running and answers /health, else None."""
+    data_dir = _data_dir(workdir)
+    state = _read_state(data_dir)
+    if not state or not _is_our_process(int(state["pid"])):
+        return None
+    info = ServerInfo(
+        url=state["url"],
+        port=int(state["port"]),
+        pid=int(state["pid"]),
+        data_dir=data_dir,
+        username=state["username"],
+    )
+    return info if is_healthy(info.url) else None
+
+
+def _admin_credentials(workdir: Path) -> dict[str, str]:
+    """Admin email/password/token from .env, generated on first start."""
+    values = read_env_file(workdir)
+    wanted = {
+        "LABEL_STUDIO_USERNAME": values.get("LABEL_STUDIO_USERNAME") or DEFAULT_ADMIN_EMAIL,
+        "LABEL_STUDIO_PASSWORD": values.get("LABEL_STUDIO_PASSWORD") or secrets.token_urlsafe(18),
+        "LABEL_STUDIO_API_KEY": values.get("LABEL_STUDIO_API_KEY") or secrets.token_hex(20),
+    }
+    if any(values.get(k) != v for k, v in wanted.items()):
+        set_env_values(wanted, workdir=workdir)
+    return wanted
+
+
+def _check_env_not_external(workdir: Path) -> None:
+    """Refuse to overwrite an external server's settings in .env with the embedded one's."""
+    url = read_env_file(workdir).get("LABEL_STUDIO_URL")
+    if url and not url.startswith("http://127.0.0.1:"):
+        raise LabelStudioError(
+            f"{Path(workdir) / '.env'}: LABEL_STUDIO_URL points at {url}, not at an "
+            "embedded server; "
+            "remove LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY from .env to use the "
+            "embedded server, "
+            "or keep using that server without `contraband server start`"
+        )
+
+
+def _server_environment(data_dir: Path, credentials: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _UNPREFIXED_VARIABLES}
+    env.update(
+        {
+            "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+            "LABEL_STUDIO_USERNAME": credentials["LABEL_STUDIO_USERNAME"],
+            "LABEL_STUDIO_PASSWORD": credentials["LABEL_STUDIO_PASSWORD"],
+            "LABEL_STUDIO_USER_TOKEN": credentials["LABEL_STUDIO_API_KEY"],
+            "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
+            "LATEST_VERSION_CHECK": "false",
+            "COLLECT_ANALYTICS": "false",
+            "SENTRY_DSN": "",
+            "FRONTEND_SENTRY_DSN": "",
+            "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+        }
+    )
+    return env
+
+
+def _previous_port(workdir: Path) -> int | None:
+    """The port of the last start, if still free: a stable URL keeps annotator pseudonyms stable."""
+    url = read_env_file(workdir).get("LABEL_STUDIO_URL", "")
+    if not url.startswith("http://127.0.0.1:"):
+        return None
+    try:
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+    except ValueError:
+        return None
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return None
+    return port
+
+
+def _log_tail(path: Path, lines: int = 20) -> str:
+    if not path.exists():
+        return "(no log)"
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def start_server(
+    *, workdir: Path = Path("."), port: int | None = None, timeout: float = 180
+) -> ServerInfo:
+    """Start the embedded server (or report the running one) and wait until /health answers.
+
+    The first start takes about 35 s (database migrations); later starts about 5 s.
+    """
+    workdir = Path(workdir)
+    running = server_status(workdir=workdir)
+    if running is not None:
+        return running
+    executable = find_executable()
+    _check_env_not_external(workdir)
+    data_dir = _data_dir(workdir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    credentials = _admin_credentials(workdir)
+    port = port or _previous_port(workdir) or find_free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = data_dir / LOG_FILE
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [
+                str(executable),
+                "start",
+                "--no-browser",
+                "--internal-host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=data_dir,
+            env=_server_environment(data_dir, credentials),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop_server ends the whole group
+        )
+    state = {
+        "pid": process.pid,
+        "port": port,
+        "url": url,
+        "username": credentials["LABEL_STUDIO_USERNAME"],
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            (data_dir / STATE_FILE).unlink(missing_ok=True)
+            raise LabelStudioError(
+                f"label-studio exited with code {process.returncode} before answering on {url}; "
+                f"last lines of {log_path}:\n{_log_tail(log_path)}"
+            )
+        if is_healthy(url, timeout=2):
+            set_env_values({"LABEL_STUDIO_URL": url}, workdir=workdir)
+            return ServerInfo(
+                url=url,
+                port=port,
+                pid=process.pid,
+                data_dir=data_dir,
+                username=credentials["LABEL_STUDIO_USERNAME"],
+            )
+        time.sleep(1)
+    _terminate(process.pid)
+    (data_dir / STATE_FILE).unlink(missing_ok=True)
+    raise LabelStudioError(
+        f"label-studio did not answer on {url}/health within {timeout:.0f} s and was stopped; "
+        f"see {log_path}, or retry with a longer timeout (the first start runs migrations)"
+    )
+
+
+def _terminate(pid: int, *, grace: float = 20) -> None:
+    """SIGTERM the server's process group, SIGKILL it after `grace` seconds."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            finished, _ = os.waitpid(pid, os.WNOHANG)
+            if finished:
+                return
+        except ChildProcessError:  # not our child (started by another command): poll instead
+            if not _is_our_process(pid):
+                return
+        time.sleep(0.3)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+
+
+def stop_server(*, workdir: Path = Path(".")) -> bool:
+    """Stop the embedded server; False when it was not running."""
+    data_dir = _data_dir(workdir)
+    state = _read_state(data_dir)
+    if not state:
+        return False
+    pid = int(state["pid"])
+    was_running = _is_our_process(pid)
+    if was_running:
+        _terminate(pid)
+    (data_dir / STATE_FILE).unlink(missing_ok=True)
+    return was_running
+
+
+def resolve_connection(*, workdir: Path = Path(".")) -> Connection:
+    """The server to use: LABEL_STUDIO_URL/LABEL_STUDIO_API_KEY from the environment, else .env."""
+    env_file = read_env_file(workdir)
+    url = os.environ.get("LABEL_STUDIO_URL") or env_file.get("LABEL_STUDIO_URL")
+    key = os.environ.get("LABEL_STUDIO_API_KEY") or env_file.get("LABEL_STUDIO_API_KEY")
+    if url and key:
+        source = "environment" if os.environ.get("LABEL_STUDIO_API_KEY") else ".env"
+        return Connection(url=url.rstrip("/"), api_key=key, source=source)
+    missing = " and ".join(
+        n for n, v in (("LABEL_STUDIO_URL", url), ("LABEL_STUDIO_API_KEY", key)) if not v
+    )
+    raise LabelStudioError(
+        f"No Label Studio server configured: {missing} is not set in the environment or "
+        f"{Path(workdir) / '.env'}; "
+        "run `contraband server start` for the embedded server, or set LABEL_STUDIO_URL and "
+        "LABEL_STUDIO_API_KEY for your own"
+    )

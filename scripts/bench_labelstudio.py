@@ -1,0 +1,168 @@
+"""Benchmark push and pull against an embedded Label Studio server (not a test).
+
+    .venv/bin/python scripts/bench_labelstudio.py [--tasks 10000]
+
+(a) one raw bulk import request of N tasks with predictions (baseline, project A);
+(b) push_tasks of the same tasks (project B), target >= 0.8 x the baseline throughput;
+(c) re-push of all N already-present tasks, target < 30 s at 50,000;
+(d) pull of N annotated tasks into validated records, target < 2 min at 50,000.
+Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from annotation.labelstudio import LabelStudio  # noqa: E402
+from annotation.pull import pull  # noqa: E402
+from annotation.push import push_tasks  # noqa: E402
+from annotation.records import SOURCE_PREDICTION, Annotation, Relation, Span  # noqa: E402
+from annotation.schema import load_schema  # noqa: E402
+from annotation.secrets import read_env_file  # noqa: E402
+from annotation.server import Connection, start_server, stop_server  # noqa: E402
+from annotation.tasks import TaskPayload, documents_to_tasks  # noqa: E402
+from corpus.records import Document  # noqa: E402
+
+SENTENCE = "Vietnam Customs seized {n} kg of ketamine in Hai Phong on May 11, 2019. "
+
+
+def make_tasks(n: int) -> tuple[list[TaskPayload], dict[str, Annotation]]:
+    """N one-document tasks, each with a prediction of 3 spans and 2 relations."""
+    schema = load_schema()
+    docs = [
+        Document(
+            id=f"bench{i:06d}", source="bench", raw_text="", clean_text=SENTENCE.format(n=i) * 3
+        )
+        for i in range(n)
+    ]
+    tasks = documents_to_tasks(docs, schema=schema)
+    predictions = {}
+    for task in tasks:
+        text = task.text
+
+        def span(span_id: str, phrase: str, label: str, text: str = text) -> Span:
+            start = text.index(phrase)
+            return Span(span_id, start, start + len(phrase), label, phrase)
+
+        seizure_phrase = text[text.index("seized ") + 7 : text.index(" in Hai")]
+        predictions[task.key] = Annotation(
+            "bench-rules",
+            (
+                span("a", "Vietnam Customs", "AGENCY"),
+                span("s", seizure_phrase, "SEIZURE"),
+                span("d", "ketamine", "DRUG"),
+            ),
+            (Relation("s", "a", "SEIZED_BY"), Relation("s", "d", "SEIZED_ITEM")),
+            source=SOURCE_PREDICTION,
+            score=0.9,
+        )
+    return tasks, predictions
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--tasks", type=int, default=10_000, help="number of tasks (default 10,000)"
+    )
+    parser.add_argument("--batch-size", type=int, default=1000, help="push batch size")
+    args = parser.parse_args()
+    schema = load_schema()
+    tasks, predictions = make_tasks(args.tasks)
+    with tempfile.TemporaryDirectory(prefix="bench-ls-") as tmp:
+        workdir = Path(tmp)
+        info = start_server(workdir=workdir, timeout=600)
+        try:
+            connection = Connection(info.url, read_env_file(workdir)["LABEL_STUDIO_API_KEY"])
+            client = LabelStudio(connection, timeout=1800)
+            rows = []
+            project_a = client.ensure_project("bench-a-raw", schema=schema)
+            started = time.perf_counter()
+            client.import_tasks(project_a.id, tasks, predictions)
+            raw_s = time.perf_counter() - started
+            rows.append(("(a) one raw bulk import request", raw_s, args.tasks / raw_s, ""))
+
+            project_b = client.ensure_project("bench-b-push", schema=schema)
+            started = time.perf_counter()
+            push_tasks(
+                tasks,
+                client=client,
+                project_id=project_b.id,
+                predictions=predictions,
+                schema=schema,
+                batch_size=args.batch_size,
+                progress=False,
+            )
+            push_s = time.perf_counter() - started
+            ratio = (args.tasks / push_s) / (args.tasks / raw_s)
+            rows.append(
+                (
+                    "(b) push_tasks with predictions",
+                    push_s,
+                    args.tasks / push_s,
+                    f"{ratio:.2f} x baseline (target >= 0.8)",
+                )
+            )
+
+            started = time.perf_counter()
+            summary = push_tasks(
+                tasks,
+                client=client,
+                project_id=project_b.id,
+                predictions=predictions,
+                schema=schema,
+                batch_size=args.batch_size,
+                progress=False,
+            )
+            repush_s = time.perf_counter() - started
+            assert summary.imported == 0, summary.summary_line()
+            rows.append(
+                (
+                    "(c) re-push, all present",
+                    repush_s,
+                    args.tasks / repush_s,
+                    f"{summary.unchanged} unchanged (target < 30 s at 50k)",
+                )
+            )
+
+            project_c = client.ensure_project("bench-c-annotated", schema=schema)
+            client.import_annotated_tasks(project_c.id, tasks, predictions)
+            started = time.perf_counter()
+            result = pull(
+                client=client,
+                project_id=project_c.id,
+                out_dir=workdir / "pull",
+                schema=schema,
+                secret="bench",
+            )
+            pull_s = time.perf_counter() - started
+            spans = sum(len(a.spans) for t in result.tasks for a in t.annotations)
+            rows.append(
+                (
+                    "(d) pull annotated tasks -> validated records",
+                    pull_s,
+                    args.tasks / pull_s,
+                    f"{spans} spans, {len(result.problems)} problems (target < 120 s at 50k)",
+                )
+            )
+        finally:
+            stop_server(workdir=workdir)
+    print(
+        f"\nLabel Studio benchmark: {args.tasks:,} tasks, 3 spans + 2 relations each, "
+        f"batch size {args.batch_size}\n"
+    )
+    print("| step | seconds | tasks/s | note |")
+    print("| --- | ---: | ---: | --- |")
+    for name, seconds, rate, note in rows:
+        print(f"| {name} | {seconds:.1f} | {rate:,.0f} | {note} |")
+
+
+if __name__ == "__main__":
+    main()

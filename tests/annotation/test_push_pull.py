@@ -1,0 +1,290 @@
+"""Push and pull against a real Label Studio server (session fixture, one project per test)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from annotation.labelstudio import LabelStudio
+from annotation.pull import pull
+from annotation.push import push_tasks
+from annotation.records import SOURCE_PREDICTION, Annotation, Relation, Span
+from annotation.tasks import documents_to_tasks
+from corpus.errors import SchemaError
+from corpus.records import Document
+
+pytestmark = pytest.mark.labelstudio
+
+SECRET = "test-pseudonym-secret"
+SHORT = "Vietnam Customs seized 500 kg of ketamine in Hai Phong on May 11, 2019."
+LONG = "\n\n".join(
+    [
+        "Intro paragraph about smuggling routes in the region.",
+        "The Anti-Smuggling and Investigation Department seized 8.3 tons of pangolin scales.",
+        "Later, UNODC praised Operation Mekong Dragon.",
+    ]
+)
+
+
+def make_docs() -> list[Document]:
+    return [
+        Document(
+            id="short1",
+            source="short1.txt",
+            raw_text=SHORT,
+            clean_text=SHORT,
+            url="https://x.test/1",
+        ),
+        Document(
+            id="long1", source="long1.txt", raw_text=LONG, clean_text=LONG, url="https://x.test/2"
+        ),
+    ]
+
+
+def find(doc: str, phrase: str, label: str, span_id: str) -> Span:
+    start = doc.index(phrase)
+    return Span(span_id, start, start + len(phrase), label, phrase)
+
+
+def short_prediction() -> Annotation:
+    spans = (
+        find(SHORT, "Vietnam Customs", "AGENCY", "p1"),
+        find(SHORT, "500 kg of ketamine", "SEIZURE", "p2"),
+        find(SHORT, "ketamine", "DRUG", "p3"),
+    )
+    relations = (Relation("p2", "p1", "SEIZED_BY"), Relation("p2", "p3", "SEIZED_ITEM"))
+    return Annotation("rules-v1", spans, relations, source=SOURCE_PREDICTION, score=0.5)
+
+
+def test_ensure_project_accepts_the_generated_config_and_reports_a_changed_one(
+    label_studio, ls_project, schema
+):
+    again = label_studio.client.ensure_project(ls_project.title, schema=schema)
+    assert (again.id, again.created, again.config_differs) == (ls_project.id, False, False)
+    changed = schema.__class__(
+        schema.name, schema.version + 1, schema.entities[:-1], (), schema.guidelines
+    )
+    reported = label_studio.client.ensure_project(ls_project.title, schema=changed)
+    assert (reported.config_differs, reported.config_updated) == (True, False)
+    updated = label_studio.client.ensure_project(
+        ls_project.title, schema=changed, update_config=True
+    )
+    assert updated.config_updated
+    assert not label_studio.client.ensure_project(ls_project.title, schema=changed).config_differs
+
+
+def test_push_with_predictions_then_push_again_imports_nothing(label_studio, ls_project, schema):
+    client = label_studio.client
+    tasks = documents_to_tasks(make_docs(), schema=schema, max_chars=100)
+    assert len(tasks) == 4
+    first = push_tasks(
+        tasks,
+        client=client,
+        project_id=ls_project.id,
+        predictions={"short1:0": short_prediction()},
+        schema=schema,
+        progress=False,
+    )
+    assert (first.imported, first.predictions) == (4, 1)
+    again = push_tasks(
+        tasks, client=client, project_id=ls_project.id, schema=schema, progress=False
+    )
+    assert (again.imported, again.unchanged) == (0, 4)
+    assert "imported 0" in again.summary_line()
+    assert sorted(client.list_task_keys(ls_project.id)) == sorted(t.key for t in tasks)
+    raw = client.export_raw(ls_project.id)
+    predictions = [p for t in raw for p in t["predictions"]]
+    assert len(predictions) == 1 and predictions[0]["model_version"] == "rules-v1"
+
+
+def test_push_refuses_invalid_predictions_before_importing(label_studio, ls_project, schema):
+    tasks = documents_to_tasks(make_docs()[:1], schema=schema)
+    bad = short_prediction().with_(spans=(find(SHORT, "Hai Phong", "PLACE", "p9"),), relations=())
+    with pytest.raises(SchemaError, match="PLACE"):
+        push_tasks(
+            tasks,
+            client=label_studio.client,
+            project_id=ls_project.id,
+            predictions={"short1:0": bad},
+            schema=schema,
+            progress=False,
+        )
+    assert label_studio.client.list_task_keys(ls_project.id) == {}
+
+
+def test_push_after_a_timed_out_import_does_not_duplicate(label_studio, ls_project, schema):
+    docs = [
+        Document(id=f"bulk{i}", source="b", raw_text="", clean_text=f"{SHORT} Case {i}. " * 20)
+        for i in range(600)
+    ]
+    tasks = documents_to_tasks(docs, schema=schema)
+    impatient = LabelStudio(label_studio.connection, import_timeout=0.05)
+    summary = push_tasks(
+        tasks, client=impatient, project_id=ls_project.id, batch_size=600, progress=False, settle=5
+    )
+    assert summary.retried_batches >= 1  # the response was lost: the import was re-checked
+    keys = [t.key for t in tasks]
+    present = label_studio.client.list_task_keys(ls_project.id)
+    assert sorted(present) == sorted(keys)
+    assert len({t.id for t in present.values()}) == len(keys)
+    raw = label_studio.client.export_raw(ls_project.id)
+    assert len(raw) == len(keys)  # no duplicated task under the same key
+
+
+def test_push_reports_changed_annotated_text_and_updates_unannotated(
+    label_studio, ls_project, schema
+):
+    client = label_studio.client
+    docs = make_docs()
+    tasks = documents_to_tasks(docs, schema=schema)
+    push_tasks(tasks, client=client, project_id=ls_project.id, progress=False)
+    existing = client.list_task_keys(ls_project.id)
+    client.add_annotation(
+        existing["short1:0"].id,
+        short_prediction().with_(annotator="x"),
+        chunk_start=0,
+        user_id=None,
+    )
+    edited = [
+        d.with_(clean_text=d.clean_text.replace("Customs", "customs").replace("Intro", "Opening"))
+        for d in docs
+    ]
+    summary = push_tasks(
+        documents_to_tasks(edited, schema=schema),
+        client=client,
+        project_id=ls_project.id,
+        progress=False,
+    )
+    assert (summary.imported, summary.updated, len(summary.conflicts)) == (0, 1, 1)
+    assert f"Task {existing['short1:0'].id} (short1:0)" in summary.conflicts[0]
+    raw = {t["data"]["task_key"]: t for t in client.export_raw(ls_project.id)}
+    assert raw["short1:0"]["data"]["text"] == SHORT  # annotated: not replaced
+    assert raw["long1:0"]["data"]["text"] == LONG.replace("Intro", "Opening")  # updated
+
+
+def test_pull_two_annotators_round_trip_exactly_with_document_offsets(
+    label_studio, ls_project, schema, tmp_path
+):
+    client = label_studio.client
+    tasks = documents_to_tasks(make_docs(), schema=schema, max_chars=100)
+    push_tasks(
+        tasks,
+        client=client,
+        project_id=ls_project.id,
+        predictions={"short1:0": short_prediction()},
+        schema=schema,
+        progress=False,
+    )
+    existing = client.list_task_keys(ls_project.id)
+    ann1 = client.create_user("annotator.one@example.org", first_name="One")
+    ann2 = client.create_user("annotator.two@example.org", first_name="Two")
+    chunk = next(t for t in tasks if "pangolin" in t.text)
+    assert chunk.chunk_start > 0
+    chunk_spans = (
+        find(LONG, "Anti-Smuggling and Investigation Department", "AGENCY", "c1"),
+        find(LONG, "8.3 tons of pangolin scales", "SEIZURE", "c2"),
+        find(LONG, "pangolin scales", "WILDLIFE", "c3"),
+        find(LONG, "8.3 tons", "QUANTITY", "c4"),
+    )
+    chunk_relations = (
+        Relation("c2", "c1", "SEIZED_BY"),
+        Relation("c2", "c3", "SEIZED_ITEM"),
+        Relation("c2", "c4", "QUANTITY_OF"),
+    )
+    made = {
+        ("short1:0", ann1): Annotation(
+            "one", short_prediction().spans, short_prediction().relations
+        ),
+        ("short1:0", ann2): Annotation(
+            "two", short_prediction().spans[:2], short_prediction().relations[:1]
+        ),
+        (chunk.key, ann1): Annotation("one", chunk_spans, chunk_relations),
+    }
+    for (key, user), annotation in made.items():
+        task = next(t for t in tasks if t.key == key)
+        client.add_annotation(
+            existing[key].id, annotation, chunk_start=task.chunk_start, user_id=user
+        )
+    skipped_task = next(t for t in tasks if t.key not in {"short1:0", chunk.key})
+    client.add_annotation(
+        existing[skipped_task.key].id,
+        Annotation("two", cancelled=True),
+        chunk_start=0,
+        user_id=ann2,
+    )
+
+    result = pull(
+        client=client, project_id=ls_project.id, out_dir=tmp_path, schema=schema, secret=SECRET
+    )
+
+    assert result.problems == []
+    raw = result.export_path.read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == result.export_sha256
+    assert (
+        result.export_sha256
+        in (tmp_path / result.export_path.name.replace(".json", ".sha256")).read_text()
+    )
+    by_key = {t.meta["task_key"]: t for t in result.tasks}
+    assert len(by_key) == len(tasks)
+    pseudonyms = {}
+    for (key, user), annotation in made.items():
+        record = by_key[key]
+        got = [a for a in record.annotations if set(a.spans) == set(annotation.spans)]
+        assert len(got) == 1, (key, user)
+        assert set(got[0].relations) == set(annotation.relations)
+        doc_text = SHORT if key.startswith("short1") else LONG
+        assert all(doc_text[s.start : s.end] == s.text for s in got[0].spans)
+        pseudonyms.setdefault(user, set()).add(got[0].annotator)
+    assert all(len(p) == 1 for p in pseudonyms.values())
+    assert pseudonyms[ann1] != pseudonyms[ann2]
+    assert all(p.startswith("annotator-") for names in pseudonyms.values() for p in names)
+    assert [a.cancelled for a in by_key[skipped_task.key].annotations] == [True]
+    prediction = by_key["short1:0"].predictions
+    assert len(prediction) == 1 and set(prediction[0].spans) == set(short_prediction().spans)
+    lines = (tmp_path / "annotations.jsonl").read_text().splitlines()
+    assert len(lines) == len(tasks)
+    assert "example.org" not in "".join(lines)
+    assert json.loads((tmp_path / "validation.json").read_text())["problems"] == []
+
+
+def test_pull_reports_broken_annotations_with_task_id_and_keeps_valid_ones(
+    label_studio, ls_project, schema, tmp_path
+):
+    client = label_studio.client
+    tasks = documents_to_tasks(make_docs()[:1], schema=schema)
+    push_tasks(tasks, client=client, project_id=ls_project.id, progress=False)
+    task_id = client.list_task_keys(ls_project.id)["short1:0"].id
+    good = short_prediction()
+    broken = Annotation(
+        "x",
+        good.spans
+        + (
+            Span("w", 40, 45, "LOCATION", "Hai Phong"),  # wrong offsets
+            find(SHORT, "Hai Phong", "HARBOUR", "u"),  # unknown label
+        ),
+        good.relations + (Relation("p2", "ghost", "SEIZED_AT"), Relation("p1", "p3", "SEIZED_BY")),
+    )
+    broken_id = client.add_annotation(task_id, broken, chunk_start=0, user_id=None)
+    good_id = client.add_annotation(task_id, good.with_(annotator="y"), chunk_start=0, user_id=None)
+
+    result = pull(
+        client=client, project_id=ls_project.id, out_dir=tmp_path, schema=schema, secret=SECRET
+    )
+
+    codes = sorted(p.code for p in result.problems)
+    assert codes == [
+        "relation_labels_not_allowed",
+        "relation_missing_span",
+        "span_text_mismatch",
+        "unknown_label",
+    ]
+    assert all(p.task_id == task_id and p.annotation_id == broken_id for p in result.problems)
+    assert all(f"Task {task_id}, annotation {broken_id}" in p.message for p in result.problems)
+    annotations = {a.id: a for a in result.tasks[0].annotations}
+    assert set(annotations[broken_id].spans) == set(good.spans)
+    assert set(annotations[broken_id].relations) == set(good.relations)
+    assert set(annotations[good_id].spans) == set(good.spans)
+    report = (tmp_path / "validation.md").read_text()
+    assert f"Task {task_id}" in report and "HARBOUR" in report
