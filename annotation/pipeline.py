@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from corpus.errors import ContrabandError, LabelStudioError, ReleaseError
 
@@ -40,7 +41,7 @@ def push_corpus(
     from corpus.records import read_corpus
 
     from .labelstudio import LabelStudio
-    from .push import push_tasks
+    from .push import PushSummary, push_tasks
     from .server import resolve_connection
     from .tasks import documents_to_tasks
 
@@ -48,32 +49,45 @@ def push_corpus(
     docs = read_corpus(str(corpus_dir))
     tasks = documents_to_tasks(docs, schema=schema, max_chars=max_chars)
     client = LabelStudio(resolve_connection(workdir=workdir))
-    project = client.ensure_project(project_title, schema=schema, update_config=update_config, dry_run=dry_run)
+    if dry_run:
+        project_id = client.find_project(project_title)
+        if project_id is None:
+            return PushSummary.planned_new_project(project_title, tasks)
+    else:
+        project_id = client.ensure_project(
+            project_title, schema=schema, update_config=update_config
+        ).id
     preds = None
     if predictions:
-        existing = client.list_task_keys(project.id) if project.id is not None else {}
-        new = [t for t in tasks if t.key not in existing]
-        preds = predict_tasks(new, schema=schema, model=model)
+        existing = client.list_task_keys(project_id)
+        preds = predict_tasks(
+            [t for t in tasks if t.key not in existing], schema=schema, model=model
+        )
     return push_tasks(
         tasks,
         client=client,
-        project_id=project.id,
+        project_id=project_id,
         predictions=preds,
+        schema=schema,
         batch_size=batch_size,
         dry_run=dry_run,
         progress=progress,
     )
 
 
-def predict_tasks(tasks: Sequence[Any], *, schema: Schema, model: Path | None = None) -> dict[str, Any]:
+def predict_tasks(
+    tasks: Sequence[Any], *, schema: Schema, model: Path | None = None
+) -> dict[str, Any]:
     """Pre-annotations keyed by task key, with document offsets."""
     from .preannotate import load_preannotator
 
     if not tasks:
         return {}
     preannotator = load_preannotator(model, schema=schema)
-    annotations = preannotator.predict([t.text for t in tasks], offsets=[t.chunk_start for t in tasks])
-    return {t.key: a for t, a in zip(tasks, annotations)}
+    annotations = preannotator.predict(
+        [t.text for t in tasks], offsets=[t.chunk_start for t in tasks]
+    )
+    return {t.key: a for t, a in zip(tasks, annotations, strict=True)}
 
 
 # -- pull ---------------------------------------------------------------------------
@@ -88,14 +102,17 @@ def pull_annotations(
 
     schema = load_schema(schema_path)
     client = LabelStudio(resolve_connection(workdir=workdir))
-    project = client.find_project(project_title)
-    if project is None:
+    project_id = client.find_project(project_title)
+    if project_id is None:
         raise LabelStudioError(
             f"Label Studio has no project titled {project_title!r}; push a corpus first "
             f"(`contraband push CORPUS_DIR --project {project_title!r}`)"
         )
     return pull(
-        client=client, project_id=project.id, out_dir=Path(out_dir), schema=schema,
+        client=client,
+        project_id=project_id,
+        out_dir=Path(out_dir),
+        schema=schema,
         secret=pseudonym_secret(workdir=workdir),
     )
 
@@ -110,7 +127,9 @@ def read_annotated_tasks(path: Path) -> list[AnnotatedTask]:
             try:
                 tasks.append(AnnotatedTask.from_dict(json.loads(line)))
             except (ValueError, KeyError, TypeError) as exc:
-                raise ContrabandError(f"{path}, line {number}: not an annotated task record ({exc}); re-run `contraband pull`") from None
+                raise ContrabandError(
+                    f"{path}, line {number}: not an annotated task record ({exc}); re-run `contraband pull`"
+                ) from None
     return tasks
 
 
@@ -126,6 +145,26 @@ class ReleaseOutcome:
     reused: bool = False
     dry_run: bool = False
     hub: str | None = None
+
+    @classmethod
+    def from_manifest(
+        cls, path: Path, *, reused: bool = False, hub: str | None = None
+    ) -> ReleaseOutcome:
+        """What a built release holds, read back from its manifest."""
+        from .release import read_manifest
+
+        manifest = read_manifest(path)
+        counts = manifest.get("counts", {})
+        return cls(
+            version=manifest["version"],
+            path=path,
+            documents=int(counts.get("documents", 0)),
+            split_sizes={name: int(v["documents"]) for name, v in counts.get("splits", {}).items()},
+            adjudication=dict(counts.get("adjudication", {})),
+            events=sum(int(n) for n in counts.get("events", {}).values()),
+            reused=reused,
+            hub=hub,
+        )
 
     def summary_line(self) -> str:
         splits = " / ".join(f"{k} {v}" for k, v in self.split_sizes.items())
@@ -180,17 +219,19 @@ def release_annotations(
     schema = load_schema(schema_path)
     tasks = read_annotated_tasks(Path(annotations))
     if not tasks:
-        raise ReleaseError(f"{annotations}: no annotated tasks; annotate in Label Studio and run `contraband pull` first")
+        raise ReleaseError(
+            f"{annotations}: no annotated tasks; annotate in Label Studio and run `contraband pull` first"
+        )
     fingerprint = annotations_fingerprint(tasks)
     releases_dir = Path(releases_dir)
     latest = latest_version(releases_dir)
     if version == "auto":
-        if latest is not None and read_manifest(releases_dir / f"v{latest}").get("annotations_fingerprint") == fingerprint:
-            manifest = read_manifest(releases_dir / f"v{latest}")
-            return ReleaseOutcome(
-                version=latest, path=releases_dir / f"v{latest}", documents=manifest.get("counts", {}).get("documents", 0),
-                split_sizes=manifest.get("counts", {}).get("splits", {}), reused=True,
-            )
+        latest_dir = releases_dir / f"v{latest}"
+        if (
+            latest is not None
+            and read_manifest(latest_dir).get("annotations_fingerprint") == fingerprint
+        ):
+            return ReleaseOutcome.from_manifest(latest_dir, reused=True)
         version = next_version(releases_dir) if latest is not None else "0.1.0"
     adjudicated = adjudicate(tasks)
     agreement = compute_agreement(adjudicated, schema=schema)
@@ -198,8 +239,14 @@ def release_annotations(
     counts = adjudication_counts(adjudicated)
     documents = len({t.doc_id for t in adjudicated})
     if dry_run:
-        return ReleaseOutcome(version=version, path=None, documents=documents, adjudication=counts,
-                              events=len(events), dry_run=True)
+        return ReleaseOutcome(
+            version=version,
+            path=None,
+            documents=documents,
+            adjudication=counts,
+            events=len(events),
+            dry_run=True,
+        )
     path = build_release(
         adjudicated,
         version=version,
@@ -212,19 +259,17 @@ def release_annotations(
         changelog=changelog,
         fingerprint=fingerprint,
     )
-    manifest = read_manifest(path)
     hub = None
     if hub_repo:
         from .secrets import get_secret
 
         token = get_secret("HF_TOKEN", workdir=workdir)
         if not token:
-            raise ReleaseError("--push-to-hub needs HF_TOKEN in the environment or .env; the release itself is built at " + str(path))
+            raise ReleaseError(
+                f"--push-to-hub needs HF_TOKEN in the environment or .env; the release itself is built at {path}"
+            )
         hub = push_to_hub(path, repo_id=hub_repo, token=token)
-    return ReleaseOutcome(
-        version=version, path=path, documents=documents, split_sizes=manifest.get("counts", {}).get("splits", {}),
-        adjudication=counts, events=len(events), hub=hub,
-    )
+    return ReleaseOutcome.from_manifest(path, hub=hub)
 
 
 def _export_checksum(pull_dir: Path) -> str | None:
@@ -257,6 +302,7 @@ def run_demo(
     from .gold import load_gold_dir
     from .labelstudio import LabelStudio
     from .server import resolve_connection, start_server
+    from .tasks import documents_to_tasks
 
     schema = load_schema()
     corpus_dir = Path(build_dir) / "corpus"
@@ -270,49 +316,87 @@ def run_demo(
         info = start_server(workdir=workdir)
         echo(f"server: running at {info.url}")
 
-    push_summary = push_corpus(corpus_dir, workdir=workdir, project_title=project_title, progress=progress)
+    push_summary = push_corpus(
+        corpus_dir, workdir=workdir, project_title=project_title, progress=progress
+    )
     echo(push_summary.summary_line())
 
     client = LabelStudio(resolve_connection(workdir=workdir))
-    project = client.find_project(project_title)
-    assert project is not None
+    project_id = client.find_project(project_title)
+    if project_id is None:  # only when the push above was a no-op on an unknown server
+        raise LabelStudioError(
+            f"project {project_title!r} was not created; see the push summary above"
+        )
     gold_dir = Path(gold_dir) if gold_dir else Path(sources[0]) / "gold"
     docs = [d for d in read_corpus(str(corpus_dir)) if d.status == "kept"]
     gold = load_gold_dir(gold_dir, docs, schema=schema) if gold_dir.is_dir() else {}
-    added = add_gold_annotations(client, project.id, gold)
-    echo(f"gold: {len(gold)} gold documents, {added} annotations added (the others were already there)")
+    added = add_gold_annotations(
+        client, project_id, gold, tasks=documents_to_tasks(docs, schema=schema)
+    )
+    echo(
+        f"gold: {len(gold)} gold documents from {gold_dir}; {added} annotations added "
+        "(tasks that already had an annotation were left alone)"
+    )
 
-    pulled = pull_annotations(workdir=workdir, project_title=project_title, out_dir=Path(build_dir) / "labelstudio")
+    pulled = pull_annotations(
+        workdir=workdir, project_title=project_title, out_dir=Path(build_dir) / "labelstudio"
+    )
     echo(pulled.summary_line())
-    outcome = release_annotations(Path(build_dir) / "labelstudio" / "annotations.jsonl", releases_dir=releases_dir, workdir=workdir)
+    outcome = release_annotations(
+        Path(build_dir) / "labelstudio" / "annotations.jsonl",
+        releases_dir=releases_dir,
+        workdir=workdir,
+    )
     echo(outcome.summary_line())
 
     url = info.url if info else os.environ["LABEL_STUDIO_URL"]
     echo("")
-    echo(f"Annotators: open {url}/projects/{project.id} and log in"
-         + (f" as {info.username} with the password stored in {Path(workdir) / '.env'} (LABEL_STUDIO_PASSWORD)." if info else "."))
+    echo(
+        f"Annotators: open {url}/projects/{project_id} and log in"
+        + (
+            f" as {info.username} with the password stored in {Path(workdir) / '.env'} (LABEL_STUDIO_PASSWORD)."
+            if info
+            else "."
+        )
+    )
     echo("Stop the server with `contraband server stop`.")
-    echo(f'Researchers: datasets.load_dataset("{outcome.path}") loads the release '
-         f'(configs: default, annotations, events).')
+    echo(
+        f'Researchers: datasets.load_dataset("{outcome.path}") loads the release '
+        f"(configs: default, annotations, events)."
+    )
     return outcome
 
 
-def add_gold_annotations(client: Any, project_id: int, gold: dict[str, Any]) -> int:
-    """Add each gold annotation, as the gold annotator, to the tasks of its document that lack one."""
+def add_gold_annotations(
+    client: Any, project_id: int, gold: dict[str, Any], *, tasks: Sequence[Any]
+) -> int:
+    """Add each document's gold annotation, as the gold annotator, to its tasks that have no
+    annotation yet (never touching annotators' work; running twice adds nothing)."""
     if not gold:
         return 0
-    user_id = client.ensure_user(DEMO_GOLD_ANNOTATOR, first_name="Gold", last_name="Annotator")
+    existing = client.list_task_keys(project_id)
+    user_id = None
     added = 0
-    for existing in client.list_task_keys(project_id).values():
-        annotation = gold.get(existing.doc_id)
-        if annotation is None or user_id in existing.annotators:
+    for task in tasks:
+        annotation = gold.get(task.doc_id)
+        found = existing.get(task.key)
+        if annotation is None or found is None or found.annotation_count > 0:
             continue
-        spans = tuple(s for s in annotation.spans if existing.chunk_start <= s.start and s.end <= existing.chunk_end)
+        if user_id is None:
+            user_id = client.create_user(
+                DEMO_GOLD_ANNOTATOR, first_name="Gold", last_name="Annotator"
+            )
+        spans = tuple(
+            s for s in annotation.spans if task.chunk_start <= s.start and s.end <= task.chunk_end
+        )
         ids = {s.id for s in spans}
         relations = tuple(r for r in annotation.relations if r.head in ids and r.tail in ids)
         client.add_annotation(
-            existing.id, annotation.with_(spans=spans, relations=relations), chunk_start=existing.chunk_start,
-            user_id=user_id, ground_truth=True,
+            found.id,
+            annotation.with_(spans=spans, relations=relations),
+            chunk_start=task.chunk_start,
+            user_id=user_id,
+            ground_truth=True,
         )
         added += 1
     return added
