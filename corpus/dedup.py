@@ -1,0 +1,709 @@
+"""Deduplication: exact duplicates, MinHash-LSH near duplicates and repeated paragraphs.
+
+The batch core works on pandas/numpy columns so each step can run per partition on a
+distributed engine: texts -> token hashes -> (exact keys, shingle hashes, line keys) ->
+MinHash signatures -> band keys -> candidate pairs (group-by) -> verified pairs (true
+Jaccard) -> connected components -> keepers. Only compact arrays (64-bit keys, band keys,
+paragraph keys) are held for the whole corpus; texts are re-read only for the few documents
+that turn up in candidate pairs. `deduplicate` is the `Document`-level wrapper that
+`corpus.curate` calls. docs/dedup.md documents the parameters and the detection curve.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components as _scipy_components
+
+from .errors import ConfigError
+from .records import STATUS_DUPLICATE, STATUS_KEPT, Document
+
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "configs" / "dedup.yaml"
+KEEPER_KEYS = ("earliest_published", "longest", "first_seen")
+_POLY = np.uint64(0x100000001B3)  # odd, hence invertible modulo 2^64
+_POLY_INV = np.uint64(pow(0x100000001B3, -1, 1 << 64))
+_LEN_MIX = np.uint64(0x9E3779B97F4A7C15)
+_SHINGLES_PER_BLOCK = 1024  # rows of one (shingles x num_perm) MinHash block: ~1.2 MB
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    """Parameters of the dedup stage (configs/dedup.yaml); see docs/dedup.md."""
+
+    shingle_size: int = 5
+    num_perm: int = 154
+    bands: int = 22
+    rows: int = 7
+    seed: int = 20240521
+    threshold: float = 0.8
+    paragraph_min_chars: int = 80
+    keeper_policy: tuple[str, ...] = KEEPER_KEYS
+    batch_size: int = 512
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.shingle_size < 1:
+            problems.append(f"shingle_size={self.shingle_size} must be >= 1")
+        if self.bands < 1 or self.rows < 1:
+            problems.append(f"bands={self.bands}, rows={self.rows} must both be >= 1")
+        if self.bands * self.rows > self.num_perm:
+            problems.append(f"bands*rows={self.bands * self.rows} exceeds num_perm={self.num_perm}")
+        if not 0.0 < self.threshold <= 1.0:
+            problems.append(f"threshold={self.threshold} must be in (0, 1]")
+        unknown = [k for k in self.keeper_policy if k not in KEEPER_KEYS]
+        if unknown:
+            problems.append(
+                f"keeper_policy has unknown keys {unknown} (known: {list(KEEPER_KEYS)})"
+            )
+        if self.workers < 1:
+            problems.append(f"workers={self.workers} must be >= 1")
+        if self.batch_size < 1:
+            problems.append(f"batch_size={self.batch_size} must be >= 1")
+        if problems:
+            raise ConfigError(
+                "dedup config: "
+                + "; ".join(problems)
+                + ". Fix configs/dedup.yaml (see docs/dedup.md)."
+            )
+
+
+def load_dedup_config(path: str | Path | None = None) -> DedupConfig:
+    """Read configs/dedup.yaml (or `path`); unknown keys are an error, missing keys use defaults."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read dedup config ({exc}). Restore configs/dedup.yaml."
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({exc}). Fix the file.") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings, got {type(raw).__name__}.")
+    known = set(DedupConfig.__dataclass_fields__)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown keys {unknown} (known: {sorted(known)}). Remove or rename them."
+        )
+    if "keeper_policy" in raw:
+        raw["keeper_policy"] = tuple(raw["keeper_policy"])
+    try:
+        return DedupConfig(**raw)
+    except TypeError as exc:
+        raise ConfigError(f"{path}: {exc}. Fix the value types.") from exc
+
+
+def detection_probability(s: float, *, bands: int, rows: int) -> float:
+    """Probability that a pair with Jaccard `s` shares at least one band: 1 - (1 - s^r)^b."""
+    return float(1.0 - (1.0 - s**rows) ** bands)
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+@functools.cache
+def _char_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Lower-case mapping and word-character flags for every BMP code point."""
+    lower = np.arange(0x10000, dtype=np.uint32)
+    word = np.zeros(0x10000, dtype=bool)
+    for cp in range(0x10000):
+        ch = chr(cp)
+        low = ch.lower()
+        if len(low) == 1:
+            lower[cp] = ord(low)
+        word[cp] = unicodedata.category(ch)[0] in "LNM"
+    return lower, word
+
+
+_POWER_TABLES: list[tuple[np.ndarray, np.ndarray]] = []
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """POLY^i and POLY^-i modulo 2^64 for i < n (numpy uint64 arithmetic wraps).
+
+    Only the largest table built so far is kept; smaller requests use a prefix of it.
+    """
+    tables = _POWER_TABLES[0] if _POWER_TABLES else None
+    if tables is None or len(tables[0]) < n:
+        fwd = np.full(n, _POLY, dtype=np.uint64)
+        fwd[0] = 1
+        inv = np.full(n, _POLY_INV, dtype=np.uint64)
+        inv[0] = 1
+        tables = (np.cumprod(fwd, dtype=np.uint64), np.cumprod(inv, dtype=np.uint64))
+        if not _POWER_TABLES or len(_POWER_TABLES[0][0]) < n:  # threads may race: keep the larger
+            _POWER_TABLES[:] = [tables]
+    return tables
+
+
+def _mix64(z: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads a polynomial hash over all 64 bits."""
+    z = z ^ (z >> np.uint64(30))
+    z = z * np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def _segment_hashes(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Stable 64-bit hash of every slice values[start:end], all slices at once.
+
+    A polynomial hash modulo 2^64 from prefix sums (so each slice costs O(1)), mixed
+    with the slice length and finalised by splitmix64. No Python `hash()`: identical in
+    every process and on every machine.
+    """
+    n = len(values)
+    if len(starts) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    fwd, inv = _powers(_round_up(n))
+    prefix = np.zeros(n + 1, dtype=np.uint64)
+    np.cumsum((values.astype(np.uint64) + np.uint64(1)) * fwd[:n], dtype=np.uint64, out=prefix[1:])
+    raw = (prefix[ends] - prefix[starts]) * inv[starts]
+    return _mix64(raw + (ends - starts).astype(np.uint64) * _LEN_MIX)
+
+
+def _round_up(n: int) -> int:
+    """Next power of two, so the power tables are built only a few times."""
+    return 1 << max(10, int(n - 1).bit_length())
+
+
+@dataclass(frozen=True)
+class _Tokens:
+    """Token hashes of a batch of texts, with where each token sits."""
+
+    hashes: np.ndarray  # uint64 per token
+    doc: np.ndarray  # index of the text in the batch
+    line: np.ndarray  # line number inside its text
+    start: np.ndarray  # code-point offsets in the NFKC text of the batch
+    end: np.ndarray
+    doc_bounds: np.ndarray  # token index where each text starts (len = texts + 1)
+
+
+def _code_points(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Lower-cased code points of `text` and which of them are word characters.
+
+    Letters, digits and combining marks of the Basic Multilingual Plane are word
+    characters; everything else (punctuation, spaces, symbols, emoji) separates words.
+    """
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    lower, word_table = _char_tables()
+    bmp = cps < 0x10000
+    clipped = np.where(bmp, cps, 0)
+    return np.where(bmp, lower[clipped], cps), bmp & word_table[clipped]
+
+
+def _tokenise(texts: Sequence[str]) -> _Tokens:
+    """Vectorised dedup tokenisation of a batch: NFKC, lower case, runs of word characters.
+
+    NFKC never merges characters across a newline, so line i of the NFKC text is line i
+    of the original: that keeps paragraph ranges exact in the caller's coordinates.
+    """
+    nfkc = [
+        t if unicodedata.is_normalized("NFKC", t) else unicodedata.normalize("NFKC", t)
+        for t in texts
+    ]
+    cps, word = _code_points("\n".join(nfkc))
+    edges = np.diff(np.concatenate(([False], word, [False])).astype(np.int8))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    lengths = np.fromiter((len(t) for t in nfkc), dtype=np.int64, count=len(nfkc))
+    doc_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    doc = np.searchsorted(doc_starts, starts, side="right") - 1
+    newlines = np.concatenate(([0], np.cumsum(cps == 10)))
+    line = newlines[starts] - newlines[doc_starts][doc]
+    bounds = np.searchsorted(starts, np.concatenate((doc_starts, [len(cps) + 1])))
+    return _Tokens(
+        hashes=_segment_hashes(cps, starts, ends),
+        doc=doc,
+        line=line,
+        start=starts,
+        end=ends,
+        doc_bounds=bounds,
+    )
+
+
+def normalise_for_dedup(text: str) -> str:
+    """The text as dedup compares it: NFKC, lower case, word runs joined by single spaces.
+
+    Punctuation, whitespace and case differences vanish; two documents are exact
+    duplicates when these strings are equal.
+    """
+    cps, word = _code_points(unicodedata.normalize("NFKC", text))
+    lowered = cps.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    edges = np.diff(np.concatenate(([False], word, [False])).astype(np.int8))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return " ".join(lowered[s:e] for s, e in zip(starts, ends, strict=True))
+
+
+def _shingles(tokens: _Tokens, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of all word k-grams of a batch and the batch index of their text.
+
+    A text with fewer than k (but some) tokens gets one shingle of all its tokens;
+    a text without tokens gets none.
+    """
+    n_tok = len(tokens.hashes)
+    counts = np.diff(tokens.doc_bounds)
+    if n_tok >= k:
+        first = np.arange(n_tok - k + 1)
+        valid = tokens.doc[first] == tokens.doc[first + k - 1]
+        first = first[valid]
+    else:
+        first = np.zeros(0, dtype=np.int64)
+    short = np.flatnonzero((counts > 0) & (counts < k))
+    starts = np.concatenate((first, tokens.doc_bounds[short]))
+    ends = np.concatenate((first + k, tokens.doc_bounds[short + 1]))
+    docs = (
+        np.concatenate((tokens.doc[first], short)) if len(starts) else np.zeros(0, dtype=np.int64)
+    )
+    order = np.argsort(docs, kind="stable")
+    return _segment_hashes(tokens.hashes, starts[order], ends[order]), docs[order]
+
+
+def shingle_sets(texts: Sequence[str], *, shingle_size: int) -> list[np.ndarray]:
+    """Sorted unique 64-bit shingle hashes of each text (the sets Jaccard is measured on)."""
+    tokens = _tokenise(texts)
+    hashes, docs = _shingles(tokens, shingle_size)
+    bounds = np.searchsorted(docs, np.arange(len(texts) + 1))
+    return [np.unique(hashes[bounds[i] : bounds[i + 1]]) for i in range(len(texts))]
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two sorted unique hash arrays (0.0 when both are empty)."""
+    if len(a) == 0 and len(b) == 0:
+        return 0.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
+
+
+@functools.cache
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random 64-bit a (odd) and b of h(x) = ((a*x + b) mod 2^64) >> 32, one pair per permutation.
+
+    This is Dietzfelbinger's multiply-add-shift family, strongly universal for 32-bit
+    keys x. A prime modulus would need a*x up to 93 bits, which numpy cannot hold; with a
+    and x both below 2^32 (the only overflow-free way) (a*x + b) mod (2^61 - 1) barely wraps
+    and is no permutation at all (docs/dedup.md shows the measured failure).
+    """
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 1 << 63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    b = rng.integers(0, 1 << 63, size=num_perm, dtype=np.uint64)
+    return a, b
+
+
+def _minhash(
+    shingles: np.ndarray,
+    docs: np.ndarray,
+    n_docs: int,
+    *,
+    config: DedupConfig,
+    workers: int | None = None,
+) -> np.ndarray:
+    """n_docs x num_perm uint32 signatures; a text without shingles gets all 0xFFFFFFFF.
+
+    Each permutation is h(x) = ((a*x + b) mod 2^64) >> 32 over the upper 32 bits x of the
+    shingle hash (uint64 arithmetic wraps modulo 2^64 by itself). The shift preserves
+    order, so the minimum is taken on the 64-bit values and shifted once. Blocks of
+    whole documents (~_SHINGLES_PER_BLOCK shingles, a cache-sized temporary) run on
+    `workers` threads (default `config.workers`): numpy releases the GIL inside each
+    operation.
+    """
+    workers = config.workers if workers is None else workers
+    a, b = _permutations(config.num_perm, config.seed)
+    out = np.full((n_docs, config.num_perm), 0xFFFFFFFF, dtype=np.uint32)
+    if len(shingles) == 0:
+        return out
+    x = shingles >> np.uint64(32)
+    doc_first = np.searchsorted(docs, np.arange(n_docs + 1))
+    present = np.flatnonzero(np.diff(doc_first) > 0)
+    cuts = (
+        np.searchsorted(doc_first[present], np.arange(0, len(x), _SHINGLES_PER_BLOCK), side="right")
+        - 1
+    )
+    cuts = np.unique(np.concatenate((cuts, [len(present)])))
+
+    def sign_block(lo: int, hi: int) -> None:
+        block_docs = present[lo:hi]
+        s, e = doc_first[block_docs[0]], doc_first[block_docs[-1] + 1]
+        y = np.multiply.outer(x[s:e], a)
+        y += b
+        mins = np.minimum.reduceat(y, doc_first[block_docs] - s, axis=0)
+        out[block_docs] = (mins >> np.uint64(32)).astype(np.uint32)
+
+    spans = list(zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True))
+    if workers > 1 and len(spans) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(lambda span: sign_block(*span), spans))
+    else:
+        for lo, hi in spans:
+            sign_block(lo, hi)
+    return out
+
+
+def minhash_signatures(texts: Sequence[str], *, config: DedupConfig) -> np.ndarray:
+    """MinHash signatures (len(texts) x num_perm, uint32) of the texts' word-shingle sets.
+
+    Vectorised over the whole batch: one universal hash ((a*x + b) mod 2^64) >> 32 per
+    permutation applied to every shingle at once, then `np.minimum.reduceat` per text.
+    """
+    tokens = _tokenise(texts)
+    shingles, docs = _shingles(tokens, config.shingle_size)
+    return _minhash(shingles, docs, len(texts), config=config)
+
+
+def band_keys(
+    signatures: np.ndarray, *, bands: int, rows: int, docs: np.ndarray | None = None
+) -> pd.DataFrame:
+    """One 64-bit key per (document, band): the hash of that band's `rows` signature values.
+
+    Returns a frame with columns doc (row index, or `docs[i]`), band and key.
+    """
+    n = signatures.shape[0]
+    if signatures.shape[1] < bands * rows:
+        raise ValueError(
+            f"signatures have {signatures.shape[1]} columns, need bands*rows={bands * rows}"
+        )
+    block = signatures[:, : bands * rows].astype(np.uint64).reshape(n * bands, rows)
+    flat = np.ascontiguousarray(block).ravel()
+    starts = np.arange(0, n * bands * rows, rows)
+    keys = _segment_hashes(flat, starts, starts + rows)
+    doc_ids = np.arange(n) if docs is None else np.asarray(docs)
+    return pd.DataFrame(
+        {
+            "doc": np.repeat(doc_ids.astype(np.int64), bands),
+            "band": np.tile(np.arange(bands, dtype=np.int16), n),
+            "key": keys,
+        }
+    )
+
+
+def candidate_pairs(keys: pd.DataFrame) -> pd.DataFrame:
+    """Pairs (a < b) of documents sharing at least one (band, key) bucket, each pair once."""
+    shared = keys[keys.duplicated(["band", "key"], keep=False)]
+    if shared.empty:
+        return pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)})
+    joined = shared.merge(shared, on=["band", "key"], suffixes=("_a", "_b"))
+    joined = joined[joined["doc_a"] < joined["doc_b"]]
+    pairs = joined[["doc_a", "doc_b"]].drop_duplicates()
+    pairs.columns = ["a", "b"]
+    return pairs.sort_values(["a", "b"]).reset_index(drop=True)
+
+
+def verify_pairs(
+    pairs: pd.DataFrame,
+    shingle_sets: Mapping[int, np.ndarray] | Sequence[np.ndarray],
+    *,
+    threshold: float,
+) -> pd.DataFrame:
+    """Measure the true Jaccard of each candidate pair; keep those >= threshold.
+
+    Returns columns a, b, similarity.
+    """
+    sims = np.fromiter(
+        (
+            jaccard(shingle_sets[a], shingle_sets[b])
+            for a, b in zip(pairs["a"], pairs["b"], strict=True)
+        ),
+        dtype=np.float64,
+        count=len(pairs),
+    )
+    out = pairs[["a", "b"]].assign(similarity=sims)
+    return out[out["similarity"] >= threshold].reset_index(drop=True)
+
+
+def connected_components(pairs: pd.DataFrame, n: int) -> np.ndarray:
+    """Component label per document 0..n-1 of the undirected graph given by pairs (a, b)."""
+    a = pairs["a"].to_numpy(dtype=np.int64)
+    b = pairs["b"].to_numpy(dtype=np.int64)
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n)).tocsr()
+    _, labels = _scipy_components(graph, directed=False)
+    return labels
+
+
+def exact_duplicate_groups(frame: pd.DataFrame) -> np.ndarray:
+    """For each row, the position of the first row with the same `exact_hash` (itself if unique).
+
+    Rows whose `exact_hash` is 0 (no words at all) are never grouped.
+    """
+    hashes = frame["exact_hash"].to_numpy(dtype=np.uint64)
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    rep = first[inverse.ravel()]
+    empty = hashes == 0
+    rep[empty] = np.flatnonzero(empty)
+    return rep
+
+
+def choose_keepers(
+    frame: pd.DataFrame, components: np.ndarray, *, policy: Sequence[str]
+) -> np.ndarray:
+    """Position of the keeper of each row's component.
+
+    `frame` has columns published (ISO 8601 or None) and length (characters). Keys of
+    `policy`: earliest_published (unknown dates last), longest, first_seen (row order,
+    always the final tie-break).
+    """
+    n = len(frame)
+    sort_keys: list[np.ndarray] = []
+    for key in policy:
+        if key == "earliest_published":
+            dates = pd.to_datetime(
+                pd.Series(frame["published"], dtype=object),
+                errors="coerce",
+                utc=True,
+                format="ISO8601",
+            )
+            seconds = (dates - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+            sort_keys.append(seconds.fillna(np.inf).to_numpy(dtype=np.float64))
+        elif key == "longest":
+            sort_keys.append(-frame["length"].to_numpy(dtype=np.int64))
+        elif key != "first_seen":
+            raise ValueError(f"unknown keeper policy key {key!r} (known: {list(KEEPER_KEYS)})")
+    # np.lexsort sorts by the last key first: component, then the policy, then row order.
+    order = np.lexsort([np.arange(n), *reversed(sort_keys), components])
+    first_of_component = np.ones(n, dtype=bool)
+    first_of_component[1:] = components[order][1:] != components[order][:-1]
+    keeper_of_label = np.zeros(int(components.max(initial=-1)) + 1, dtype=np.int64)
+    keeper_of_label[components[order][first_of_component]] = order[first_of_component]
+    return keeper_of_label[components]
+
+
+def find_repeated_paragraphs(frame: pd.DataFrame, *, min_chars: int | None = None) -> pd.DataFrame:
+    """Paragraphs (lines) found in at least two documents, one row per occurrence.
+
+    `frame` has columns doc, line, key (one row per line long enough to track, as
+    produced by `scan_texts`); `min_chars` is applied when a `chars` column is present.
+    Returns doc, line, key and cluster ("p-" + 16 hex digits of the key).
+    """
+    if min_chars is not None and "chars" in frame:
+        frame = frame[frame["chars"] >= min_chars]
+    per_key = frame.groupby("key")["doc"].nunique()
+    repeated = per_key[per_key >= 2].index
+    hits = frame[frame["key"].isin(repeated)].drop_duplicates(["doc", "line"])
+    return hits.assign(cluster=[f"p-{int(k):016x}" for k in hits["key"]]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Compact per-corpus state: everything dedup keeps besides the caller's texts."""
+
+    exact_hash: np.ndarray  # uint64 per text, 0 = no words
+    length: np.ndarray  # characters per text
+    keys: pd.DataFrame  # band keys (doc, band, key) of texts with shingles
+    lines: pd.DataFrame  # doc, line, key, chars of lines worth tracking
+
+
+def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
+    """One streaming pass over the texts in batches, keeping only compact arrays.
+
+    Batches run on `config.workers` threads (the heavy parts are numpy calls, which
+    release the GIL); results are assembled in input order, so output does not depend
+    on scheduling.
+    """
+    n = len(texts)
+    exact = np.zeros(n, dtype=np.uint64)
+    length = np.zeros(n, dtype=np.int64)
+
+    def scan_batch(lo: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        batch = texts[lo : lo + config.batch_size]
+        m = len(batch)
+        tokens = _tokenise(batch)
+        length[lo : lo + m] = [len(t) for t in batch]
+        has = np.diff(tokens.doc_bounds) > 0
+        exact[lo : lo + m][has] = _segment_hashes(
+            tokens.hashes, tokens.doc_bounds[:-1][has], tokens.doc_bounds[1:][has]
+        ) | np.uint64(1)  # never 0, which marks "no words"
+        shingles, docs = _shingles(tokens, config.shingle_size)
+        signatures = _minhash(shingles, docs, m, config=config, workers=1)
+        with_shingles = np.flatnonzero(np.bincount(docs, minlength=m) > 0)
+        keys = band_keys(
+            signatures[with_shingles], bands=config.bands, rows=config.rows, docs=with_shingles + lo
+        )
+        return keys, _line_keys(tokens, lo, config.paragraph_min_chars)
+
+    starts = range(0, n, config.batch_size)
+    if config.workers > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(max_workers=config.workers) as pool:
+            parts = list(pool.map(scan_batch, starts))
+    else:
+        parts = [scan_batch(lo) for lo in starts]
+    keys = (
+        pd.concat([k for k, _ in parts], ignore_index=True)
+        if parts
+        else band_keys(
+            np.zeros((0, config.num_perm), np.uint32), bands=config.bands, rows=config.rows
+        )
+    )
+    lines = (
+        pd.concat([lines for _, lines in parts], ignore_index=True)
+        if parts
+        else pd.DataFrame({"doc": [], "line": [], "key": [], "chars": []})
+    )
+    return Scan(exact_hash=exact, length=length, keys=keys, lines=lines)
+
+
+def _line_keys(tokens: _Tokens, offset: int, min_chars: int) -> pd.DataFrame:
+    """Key of every line of the batch whose words span at least `min_chars` characters."""
+    if len(tokens.hashes) == 0:
+        return pd.DataFrame(
+            {
+                "doc": np.zeros(0, np.int64),
+                "line": np.zeros(0, np.int64),
+                "key": np.zeros(0, np.uint64),
+                "chars": np.zeros(0, np.int64),
+            }
+        )
+    change = np.flatnonzero((np.diff(tokens.doc) != 0) | (np.diff(tokens.line) != 0)) + 1
+    first = np.concatenate(([0], change))
+    last = np.concatenate((change, [len(tokens.hashes)]))
+    chars = tokens.end[last - 1] - tokens.start[first]
+    keep = chars >= min_chars
+    first, last = first[keep], last[keep]
+    return pd.DataFrame(
+        {
+            "doc": tokens.doc[first] + offset,
+            "line": tokens.line[first],
+            "key": _segment_hashes(tokens.hashes, first, last),
+            "chars": chars[keep],
+        }
+    )
+
+
+@dataclass(frozen=True)
+class DedupResult:
+    """Outcome per text (row) and the repeated paragraphs."""
+
+    rows: pd.DataFrame  # keeper, cluster (component), similarity, exact (bool), is_duplicate
+    paragraphs: pd.DataFrame  # doc, start, end, cluster (character ranges in the caller's text)
+    n_candidates: int
+
+
+def find_duplicates(
+    texts: Sequence[str], *, published: Sequence[str | None] | None = None, config: DedupConfig
+) -> DedupResult:
+    """Batch core: exact groups, LSH candidates verified by true Jaccard, keepers, paragraphs.
+
+    Similarity is the measured Jaccard of each text to its keeper (1.0 for exact copies).
+    In a chain A~B~C the member C may measure below the threshold against keeper A: the
+    value reported is still the measured one.
+    """
+    n = len(texts)
+    if n == 0:
+        empty = pd.DataFrame(
+            {"keeper": [], "component": [], "similarity": [], "exact": [], "is_duplicate": []}
+        )
+        return DedupResult(
+            rows=empty,
+            paragraphs=pd.DataFrame({"doc": [], "start": [], "end": [], "cluster": []}),
+            n_candidates=0,
+        )
+    scan = scan_texts(texts, config=config)
+    frame = pd.DataFrame(
+        {
+            "exact_hash": scan.exact_hash,
+            "length": scan.length,
+            "published": list(published) if published is not None else [None] * n,
+        }
+    )
+    rep = exact_duplicate_groups(frame)
+    is_rep = rep == np.arange(n)
+    keys = scan.keys[is_rep[scan.keys["doc"].to_numpy()]]
+    pairs = candidate_pairs(keys)
+    involved = np.unique(np.concatenate((pairs["a"].to_numpy(), pairs["b"].to_numpy())))
+    sets = dict(zip(involved.tolist(), _shingle_sets_of(texts, involved, config), strict=True))
+    verified = verify_pairs(pairs, sets, threshold=config.threshold)
+    copies = np.flatnonzero(~is_rep)
+    edges = pd.concat(
+        [verified[["a", "b"]], pd.DataFrame({"a": copies, "b": rep[copies]})], ignore_index=True
+    )
+    components = connected_components(edges, n)
+    keeper = choose_keepers(frame, components, policy=config.keeper_policy)
+    similarity = np.ones(n)
+    for row in np.flatnonzero((keeper != np.arange(n)) & (rep != rep[keeper])):
+        similarity[row] = jaccard(sets[int(rep[row])], sets[int(rep[keeper[row]])])
+    rows = pd.DataFrame(
+        {
+            "keeper": keeper,
+            "component": components,
+            "similarity": similarity,
+            "exact": rep == rep[keeper],
+            "is_duplicate": keeper != np.arange(n),
+        }
+    )
+    return DedupResult(
+        rows=rows,
+        paragraphs=_paragraph_ranges(texts, find_repeated_paragraphs(scan.lines)),
+        n_candidates=len(pairs),
+    )
+
+
+def _shingle_sets_of(
+    texts: Sequence[str], rows: np.ndarray, config: DedupConfig
+) -> Iterable[np.ndarray]:
+    """Re-read only the texts that appear in candidate pairs, in batches."""
+    for lo in range(0, len(rows), config.batch_size):
+        chunk = [texts[int(r)] for r in rows[lo : lo + config.batch_size]]
+        yield from shingle_sets(chunk, shingle_size=config.shingle_size)
+
+
+def _paragraph_ranges(texts: Sequence[str], hits: pd.DataFrame) -> pd.DataFrame:
+    """Turn (doc, line) hits into stripped character ranges of the caller's text."""
+    out: dict[str, list] = {"doc": [], "start": [], "end": [], "cluster": []}
+    hits = hits.sort_values(["doc", "line"])
+    current, line_starts, text = -1, [0], ""
+    for doc, line, cluster in zip(
+        hits["doc"].tolist(), hits["line"].tolist(), hits["cluster"].tolist(), strict=True
+    ):
+        if doc != current:
+            current, text = doc, texts[doc]
+            line_starts = [0, *itertools.accumulate(len(part) + 1 for part in text.split("\n"))]
+        start, end = line_starts[line], line_starts[line + 1] - 1
+        segment = text[start:end]
+        out["doc"].append(doc)
+        out["start"].append(start + len(segment) - len(segment.lstrip()))
+        out["end"].append(start + len(segment.rstrip()))
+        out["cluster"].append(cluster)
+    return pd.DataFrame(out)
+
+
+def deduplicate(docs: list[Document], *, config: DedupConfig) -> list[Document]:
+    """Mark duplicates among the kept documents; returns every input document, in order.
+
+    Only status == "kept" documents take part (rejected ones come back unchanged). Each
+    participant gets status kept/duplicate, duplicate_of (keeper id, None for keepers),
+    cluster_id ("c-" + keeper id, shared by the whole cluster), similarity to the keeper
+    (1.0 for the keeper and exact copies) and duplicate_paragraphs. The text compared is
+    clean_text, or raw_text for a document that has not been cleaned.
+    """
+    positions = [i for i, d in enumerate(docs) if d.status == STATUS_KEPT]
+    texts = [docs[i].clean_text or docs[i].raw_text for i in positions]
+    result = find_duplicates(texts, published=[docs[i].published for i in positions], config=config)
+    paragraphs: dict[int, list[dict]] = {}
+    for doc, start, end, cluster in result.paragraphs.itertuples(index=False):
+        paragraphs.setdefault(int(doc), []).append(
+            {"start": int(start), "end": int(end), "cluster": cluster}
+        )
+    out = list(docs)
+    keeper = result.rows["keeper"].to_numpy()
+    similarity = result.rows["similarity"].to_numpy()
+    for row, pos in enumerate(positions):
+        keeper_doc = docs[positions[int(keeper[row])]]
+        is_dup = int(keeper[row]) != row
+        out[pos] = docs[pos].with_(
+            status=STATUS_DUPLICATE if is_dup else STATUS_KEPT,
+            duplicate_of=keeper_doc.id if is_dup else None,
+            cluster_id=f"c-{keeper_doc.id}",
+            similarity=float(similarity[row]),
+            duplicate_paragraphs=tuple(paragraphs.get(row, ())),
+        )
+    return out
