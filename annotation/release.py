@@ -639,6 +639,10 @@ def build_release(
         }
         card = render_card(
             manifest=manifest,
+            split_bytes={
+                f"{f.parent.name}/{f.stem}": f.stat().st_size
+                for f in (tmp / "data").rglob("*.parquet")
+            },
             schema=schema,
             agreement=agreement,
             plots=[p.relative_to(tmp).as_posix() for p in plots],
@@ -715,6 +719,7 @@ def render_card(
     *,
     manifest: Mapping[str, Any],
     schema: Schema,
+    split_bytes: Mapping[str, int] | None = None,
     agreement: Mapping | None,
     plots: Sequence[str],
     event_splits: Sequence[str],
@@ -739,7 +744,14 @@ def render_card(
         {
             "config_name": name,
             "features": feats._to_yaml_list(),
-            "splits": [{"name": s, "num_examples": splits[s][key]} for s in SPLITS],
+            "splits": [
+                {
+                    "name": s,
+                    "num_bytes": (split_bytes or {}).get(f"{name}/{s}", 0),
+                    "num_examples": splits[s][key],
+                }
+                for s in SPLITS
+            ],
         }
         for name, feats, key in (
             (CONFIG_DEFAULT, features(schema), "documents"),
