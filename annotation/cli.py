@@ -278,7 +278,7 @@ def pull(workdir: Path, project_title: str, schema_path: Path | None, out_dir: P
 @main.group(invoke_without_command=True)
 @click.option(
     "--annotations",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     default=Path("build/labelstudio/annotations.jsonl"),
     show_default=True,
     help="annotations.jsonl written by `contraband pull`.",

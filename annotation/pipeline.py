@@ -120,6 +120,10 @@ def pull_annotations(
 def read_annotated_tasks(path: Path) -> list[AnnotatedTask]:
     """Read annotations.jsonl written by pull; a bad line is an error naming file and line."""
     tasks = []
+    if not Path(path).is_file():
+        raise ContrabandError(
+            f"{path}: no such file; run `contraband pull` first (it writes annotations.jsonl)"
+        )
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
