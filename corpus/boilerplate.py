@@ -15,15 +15,32 @@ from collections.abc import Iterable
 
 from .records import STATUS_REJECTED, Document, content_hash
 
-_SPACES = re.compile(r"\s+")
 _DIGITS = re.compile(r"\d")
+_ASCII_DIGITS = str.maketrans("123456789", "000000000")
+
+
+# Short lines (menus, headings, captions) recur on many pages: their keys are cached.
+# Long lines are mostly unique paragraphs and are not. Cleared when full: bounded memory.
+_KEY_CACHE: dict[str, str] = {}
+_KEY_CACHE_MAX = 200_000
+_KEY_CACHE_LINE_CHARS = 200
 
 
 def line_key(line: str) -> str:
     """Normalised form of a line used to recognise it across pages (and within one)."""
-    text = unicodedata.normalize("NFKC", line).casefold()
-    text = _DIGITS.sub("0", text)
-    return _SPACES.sub(" ", text).strip()
+    key = _KEY_CACHE.get(line)
+    if key is not None:
+        return key
+    if line.isascii():  # NFKC leaves ASCII alone and casefold() is lower() there
+        text = line.lower().translate(_ASCII_DIGITS)
+    else:
+        text = _DIGITS.sub("0", unicodedata.normalize("NFKC", line).casefold())
+    key = " ".join(text.split())  # str.split() splits on exactly the characters \s matches
+    if len(line) <= _KEY_CACHE_LINE_CHARS:
+        if len(_KEY_CACHE) >= _KEY_CACHE_MAX:
+            _KEY_CACHE.clear()
+        _KEY_CACHE[line] = key
+    return key
 
 
 def learn_site_boilerplate(
@@ -55,7 +72,12 @@ def learn_site_boilerplate(
             continue
         seen.add(marker)
         pages_per_site[site] += 1
-        keys = {line_key(line) for line in doc.raw_text.splitlines()}
+        keys = set()
+        for line in doc.raw_text.splitlines():
+            # an ASCII line keeps its words in its key: a long one can be skipped unkeyed
+            if line.isascii() and len(line.split(None, max_words)) > max_words:
+                continue
+            keys.add(line_key(line))
         for key in keys:
             if key and len(key.split()) <= max_words:
                 line_pages[site][key] += 1

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from wordfreq import zipf_frequency
+from wordfreq import get_frequency_dict, zipf_frequency
 
 from .offsets import Edit
 
@@ -41,7 +41,11 @@ REASON = "glued_word"
 _TOKEN = re.compile(r"[^\W\d_]+(?:[-'\u2019][^\W\d_]+)*")
 _LOWER_THEN_UPPER = re.compile(r"^([a-z]{2,})([A-Z](?:[a-z]{2,}|[A-Z0-9]*\d[A-Z0-9]*))$")
 _WORD_THEN_YEAR = re.compile(r"(?<![\w])([A-Z][a-z]{2,})((?:1[89]|20)\d\d)(?![\w])")
-_COMMA_GLUE = re.compile(r"(?<=[A-Za-z0-9]),(?=[a-z]{2,})")
+# the comma first, so the regex engine can jump from comma to comma
+_COMMA_GLUE = re.compile(r",(?<=[A-Za-z0-9],)(?=[a-z]{2,})")
+# ASCII lines: every character that cannot be part of a `_TOKEN` becomes a space
+_ASCII_CHUNKS = {c: " " for c in range(128) if not chr(c).isalpha() and chr(c) not in "-'"}
+_LETTER_DIGIT = re.compile(r"[0-9](?<=[A-Za-z][0-9])")
 
 
 @dataclass(frozen=True)
@@ -68,18 +72,27 @@ def _zipf(word: str, language: str) -> float:
     return zipf_frequency(word, language)
 
 
+@lru_cache(maxsize=8)
+def _listed_words(language: str) -> dict[str, float]:
+    """wordfreq's word list: a lower-case ASCII word missing from it has Zipf 0."""
+    return get_frequency_dict(language)
+
+
 def _part_ok(part: str, config: GlueConfig) -> float | None:
     """Zipf of `part` if it may stand alone after a split, else None."""
     n = len(part)
     if n == 1:
         return 8.0 if part in config.single_letter_words else None
-    z = _zipf(part, config.language)
     if n == 2:
         need = config.short_part_zipf
     elif n == 3:
         need = config.three_letter_zipf
     else:
         need = config.min_part_zipf
+    if need > 0 and part.isascii() and part.islower() and part.isalpha():
+        if part not in _listed_words(config.language):
+            return None  # Zipf 0: most candidate halves are not words; skip the lookup
+    z = _zipf(part, config.language)
     return z if z >= need else None
 
 
@@ -172,37 +185,98 @@ def _known(word: str, config: GlueConfig) -> bool:
     return _zipf(word.lower(), config.language) >= config.min_part_zipf
 
 
+_CODE_GLUE = re.compile(r"\b([a-z]{3,})([A-Z][A-Z]*\d+)\b")
+# where a `_TOKEN.finditer` match can start: not right after a letter, nor after a
+# hyphen/apostrophe that follows a letter (the previous token would have continued)
+_TOKEN_START = re.compile(r"(?<![^\W\d_])(?<![^\W\d_][-'\u2019])")
+_APOSTROPHES = re.compile(r"([-'\u2019])")
+# Per config: token -> cut positions relative to the token start (most are empty). Tokens
+# repeat across lines and pages, so a line costs one regex scan plus a set difference;
+# the cache is cleared when it grows past _TOKEN_CACHE_MAX so memory stays bounded.
+_TOKEN_CACHE_MAX = 300_000
+_TOKEN_CUTS: dict[int, tuple[GlueConfig, dict[str, tuple[int, ...]], set[str]]] = {}
+
+
+def _token_cuts(token: str, config: GlueConfig) -> tuple[int, ...]:
+    """Where to insert spaces into one `_TOKEN` match, relative to its start."""
+    if len(token) < config.min_token_length:
+        return ()
+    decide = _decider(config)
+    if "-" not in token and "'" not in token and "\u2019" not in token:
+        cut = decide(token, None)
+        return () if cut is None else (cut,)
+    cuts: list[int] = []
+    parts = _APOSTROPHES.split(token)
+    pos = 0
+    for index, part in enumerate(parts):
+        if index % 2 == 0:
+            following = (
+                parts[index + 2] if index + 2 < len(parts) and parts[index + 1] == "-" else None
+            )
+            cut = decide(part, following)
+            if cut is not None:
+                cuts.append(pos + cut)
+        pos += len(part)
+    return tuple(cuts)
+
+
+def _token_cache(config: GlueConfig) -> tuple[dict[str, tuple[int, ...]], set[str]]:
+    entry = _TOKEN_CUTS.get(id(config))
+    if entry is None or entry[0] is not config:
+        entry = (config, {}, set())
+        _TOKEN_CUTS[id(config)] = entry
+    return entry[1], entry[2]
+
+
 def find_glued_words(text: str, *, offset: int = 0, config: GlueConfig) -> list[Edit]:
     """Space insertions that repair glued words in `text`, in coordinates `offset + i`."""
     positions: set[int] = set()
-    decide = _decider(config)
-    for match in _TOKEN.finditer(text):
-        token = match.group()
-        if len(token) < config.min_token_length:
-            continue
-        if "-" not in token and "'" not in token and "\u2019" not in token:
-            cut = decide(token, None)
-            if cut is not None:
-                positions.add(match.start() + cut)
-            continue
-        parts = re.split(r"([-'\u2019])", token)
-        pos = match.start()
-        for index, part in enumerate(parts):
-            if index % 2 == 0:
-                following = (
-                    parts[index + 2] if index + 2 < len(parts) and parts[index + 1] == "-" else None
-                )
-                cut = decide(part, following)
-                if cut is not None:
-                    positions.add(pos + cut)
-            pos += len(part)
-    # lower-case word glued to a code such as "C04": the token regex stops at digits
-    for match in re.finditer(r"\b([a-z]{3,})([A-Z][A-Z]*\d+)\b", text):
-        if _known(match.group(1), config):
-            positions.add(match.start(2))
-    for match in _WORD_THEN_YEAR.finditer(text):
-        if _known(match.group(1), config):
-            positions.add(match.start(2))
+    cuts_of, glued = _token_cache(config)
+    if text.isascii():
+        # letters and the joiners of `_TOKEN` survive; everything else splits the line
+        chunks = set(text.translate(_ASCII_CHUNKS).split())
+        if "-" in text or "'" in text:
+            tokens = set()
+            for chunk in chunks:
+                if chunk.isalpha():
+                    tokens.add(chunk)
+                else:
+                    tokens.update(_TOKEN.findall(chunk))
+        else:  # only letters are left in the chunks: each one is a token
+            tokens = chunks
+        has_letter_digit = _LETTER_DIGIT.search(text) is not None
+    else:
+        tokens = set(_TOKEN.findall(text))
+        has_letter_digit = True
+    unseen = tokens.difference(cuts_of)
+    if unseen:
+        if len(cuts_of) + len(unseen) > _TOKEN_CACHE_MAX:
+            cuts_of.clear()
+            glued.clear()
+            unseen = tokens
+        for token in unseen:
+            cuts = _token_cuts(token, config)
+            cuts_of[token] = cuts
+            if cuts:
+                glued.add(token)
+    for token in glued.intersection(tokens):
+        cuts = cuts_of[token]
+        start = text.find(token)
+        while start >= 0:
+            # an occurrence counts only where `_TOKEN.finditer` would yield exactly it
+            if _TOKEN_START.match(text, start):
+                match = _TOKEN.match(text, start)
+                if match is not None and match.end() == start + len(token):
+                    positions.update(start + cut for cut in cuts)
+            start = text.find(token, start + 1)
+    if has_letter_digit:  # both rules need a letter right before a digit
+        # lower-case word glued to a code such as "C04": the token regex stops at digits
+        for match in _CODE_GLUE.finditer(text):
+            if _known(match.group(1), config):
+                positions.add(match.start(2))
+        for match in _WORD_THEN_YEAR.finditer(text):
+            if _known(match.group(1), config):
+                positions.add(match.start(2))
     for match in _COMMA_GLUE.finditer(text):
         positions.add(match.end())
     return [Edit(offset + p, offset + p, " ", REASON) for p in sorted(positions)]

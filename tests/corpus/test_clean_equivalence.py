@@ -1,0 +1,173 @@
+"""The cleaner's fast paths give the same answers as the plain rules they stand in for.
+
+Speed-ups in corpus.clean / corpus.glue / corpus.boilerplate (caches, ASCII fast paths,
+pre-checks before a regex or difflib, a process pool) must never change an output.
+Each test compares a fast path with the straightforward definition, or the pool with
+the in-process run.
+"""
+
+import difflib
+import random
+import re
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from corpus.boilerplate import line_key
+from corpus.clean import (
+    _SENTENCE_END,
+    _ends_sentence,
+    _lcs_length,
+    _similarity_at_least,
+    _split_lines,
+    clean_documents,
+    load_clean_config,
+)
+from corpus.glue import _TOKEN, find_glued_words
+from corpus.records import Document, stable_id
+
+ROOT = Path(__file__).resolve().parents[2]
+SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
+CONFIG = load_clean_config()
+
+
+def _reference_line_key(line: str) -> str:
+    text = unicodedata.normalize("NFKC", line).casefold()
+    text = re.sub(r"\d", "0", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def test_clean_line_key_fast_path_matches_the_definition():
+    rng = random.Random(1)
+    alphabet = "aB 1\t\u00a0\u2003ẞßİı٣\u0301e\x1c\u3000ﬁ²Ⅻ"
+    lines = ["Advertisement Contact us RSS", "July 15, 2020 08:12", "  Mixed\tCASE  9 "]
+    lines += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    for line in lines:
+        assert line_key(line) == _reference_line_key(line), repr(line)
+        assert line_key(line) == _reference_line_key(line), repr(line)  # cached answer too
+
+
+def test_clean_split_lines_matches_the_line_regex():
+    pattern = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+    for raw in ["", "a", "a\n", "\n\nb", "a\r\nb\rc\n\nd", "x\n\n", "\r", "a\nb"]:
+        expected = [
+            (
+                m.start(),
+                m.start() + len(m.group().rstrip("\r\n")),
+                m.end(),
+                m.group().rstrip("\r\n"),
+            )
+            for m in pattern.finditer(raw)
+        ]
+        assert list(zip(*_split_lines(raw), strict=True)) == expected, repr(raw)
+
+
+def test_clean_sentence_end_check_matches_the_regex():
+    rng = random.Random(2)
+    for _ in range(5000):
+        text = "".join(rng.choice("a .!?…\"'”’)]x") for _ in range(rng.randint(0, 8))).strip()
+        assert _ends_sentence(text) == bool(_SENTENCE_END.search(text)), repr(text)
+
+
+def test_clean_slug_similarity_prefilter_agrees_with_difflib():
+    rng = random.Random(3)
+    for _ in range(3000):
+        a = "".join(rng.choice("abcde") for _ in range(rng.randint(0, 15)))
+        if rng.random() < 0.5:
+            b = a[: rng.randint(0, len(a))] + "".join(rng.choice("abcde") for _ in range(3))
+        else:
+            b = "".join(rng.choice("abcde") for _ in range(rng.randint(0, 15)))
+        ratio = difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+        for threshold in (0.5, 0.85):
+            assert _similarity_at_least(a, b, threshold) == (ratio >= threshold), (a, b)
+    assert _lcs_length("abcbdab", "bdcaba") == 4
+
+
+def _reference_glue_positions(text: str) -> set[int]:
+    """Token-by-token walk (the original loop) for the token rule, on one line."""
+    from corpus.glue import _decider
+
+    decide = _decider(CONFIG.glue)
+    positions = set()
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if len(token) < CONFIG.glue.min_token_length:
+            continue
+        parts = re.split(r"([-'\u2019])", token)
+        pos = match.start()
+        for index, part in enumerate(parts):
+            if index % 2 == 0:
+                nxt = (
+                    parts[index + 2] if index + 2 < len(parts) and parts[index + 1] == "-" else None
+                )
+                cut = decide(part, nxt)
+                if cut is not None:
+                    positions.add(pos + cut)
+            pos += len(part)
+    return positions
+
+
+def test_glue_token_cache_finds_every_occurrence_and_only_whole_tokens():
+    rng = random.Random(5)
+    words = (
+        "strengthen cooperation todiscovering overa detectedin wasco-founded Hai Phong RILO "
+        "UNODC M918 C04 the anti-drugpolicy it's don’t Việt ² _ 3 - '"
+    ).split()
+    for _ in range(2000):
+        text = "".join(
+            rng.choice(words) + rng.choice([" ", "", "-", "'", ", ", "--"])
+            for _ in range(rng.randint(1, 10))
+        )
+        found = {e.start for e in find_glued_words(text, config=CONFIG.glue)}
+        assert _reference_glue_positions(text) <= found, repr(text)
+    # "todiscovering" inside a longer token must not be split
+    assert find_glued_words("xtodiscovering", config=CONFIG.glue) == []
+    assert [e.start for e in find_glued_words("a todiscovering b", config=CONFIG.glue)] == [4]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pool start-up test; slow on spawn")
+def test_clean_documents_with_workers_matches_in_process_in_input_order():
+    docs = [
+        Document(
+            id=stable_id(str(p), p.read_text(encoding="utf-8")),
+            source=str(p),
+            raw_text=p.read_text(encoding="utf-8"),
+            site="seeds",
+        )
+        for p in SEEDS
+    ]
+    docs = docs * 4  # several pages per worker chunk, repeated pages included
+    alone = clean_documents(docs, config=CONFIG, workers=1)
+    pooled = clean_documents(docs, config=CONFIG, workers=2)
+    assert [d.source for d in pooled] == [d.source for d in docs]
+    for a, b in zip(alone, pooled, strict=True):
+        assert (a.clean_text, a.edits, a.title, a.published, a.authors, a.metadata) == (
+            b.clean_text,
+            b.edits,
+            b.title,
+            b.published,
+            b.authors,
+            b.metadata,
+        )
+        assert a.offset_map == b.offset_map
+
+
+def test_clean_documents_rejects_a_bad_worker_count():
+    with pytest.raises(ValueError, match="workers=0"):
+        clean_documents([], config=CONFIG, workers=0)
+
+
+def test_glue_words_missing_from_the_word_list_have_zipf_zero():
+    # glue skips the full wordfreq lookup for lower-case ASCII halves not in its list
+    import string
+
+    from wordfreq import get_frequency_dict, zipf_frequency
+
+    listed = get_frequency_dict(CONFIG.glue.language)
+    rng = random.Random(7)
+    for _ in range(2000):
+        word = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 9)))
+        if word not in listed:
+            assert zipf_frequency(word, CONFIG.glue.language) == 0, word
