@@ -497,12 +497,10 @@ def clean_page(
     authors: list[str] = list(doc.authors)
     metadata = dict(doc.metadata)
 
-    # 1. chrome and learned boilerplate
+    # 1. chrome (learned boilerplate comes after the structural steps, see 3b)
     for i in nonblank:
         if facts[i][3]:
             reasons[i] = "site_chrome"
-        elif keys[i] in boilerplate:
-            reasons[i] = "site_boilerplate"
 
     # 2. the head: title, dateline, scrape timestamps
     head_end = n
@@ -528,8 +526,8 @@ def clean_page(
                 if published is None:
                     published = iso
             continue
-        if title_index is not None:
-            continue
+        if title_index is not None or keys[i] in boilerplate:
+            continue  # a line every page of the site has is never the title
         if preset_title_key is not None:
             if keys[i] == preset_title_key:
                 reasons[i] = "title"
@@ -555,6 +553,13 @@ def clean_page(
         if m:
             reasons[i] = "byline"
             authors.extend(_parse_names(m.group("names"), config))
+
+    # 3b. learned boilerplate: lines recurring across the site's pages. It runs after the
+    # head and bylines so that a dateline whose digits vary is still read as the date, and it
+    # leaves block headings ("Related News") to step 4, which removes the block behind them.
+    for i in nonblank:
+        if reasons[i] is None and not facts[i][4] and keys[i] in boilerplate:
+            reasons[i] = "site_boilerplate"
 
     # 4. related / latest / popular blocks
     counts: dict[str, int] = {}
