@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -363,7 +364,7 @@ def run_demo(
             else "."
         )
     )
-    echo("Stop the server with `contraband server stop`.")
+    echo(f"Stop the server with `{Path(sys.argv[0]).as_posix()} server stop`.")
     echo(
         f'Researchers: datasets.load_dataset("{outcome.path}") loads the release '
         f"(configs: default, annotations, events)."
