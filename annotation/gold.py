@@ -24,10 +24,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from annotation.records import SOURCE_ANNOTATION, Annotation, Relation, Span
 from annotation.schema import Schema
+from corpus.config import read_yaml_mapping
 from corpus.errors import SchemaError
 from corpus.records import Document
 
@@ -165,11 +164,7 @@ def resolve_gold(spec: dict[str, Any], text: str, *, schema: Schema, source: str
 
 def read_gold_file(path: Path) -> dict[str, Any]:
     """Parse one gold YAML file."""
-    try:
-        spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SchemaError(f"{path}: not valid YAML: {exc}") from None
-    return spec or {}
+    return read_yaml_mapping(path, what="gold annotation file", error=SchemaError)
 
 
 def source_stem(source: str) -> str:

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-import yaml
-
+from corpus.config import read_yaml_mapping
 from corpus.errors import SchemaError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -130,14 +129,7 @@ class Schema:
 def load_schema(path: str | Path | None = None) -> Schema:
     """Read and check configs/schema.yaml (or `path`); every problem is reported together."""
     path = Path(path) if path else DEFAULT_SCHEMA_PATH
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SchemaError(
-            f"{path}: schema file not found; pass --schema or restore configs/schema.yaml"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise SchemaError(f"{path}: not valid YAML: {exc}") from None
+    raw = read_yaml_mapping(path, what="label schema", error=SchemaError)
     return schema_from_dict(raw, source=str(path))
 
 

@@ -35,9 +35,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .boilerplate import learn_site_boilerplate, line_key
+from .config import read_yaml_mapping
 from .errors import ConfigError
 from .glue import GlueConfig, find_glued_words, repair_glued_words
 from .offsets import Edit, apply_edits
@@ -93,19 +92,7 @@ def _compile(pattern: str, where: str, flags: int = re.IGNORECASE) -> re.Pattern
 def load_clean_config(path: str | Path | None = None) -> CleanConfig:
     """Read the cleaning rules (default: configs/clean.yaml next to the package)."""
     path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(
-            f"{path}: cannot read the cleaning config ({exc}); pass an existing YAML file"
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc}); fix the syntax") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{path}: expected a mapping of sections (head, chrome, blocks, ...), "
-            f"got {type(data).__name__}"
-        )
+    data = read_yaml_mapping(path, what="cleaning config (sections head, chrome, blocks, ...)")
 
     def section(name: str) -> dict[str, Any]:
         value = data.get(name) or {}

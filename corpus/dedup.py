@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as _scipy_components
 
+from .config import read_yaml_mapping
 from .errors import ConfigError
 from .records import STATUS_DUPLICATE, STATUS_KEPT, Document
 
@@ -81,16 +81,7 @@ class DedupConfig:
 def load_dedup_config(path: str | Path | None = None) -> DedupConfig:
     """Read configs/dedup.yaml (or `path`); unknown keys are an error, missing keys use defaults."""
     path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ConfigError(
-            f"{path}: cannot read dedup config ({exc}). Restore configs/dedup.yaml."
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({exc}). Fix the file.") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings, got {type(raw).__name__}.")
+    raw = read_yaml_mapping(path, what="dedup config")
     known = set(DedupConfig.__dataclass_fields__)
     unknown = sorted(set(raw) - known)
     if unknown:

@@ -86,5 +86,5 @@ def test_schema_bad_definition_reports_every_problem_at_once():
 
 
 def test_schema_missing_file_names_the_path(tmp_path):
-    with pytest.raises(SchemaError, match="not found"):
+    with pytest.raises(SchemaError, match="nope.yaml: cannot read the label schema .No such file"):
         load_schema(tmp_path / "nope.yaml")
