@@ -196,16 +196,23 @@ def push_tasks(
 ) -> PushSummary:
     """Import the tasks whose key is not in the project yet; update changed unannotated ones.
 
-    predictions: keyed by task key, spans in document offsets. They are checked against `schema`
-    (default configs/schema.yaml) first; a SchemaError lists every problem before any import.
+    predictions: keyed by task key, spans in document offsets. Those of the tasks this push sends
+    (new or updated) are checked against `schema` (default configs/schema.yaml) first; a
+    SchemaError lists every problem before any import.
     settle: seconds to wait for a timed-out import to appear (default: the client's import
     timeout, at least 5).
     """
     started = time.monotonic()
     predictions = dict(predictions or {})
-    if predictions:
+    existing = client.list_task_keys(project_id)
+    plan = plan_push(tasks, existing)
+    # Only the predictions that this push sends are checked: an unchanged task's prediction
+    # is already in the project (it was checked when it was sent), and checking 50,000 of them
+    # on every re-push would cost more than the push itself.
+    outgoing = [*plan.new, *(task for task, _ in plan.update)]
+    if predictions and outgoing:
         schema = schema or load_schema()
-        problems = check_predictions(tasks, predictions, schema=schema)
+        problems = check_predictions(outgoing, predictions, schema=schema)
         if problems:
             shown = "\n".join(p.message for p in problems[:20])
             more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
@@ -214,8 +221,6 @@ def push_tasks(
                 "the pre-annotator "
                 f"(configs/ gazetteers and rules) or the schema:\n{shown}{more}"
             )
-    existing = client.list_task_keys(project_id)
-    plan = plan_push(tasks, existing)
     with_predictions = sum(1 for t in plan.new if t.key in predictions)
     if dry_run:
         return PushSummary(

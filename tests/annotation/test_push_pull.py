@@ -99,6 +99,39 @@ def test_push_with_predictions_then_push_again_imports_nothing(label_studio, ls_
     assert len(predictions) == 1 and predictions[0]["model_version"] == "rules-v1"
 
 
+def test_list_task_keys_reads_every_page_and_only_ids_after_a_floor(
+    label_studio, ls_project, schema
+):
+    client = label_studio.client
+    tasks = documents_to_tasks(make_docs(), schema=schema, max_chars=100)
+    push_tasks(tasks, client=client, project_id=ls_project.id, schema=schema, progress=False)
+    whole = client.list_task_keys(ls_project.id)
+    paged = client.list_task_keys(ls_project.id, page_size=1)
+    assert paged == whole and sorted(paged) == sorted(t.key for t in tasks)
+    assert {k: v.content_hash for k, v in paged.items()} == {t.key: t.content_hash for t in tasks}
+    lowest = min(v.id for v in whole.values())
+    above = client.list_task_keys(ls_project.id, after_id=lowest, page_size=2)
+    assert sorted(v.id for v in above.values()) == sorted(v.id for v in whole.values())[1:]
+
+
+def test_repush_does_not_recheck_predictions_of_tasks_already_present(
+    label_studio, ls_project, schema
+):
+    tasks = documents_to_tasks(make_docs()[:1], schema=schema)
+    client = label_studio.client
+    push_tasks(tasks, client=client, project_id=ls_project.id, schema=schema, progress=False)
+    bad = short_prediction().with_(spans=(find(SHORT, "Hai Phong", "PLACE", "p9"),), relations=())
+    again = push_tasks(
+        tasks,
+        client=client,
+        project_id=ls_project.id,
+        predictions={"short1:0": bad},
+        schema=schema,
+        progress=False,
+    )
+    assert (again.imported, again.unchanged) == (0, 1)
+
+
 def test_push_refuses_invalid_predictions_before_importing(label_studio, ls_project, schema):
     tasks = documents_to_tasks(make_docs()[:1], schema=schema)
     bad = short_prediction().with_(spans=(find(SHORT, "Hai Phong", "PLACE", "p9"),), relations=())
