@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import httpx
 from label_studio_sdk import LabelStudio as _SDKClient
@@ -60,6 +60,14 @@ class ExistingTask:
 
 
 @dataclass(frozen=True)
+class TaskListHead:
+    """How many tasks a project has and its task with the highest id (None when empty)."""
+
+    count: int
+    last: ExistingTask | None
+
+
+@dataclass(frozen=True)
 class UserInfo:
     id: int
     email: str
@@ -75,6 +83,14 @@ def _describe(exc: Exception) -> str:
 
 
 # -- pure converters ----------------------------------------------------------
+
+
+def _task_to_existing(task: Mapping[str, Any]) -> ExistingTask:
+    """ExistingTask from a task as the tasks API serialises it (no task_key: "#<task id>")."""
+    data = task.get("data") or {}
+    key = str(data.get("task_key") or f"#{task['id']}")
+    count = int(task.get("total_annotations") or 0) + int(task.get("cancelled_annotations") or 0)
+    return ExistingTask(int(task["id"]), key, data.get("content_hash"), count)
 
 
 def annotation_to_results(annotation: Annotation, *, chunk_start: int) -> list[dict[str, Any]]:
@@ -165,6 +181,11 @@ def results_to_annotation(
                 Span(id=span_id, start=start, end=end, label=str(label), text=str(text or ""))
             )
     return Annotation(annotator=annotator, spans=tuple(spans), relations=tuple(relations), **fields)
+
+
+def pages_to_tasks(pages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The tasks of tasks-list pages (see LabelStudio.list_tasks_raw_pages), in page order."""
+    return [dict(task) for page in pages for task in page.get("tasks") or []]
 
 
 def prediction_to_payload(annotation: Annotation, *, chunk_start: int) -> dict[str, Any]:
@@ -345,19 +366,77 @@ class LabelStudio:
             )
             tasks = body.get("tasks") or []
             for task in tasks:
-                data = task.get("data") or {}
-                key = str(data.get("task_key") or f"#{task['id']}")
-                count = int(task.get("total_annotations") or 0) + int(
-                    task.get("cancelled_annotations") or 0
-                )
-                found[key] = ExistingTask(int(task["id"]), key, data.get("content_hash"), count)
+                existing = _task_to_existing(task)
+                found[existing.key] = existing
             seen += len(tasks)
             if not tasks or seen >= int(body.get("total") or 0):
                 return found
             page += 1
 
-    def _get_json(self, what: str, path: str, *, params: dict[str, Any]) -> dict[str, Any]:
-        """GET an API path with the SDK's authenticated HTTP client; the parsed JSON body."""
+    def read_task_list_head(self, project_id: int) -> TaskListHead:
+        """The project's task count and its highest-id task, in one cheap request.
+
+        One page of one task ordered by id descending: the server counts the filtered tasks
+        for `total` but serialises only that task (push uses this to check a ledger is current).
+        """
+        query = json.dumps(
+            {"filters": {"conjunction": "and", "items": []}, "ordering": ["-tasks:id"]}
+        )
+        body = self._get_json(
+            f"reading the task count of project {project_id}",
+            "api/tasks/",
+            params={
+                "project": project_id,
+                "fields": "task_only",
+                "include": "id,data,total_annotations,cancelled_annotations",
+                "resolve_uri": "false",
+                "query": query,
+                "page": 1,
+                "page_size": 1,
+            },
+        )
+        tasks = body.get("tasks") or []
+        last = _task_to_existing(tasks[0]) if tasks else None
+        return TaskListHead(int(body.get("total") or 0), last)
+
+    def get_task(self, task_id: int) -> ExistingTask | None:
+        """One task's key, content hash and annotation count; None if it no longer exists."""
+        body = self._get_json(
+            f"reading task {task_id}",
+            f"api/tasks/{task_id}/",
+            params={"resolve_uri": "false"},
+            missing_ok=True,
+        )
+        return None if body is None else _task_to_existing(body)
+
+    def delete_task(self, task_id: int) -> None:
+        """Delete one task (tests and clean-ups; push never deletes)."""
+        self._call(f"deleting task {task_id}", self._sdk.tasks.delete, str(task_id))
+
+    @overload
+    def _get_json(
+        self, what: str, path: str, *, params: dict[str, Any], missing_ok: Literal[False] = False
+    ) -> dict[str, Any]: ...
+
+    @overload
+    def _get_json(
+        self, what: str, path: str, *, params: dict[str, Any], missing_ok: bool
+    ) -> dict[str, Any] | None: ...
+
+    def _get_json(
+        self, what: str, path: str, *, params: dict[str, Any], missing_ok: bool = False
+    ) -> dict[str, Any] | None:
+        """GET an API path with the SDK's authenticated HTTP client; the parsed JSON body.
+
+        missing_ok: answer None instead of raising on HTTP 404.
+        """
+        response = self._get(what, path, params=params, missing_ok=missing_ok)
+        return None if response is None else response.json()
+
+    def _get(
+        self, what: str, path: str, *, params: dict[str, Any], missing_ok: bool = False
+    ) -> httpx.Response | None:
+        """GET an API path with the SDK's authenticated HTTP client; the response (None: 404)."""
         response = self._call(
             what,
             self._sdk._client_wrapper.httpx_client.request,
@@ -365,6 +444,8 @@ class LabelStudio:
             method="GET",
             params=params,
         )
+        if missing_ok and response.status_code == 404:
+            return None
         if response.status_code >= 400:
             hint = (
                 " Check LABEL_STUDIO_API_KEY (.env or environment)."
@@ -376,7 +457,7 @@ class LabelStudio:
                 f"{response.text[:300]}).{hint}",
                 maybe_committed=False,
             )
-        return response.json()
+        return response
 
     def import_tasks(
         self,
@@ -570,6 +651,44 @@ class LabelStudio:
             f"deleting export {export.id}", self._sdk.projects.exports.delete, project_id, export.id
         )
         return data
+
+    def list_tasks_raw_pages(self, project_id: int, *, page_size: int = 1000) -> bytes:
+        """Every task with annotations, predictions and drafts from the paged tasks list API.
+
+        The answer is a JSON array of the page bodies exactly as the server sent them
+        (`[{"tasks": [...], "total": N, ...}, ...]`), so its checksum audits what was received;
+        `pages_to_tasks` flattens it. Pages are ordered by task id.
+        Measured at 20,000 annotated tasks: the same records as export_raw_bytes but about
+        twice as slow (148 s against 72 s; `fields=all` computes every Data Manager column), so
+        pull keeps the snapshot; scripts/bench_labelstudio.py measures both.
+        """
+        query = json.dumps(
+            {"filters": {"conjunction": "and", "items": []}, "ordering": ["tasks:id"]}
+        )
+        bodies: list[bytes] = []
+        seen = 0
+        page = 1
+        while True:
+            response = self._get(
+                f"listing the tasks of project {project_id} with annotations (page {page})",
+                "api/tasks/",
+                params={
+                    "project": project_id,
+                    "fields": "all",
+                    "resolve_uri": "false",
+                    "query": query,
+                    "page": page,
+                    "page_size": page_size,
+                },
+            )
+            assert response is not None  # missing_ok is off
+            body = response.json()
+            bodies.append(response.content)
+            tasks = body.get("tasks") or []
+            seen += len(tasks)
+            if not tasks or seen >= int(body.get("total") or 0):
+                return b"[" + b",".join(bodies) + b"]"
+            page += 1
 
     def _wait_for_export(self, project_id: int, export_id: int, *, timeout: float = 600) -> Any:
         import time

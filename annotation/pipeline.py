@@ -58,21 +58,21 @@ def push_corpus(
         project_id = client.ensure_project(
             project_title, schema=schema, update_config=update_config
         ).id
-    preds = None
-    if predictions:
-        existing = client.list_task_keys(project_id)
-        preds = predict_tasks(
-            [t for t in tasks if t.key not in existing], schema=schema, model=model
-        )
+
+    def predict_outgoing(outgoing: Sequence[Any]) -> dict[str, Any]:
+        """Pre-annotate only what this push sends (push_tasks calls it after planning)."""
+        return predict_tasks(outgoing, schema=schema, model=model)
+
     return push_tasks(
         tasks,
         client=client,
         project_id=project_id,
-        predictions=preds,
+        predictions=predict_outgoing if predictions else None,
         schema=schema,
         batch_size=batch_size,
         dry_run=dry_run,
         progress=progress,
+        ledger_dir=Path(workdir) / ".contraband" / "ledgers",
     )
 
 

@@ -5,20 +5,33 @@ committed, so: the project's task keys are read first and only new keys are impo
 failed or timed-out batch the keys are read again (waiting until the server has settled) and
 only the still-missing tasks are retried. A task that has annotations is never replaced: if its
 text changed, that is reported.
+
+The key scan costs the server about 1 ms per task, so push can keep a ledger (task key -> task
+id, content hash) per server and project, rewritten after every successful import batch. The
+next push trusts it only if it is provably current: the project's task count, its highest task
+id and that task's key and content hash all equal the ledger's. Task ids only grow (SQLite gives
+max + 1, PostgreSQL a sequence), so a task added or deleted behind the ledger's back changes the
+count or the highest id, or puts another key on it. A ledger that is not current, unreadable, or
+followed by a failed batch means a full key scan and a rewritten ledger. What a ledger cannot see:
+task data edited in place by someone else (the task_key/content_hash fields of the task data).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 from tqdm import tqdm
 
 from corpus.errors import SchemaError
 
-from .labelstudio import ExistingTask, LabelStudio, LabelStudioRequestError
+from .labelstudio import ExistingTask, LabelStudio, LabelStudioRequestError, TaskListHead
 from .records import AnnotatedTask, Annotation
 from .schema import Schema, load_schema
 from .tasks import TaskPayload
@@ -68,6 +81,10 @@ class PushSummary:
     seconds: float
     dry_run: bool = False
     task_ids: tuple[int, ...] = field(default=(), repr=False)
+    # "none" (no ledger_dir), "current" (planned from the ledger, no key scan), "absent",
+    # "stale", "unreadable" (full key scan; the reason is in ledger_note)
+    ledger: str = "none"
+    ledger_note: str = ""
 
     @classmethod
     def planned_new_project(cls, title: str, tasks: Sequence[TaskPayload]) -> PushSummary:
@@ -100,9 +117,148 @@ class PushSummary:
             parts.append(f"{self.stale} older chunk tasks no longer produced (left in place)")
         if self.retried_batches:
             parts.append(f"{self.retried_batches} batch(es) retried without duplicates")
+        if self.ledger == "current":
+            parts.append("planned from the push ledger (no key scan)")
+        elif self.ledger in ("stale", "unreadable"):
+            parts.append(f"push ledger {self.ledger}, keys scanned: {self.ledger_note}")
         return (
             ", ".join(parts) + f"; project {self.project_id} at {self.url} ({self.seconds:.1f} s)"
         )
+
+
+LEDGER_FORMAT = "contraband-push-ledger/1"
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """What one push left in one project: task key -> (task id, content hash)."""
+
+    server_url: str
+    project_id: int
+    tasks: Mapping[str, tuple[int, str | None]]
+
+    def highest(self) -> tuple[str, int, str | None] | None:
+        """(key, id, content hash) of the task with the highest id, None when empty."""
+        if not self.tasks:
+            return None
+        key, (task_id, content_hash) = max(self.tasks.items(), key=lambda item: item[1][0])
+        return key, task_id, content_hash
+
+    def to_existing(self) -> dict[str, ExistingTask]:
+        """The ledger as a key scan would answer it, annotation counts unknown (-1)."""
+        return {k: ExistingTask(i, k, h, -1) for k, (i, h) in self.tasks.items()}
+
+
+class LedgerError(SchemaError):
+    """A ledger file that cannot be read as one (push ignores it and scans the keys)."""
+
+
+def ledger_path(ledger_dir: Path, *, server_url: str, project_id: int) -> Path:
+    """The ledger file of one server URL and project inside `ledger_dir`."""
+    server = re.sub(r"[^A-Za-z0-9.-]+", "_", server_url.split("://", 1)[-1]).strip("_")
+    return Path(ledger_dir) / f"{server}-project-{project_id}.json"
+
+
+def check_ledger_current(ledger: Ledger, head: TaskListHead) -> str | None:
+    """Why the ledger does not describe the project as the server has it now; None if current."""
+    if head.count != len(ledger.tasks):
+        return f"the project has {head.count} tasks, the ledger {len(ledger.tasks)}"
+    highest = ledger.highest()
+    if head.last is None or highest is None:
+        return None
+    key, task_id, content_hash = highest
+    last = head.last
+    if (last.id, last.key, last.content_hash) != (task_id, key, content_hash):
+        return (
+            f"the project's highest task is {last.id} ({last.key}, content hash "
+            f"{last.content_hash}), the ledger's {task_id} ({key}, content hash {content_hash})"
+        )
+    return None
+
+
+def read_ledger(path: Path, *, server_url: str, project_id: int) -> Ledger | None:
+    """The ledger at `path`, None if there is none; LedgerError if it is not a readable ledger."""
+    try:
+        raw = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LedgerError(f"Push ledger {path}: cannot be read ({exc})") from None
+    try:
+        body: Any = json.loads(raw)
+        if not isinstance(body, dict) or body.get("format") != LEDGER_FORMAT:
+            raise ValueError(f"format is not {LEDGER_FORMAT!r}")
+        if body.get("server_url") != server_url or body.get("project_id") != project_id:
+            raise ValueError(
+                f"it belongs to {body.get('server_url')} project {body.get('project_id')}, "
+                f"not {server_url} project {project_id}"
+            )
+        tasks: dict[str, tuple[int, str | None]] = {}
+        for key, value in body["tasks"].items():
+            task_id, content_hash = value
+            if not isinstance(task_id, int) or not (
+                content_hash is None or isinstance(content_hash, str)
+            ):
+                raise ValueError(f"entry {key!r} is {value!r}, not [task id, content hash]")
+            tasks[str(key)] = (task_id, content_hash)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise LedgerError(
+            f"Push ledger {path}: not a valid ledger ({type(exc).__name__}: {exc}). It is "
+            "ignored and rewritten after a full key scan; delete it to silence this."
+        ) from None
+    return Ledger(server_url, project_id, tasks)
+
+
+def write_ledger(path: Path, ledger: Ledger) -> None:
+    """Write the ledger atomically (a temporary file renamed over the old one)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {
+        "format": LEDGER_FORMAT,
+        "server_url": ledger.server_url,
+        "project_id": ledger.project_id,
+        "tasks": {k: [i, h] for k, (i, h) in sorted(ledger.tasks.items(), key=lambda x: x[1][0])},
+    }
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(body, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _read_existing(
+    tasks: Sequence[TaskPayload],
+    *,
+    client: LabelStudio,
+    project_id: int,
+    path: Path | None,
+) -> tuple[dict[str, ExistingTask], str, str]:
+    """Existing tasks from a current ledger, else from a full key scan; (tasks, status, note).
+
+    From a ledger, only tasks whose content hash changed are read from the server (one GET each)
+    for their annotation count, the one thing plan_push needs that the ledger does not hold.
+    """
+    if path is None:
+        return client.list_task_keys(project_id), "none", ""
+    try:
+        ledger = read_ledger(path, server_url=client.url, project_id=project_id)
+    except LedgerError as exc:
+        return client.list_task_keys(project_id), "unreadable", str(exc)
+    if ledger is None:
+        return client.list_task_keys(project_id), "absent", f"no ledger at {path} yet"
+    why = check_ledger_current(ledger, client.read_task_list_head(project_id))
+    if why is not None:
+        return client.list_task_keys(project_id), "stale", f"ledger {path}: {why}"
+    existing = ledger.to_existing()
+    for task in tasks:
+        old = existing.get(task.key)
+        if old is None or old.content_hash == task.content_hash:
+            continue
+        fresh = client.get_task(old.id)
+        if fresh is None or fresh.key != task.key:
+            # Deleted or re-keyed behind the ledger's back after all: trust nothing.
+            note = f"ledger {path}: task {old.id} ({task.key}) is no longer on the server as such"
+            return client.list_task_keys(project_id), "stale", note
+        existing[task.key] = fresh
+    return existing, "current", ""
 
 
 def plan_push(tasks: Sequence[TaskPayload], existing: Mapping[str, ExistingTask]) -> PushPlan:
@@ -186,30 +342,46 @@ def push_tasks(
     *,
     client: LabelStudio,
     project_id: int,
-    predictions: Mapping[str, Annotation] | None = None,
+    predictions: Mapping[str, Annotation]
+    | Callable[[Sequence[TaskPayload]], Mapping[str, Annotation]]
+    | None = None,
     schema: Schema | None = None,
     batch_size: int = 1000,
     dry_run: bool = False,
     progress: bool = True,
     attempts: int = 4,
     settle: float | None = None,
+    ledger_dir: Path | None = None,
 ) -> PushSummary:
     """Import the tasks whose key is not in the project yet; update changed unannotated ones.
 
-    predictions: keyed by task key, spans in document offsets. Those of the tasks this push sends
-    (new or updated) are checked against `schema` (default configs/schema.yaml) first; a
+    predictions: keyed by task key, spans in document offsets; or a function that is given the
+    tasks this push will send (new or updated, nothing in a dry run) and returns them, so that a
+    re-push pre-annotates nothing. Those of the tasks this push sends are checked against `schema` (default configs/schema.yaml) first; a
     SchemaError lists every problem before any import.
     settle: seconds to wait for a timed-out import to appear (default: the client's import
     timeout, at least 5).
+    ledger_dir: keep a push ledger for this server and project there and plan from it when it is
+    provably current (see the module docstring); None: scan the project's keys every time.
     """
     started = time.monotonic()
-    predictions = dict(predictions or {})
-    existing = client.list_task_keys(project_id)
+    predict = predictions if callable(predictions) else None
+    predictions = {} if predict is not None else dict(predictions or {})
+    path = (
+        None
+        if ledger_dir is None
+        else ledger_path(ledger_dir, server_url=client.url, project_id=project_id)
+    )
+    existing, ledger_status, ledger_note = _read_existing(
+        tasks, client=client, project_id=project_id, path=path
+    )
     plan = plan_push(tasks, existing)
     # Only the predictions that this push sends are checked: an unchanged task's prediction
     # is already in the project (it was checked when it was sent), and checking 50,000 of them
     # on every re-push would cost more than the push itself.
     outgoing = [*plan.new, *(task for task, _ in plan.update)]
+    if predict is not None and outgoing and not dry_run:
+        predictions = dict(predict(outgoing))
     if predictions and outgoing:
         schema = schema or load_schema()
         problems = check_predictions(outgoing, predictions, schema=schema)
@@ -236,7 +408,12 @@ def push_tasks(
             0,
             time.monotonic() - started,
             dry_run=True,
+            ledger=ledger_status,
+            ledger_note=ledger_note,
         )
+    # What the ledger will say: the tasks known now, plus each batch once it is imported.
+    known = {k: (v.id, v.content_hash) for k, v in existing.items()}
+    ledger_trusted = True  # False once a batch failed: its outcome is only known from a scan
     settle = settle if settle is not None else max(5.0, float(client.import_timeout or 0))
     max_id = max((t.id for t in existing.values()), default=0)
     imported: list[int] = []
@@ -263,13 +440,37 @@ def push_tasks(
                     imported.extend(t.id for t in present.values() if t.id not in already)
                     pending = [t for t in batch if t.key not in present]
                 if pending:
-                    imported.extend(client.import_tasks(project_id, pending, predictions))
+                    ids = client.import_tasks(project_id, pending, predictions)
+                    imported.extend(ids)
+                    if len(ids) == len(pending):
+                        # The server answers the new ids in request order.
+                        known.update(
+                            (t.key, (i, t.content_hash)) for t, i in zip(pending, ids, strict=True)
+                        )
+                    else:
+                        ledger_trusted = False
                     pending = []
+        if attempt.retry_state.attempt_number > 1:
+            ledger_trusted = False
+        if path is not None and ledger_trusted:
+            write_ledger(path, Ledger(client.url, project_id, known))
         max_id = max([max_id, *imported]) if imported else max_id
         bar.update(len(batch))
     bar.close()
     for task, old in plan.update:
         client.update_task(old.id, task, predictions.get(task.key))
+        known[task.key] = (old.id, task.content_hash)
+    if path is not None:
+        if ledger_trusted:
+            write_ledger(path, Ledger(client.url, project_id, known))
+        else:
+            scanned = client.list_task_keys(project_id)
+            write_ledger(
+                path,
+                Ledger(
+                    client.url, project_id, {k: (v.id, v.content_hash) for k, v in scanned.items()}
+                ),
+            )
     return PushSummary(
         project_id,
         client.url,
@@ -283,4 +484,6 @@ def push_tasks(
         retried,
         time.monotonic() - started,
         task_ids=tuple(imported),
+        ledger=ledger_status,
+        ledger_note=ledger_note,
     )

@@ -7,9 +7,17 @@ import json
 
 import pytest
 
-from annotation.labelstudio import LabelStudio
+from annotation.labelstudio import ExistingTask, LabelStudio, TaskListHead
 from annotation.pull import pull
-from annotation.push import push_tasks
+from annotation.push import (
+    Ledger,
+    LedgerError,
+    check_ledger_current,
+    ledger_path,
+    push_tasks,
+    read_ledger,
+    write_ledger,
+)
 from annotation.records import SOURCE_PREDICTION, Annotation, Relation, Span
 from annotation.tasks import documents_to_tasks
 from corpus.errors import SchemaError
@@ -147,7 +155,9 @@ def test_push_refuses_invalid_predictions_before_importing(label_studio, ls_proj
     assert label_studio.client.list_task_keys(ls_project.id) == {}
 
 
-def test_push_after_a_timed_out_import_does_not_duplicate(label_studio, ls_project, schema):
+def test_push_after_a_timed_out_import_does_not_duplicate(
+    label_studio, ls_project, schema, tmp_path
+):
     docs = [
         Document(id=f"bulk{i}", source="b", raw_text="", clean_text=f"{SHORT} Case {i}. " * 20)
         for i in range(600)
@@ -155,7 +165,13 @@ def test_push_after_a_timed_out_import_does_not_duplicate(label_studio, ls_proje
     tasks = documents_to_tasks(docs, schema=schema)
     impatient = LabelStudio(label_studio.connection, import_timeout=0.05)
     summary = push_tasks(
-        tasks, client=impatient, project_id=ls_project.id, batch_size=600, progress=False, settle=5
+        tasks,
+        client=impatient,
+        project_id=ls_project.id,
+        batch_size=600,
+        progress=False,
+        settle=5,
+        ledger_dir=tmp_path,
     )
     assert summary.retried_batches >= 1  # the response was lost: the import was re-checked
     keys = [t.key for t in tasks]
@@ -164,6 +180,11 @@ def test_push_after_a_timed_out_import_does_not_duplicate(label_studio, ls_proje
     assert len({t.id for t in present.values()}) == len(keys)
     raw = label_studio.client.export_raw(ls_project.id)
     assert len(raw) == len(keys)  # no duplicated task under the same key
+    # The failed batch made the ledger untrustworthy: it was rebuilt from a full scan.
+    path = ledger_path(tmp_path, server_url=impatient.url, project_id=ls_project.id)
+    ledger = read_ledger(path, server_url=impatient.url, project_id=ls_project.id)
+    assert ledger is not None
+    assert dict(ledger.tasks) == {k: (v.id, v.content_hash) for k, v in present.items()}
 
 
 def test_push_reports_changed_annotated_text_and_updates_unannotated(
@@ -321,3 +342,217 @@ def test_pull_reports_broken_annotations_with_task_id_and_keeps_valid_ones(
     assert set(annotations[good_id].spans) == set(good.spans)
     report = (tmp_path / "validation.md").read_text()
     assert f"Task {task_id}" in report and "HARBOUR" in report
+
+
+def count_key_scans(monkeypatch: pytest.MonkeyPatch, client: LabelStudio) -> list[int]:
+    """Spy on the real client's full key scan; the list grows by one per call."""
+    calls: list[int] = []
+    real = client.list_task_keys
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(client, "list_task_keys", spy)
+    return calls
+
+
+def test_push_with_a_current_ledger_plans_without_a_key_scan(
+    label_studio, ls_project, schema, tmp_path, monkeypatch
+):
+    client = LabelStudio(label_studio.connection)
+    docs = make_docs()
+    tasks = documents_to_tasks(docs, schema=schema)
+    first = push_tasks(
+        tasks, client=client, project_id=ls_project.id, progress=False, ledger_dir=tmp_path
+    )
+    assert (first.imported, first.ledger) == (2, "absent")
+    path = ledger_path(tmp_path, server_url=client.url, project_id=ls_project.id)
+    on_server = client.list_task_keys(ls_project.id)
+    ledger = read_ledger(path, server_url=client.url, project_id=ls_project.id)
+    assert ledger is not None
+    assert dict(ledger.tasks) == {k: (v.id, v.content_hash) for k, v in on_server.items()}
+
+    scans = count_key_scans(monkeypatch, client)
+    again = push_tasks(
+        tasks, client=client, project_id=ls_project.id, progress=False, ledger_dir=tmp_path
+    )
+    assert (again.imported, again.unchanged, again.ledger, len(scans)) == (0, 2, "current", 0)
+    assert "planned from the push ledger" in again.summary_line()
+
+    # Changed text: the annotated task is reported, the unannotated one updated, still no scan.
+    client.add_annotation(
+        on_server["short1:0"].id,
+        short_prediction().with_(annotator="x"),
+        chunk_start=0,
+        user_id=None,
+    )
+    edited = [
+        d.with_(clean_text=d.clean_text.replace("Customs", "customs").replace("Intro", "Opening"))
+        for d in docs
+    ]
+    changed = push_tasks(
+        documents_to_tasks(edited, schema=schema),
+        client=client,
+        project_id=ls_project.id,
+        progress=False,
+        ledger_dir=tmp_path,
+    )
+    assert (changed.imported, changed.updated, len(changed.conflicts)) == (0, 1, 1)
+    assert (changed.ledger, len(scans)) == ("current", 0)
+    assert f"Task {on_server['short1:0'].id} (short1:0)" in changed.conflicts[0]
+    settled = push_tasks(
+        documents_to_tasks(edited, schema=schema),
+        client=client,
+        project_id=ls_project.id,
+        progress=False,
+        ledger_dir=tmp_path,
+    )
+    assert (settled.updated, len(settled.conflicts), settled.ledger) == (0, 1, "current")
+    assert len(scans) == 0
+    assert len(client.export_raw(ls_project.id)) == 2
+
+
+def test_push_with_a_stale_ledger_scans_the_keys_and_never_duplicates(
+    label_studio, ls_project, schema, tmp_path, monkeypatch
+):
+    client = LabelStudio(label_studio.connection)
+    tasks = documents_to_tasks(make_docs(), schema=schema, max_chars=100)
+    push_tasks(tasks, client=client, project_id=ls_project.id, progress=False, ledger_dir=tmp_path)
+    scans = count_key_scans(monkeypatch, client)
+    existing = client.list_task_keys(ls_project.id)
+    scans.clear()
+
+    # A task deleted behind the ledger's back: found missing by the scan and imported again.
+    client.delete_task(existing[tasks[1].key].id)
+    summary = push_tasks(
+        tasks, client=client, project_id=ls_project.id, progress=False, ledger_dir=tmp_path
+    )
+    assert (summary.ledger, summary.imported, summary.unchanged) == ("stale", 1, 3)
+    assert "3 tasks, the ledger 4" in summary.ledger_note
+    assert len(scans) == 1
+
+    # Deleted and another added (same count): the highest id gives it away.
+    scans.clear()
+    present = client.list_task_keys(ls_project.id)
+    scans.clear()
+    client.delete_task(present["short1:0"].id)
+    extra = documents_to_tasks(
+        [Document(id="extra1", source="e", raw_text=SHORT, clean_text=SHORT)], schema=schema
+    )
+    client.import_tasks(ls_project.id, extra)
+    summary = push_tasks(
+        tasks + extra,
+        client=client,
+        project_id=ls_project.id,
+        progress=False,
+        ledger_dir=tmp_path,
+    )
+    assert (summary.ledger, summary.imported, summary.unchanged) == ("stale", 1, 4)
+    assert "highest task" in summary.ledger_note
+    assert len(scans) == 1
+    final = client.list_task_keys(ls_project.id)
+    assert sorted(final) == sorted(t.key for t in tasks + extra)
+    assert len(client.export_raw(ls_project.id)) == len(tasks) + 1  # no duplicate
+
+    scans.clear()
+    current = push_tasks(
+        tasks + extra,
+        client=client,
+        project_id=ls_project.id,
+        progress=False,
+        ledger_dir=tmp_path,
+    )
+    assert (current.ledger, current.imported, len(scans)) == ("current", 0, 0)
+
+
+def test_push_reports_and_ignores_a_corrupt_ledger(
+    label_studio, ls_project, schema, tmp_path, monkeypatch
+):
+    client = LabelStudio(label_studio.connection)
+    tasks = documents_to_tasks(make_docs(), schema=schema, max_chars=100)
+    push_tasks(tasks, client=client, project_id=ls_project.id, progress=False, ledger_dir=tmp_path)
+    path = ledger_path(tmp_path, server_url=client.url, project_id=ls_project.id)
+    path.write_text('{"format": "contraband-push-ledger/1", "tasks": {"short1:0": [1', "utf-8")
+    scans = count_key_scans(monkeypatch, client)
+    summary = push_tasks(
+        tasks, client=client, project_id=ls_project.id, progress=False, ledger_dir=tmp_path
+    )
+    assert (summary.ledger, summary.imported, summary.unchanged, len(scans)) == (
+        "unreadable",
+        0,
+        4,
+        1,
+    )
+    assert str(path) in summary.ledger_note and "not a valid ledger" in summary.ledger_note
+    assert "push ledger unreadable" in summary.summary_line()
+    again = push_tasks(
+        tasks, client=client, project_id=ls_project.id, progress=False, ledger_dir=tmp_path
+    )
+    assert (again.ledger, len(scans)) == ("current", 1)  # rewritten after the scan
+
+
+def test_check_ledger_current_needs_count_highest_id_key_and_hash_to_agree():
+    ledger = Ledger("http://ls", 7, {"a:0": (3, "h1"), "b:0": (9, "h2")})
+    head = TaskListHead(2, ExistingTask(9, "b:0", "h2", 0))
+    assert check_ledger_current(ledger, head) is None
+    assert "3 tasks, the ledger 2" in check_ledger_current(ledger, TaskListHead(3, head.last))
+    reused = TaskListHead(2, ExistingTask(9, "c:0", "h3", 0))  # deleted, then another imported
+    assert "highest task is 9 (c:0" in check_ledger_current(ledger, reused)
+    newer = TaskListHead(2, ExistingTask(10, "b:0", "h2", 0))
+    assert check_ledger_current(ledger, newer) is not None
+    assert check_ledger_current(Ledger("http://ls", 7, {}), TaskListHead(0, None)) is None
+
+
+def test_read_ledger_round_trips_and_refuses_another_project_s_ledger(tmp_path):
+    path = ledger_path(tmp_path, server_url="http://127.0.0.1:8080", project_id=7)
+    assert path.parent == tmp_path and read_ledger(path, server_url="x", project_id=7) is None
+    ledger = Ledger("http://127.0.0.1:8080", 7, {"a:0": (3, "h1"), "#4": (4, None)})
+    write_ledger(path, ledger)
+    assert read_ledger(path, server_url="http://127.0.0.1:8080", project_id=7) == ledger
+    with pytest.raises(LedgerError, match="project 7, not http://127.0.0.1:8080 project 8"):
+        read_ledger(path, server_url="http://127.0.0.1:8080", project_id=8)
+    path.write_text(path.read_text().replace("[3,", '["3",'), encoding="utf-8")
+    with pytest.raises(LedgerError, match="entry 'a:0'"):
+        read_ledger(path, server_url="http://127.0.0.1:8080", project_id=7)
+
+
+def test_push_asks_a_prediction_function_only_for_the_tasks_it_sends(
+    label_studio, ls_project, schema
+):
+    client = label_studio.client
+    tasks = documents_to_tasks(make_docs(), schema=schema, max_chars=100)
+    asked: list[list[str]] = []
+
+    def predict(outgoing):
+        asked.append([t.key for t in outgoing])
+        return {t.key: short_prediction() for t in outgoing if t.key == "short1:0"}
+
+    first = push_tasks(
+        tasks[:1],
+        client=client,
+        project_id=ls_project.id,
+        predictions=predict,
+        schema=schema,
+        progress=False,
+    )
+    assert first.predictions == 1 and asked == [["short1:0"]]
+    second = push_tasks(
+        tasks,
+        client=client,
+        project_id=ls_project.id,
+        predictions=predict,
+        schema=schema,
+        progress=False,
+    )
+    # only the three new chunks are pre-annotated; the task already present is not
+    assert second.imported == 3 and asked[1] == [t.key for t in tasks[1:]]
+    third = push_tasks(
+        tasks,
+        client=client,
+        project_id=ls_project.id,
+        predictions=predict,
+        schema=schema,
+        progress=False,
+    )
+    assert third.imported == 0 and len(asked) == 2
