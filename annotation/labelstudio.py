@@ -480,15 +480,7 @@ class LabelStudio:
                     prediction_to_payload(prediction, chunk_start=task.chunk_start)
                 ]
             request.append(item)
-        response = self._call(
-            f"importing {len(request)} tasks into project {project_id}",
-            self._sdk.projects.import_tasks,
-            project_id,
-            request=request,
-            return_task_ids=True,
-            request_options={"max_retries": 0, "timeout_in_seconds": self.import_timeout},
-        )
-        return [int(i) for i in (response.task_ids or [])]
+        return self._import(project_id, request, what="tasks")
 
     def import_annotated_tasks(
         self, project_id: int, tasks: Sequence[TaskPayload], annotations: Mapping[str, Annotation]
@@ -510,8 +502,12 @@ class LabelStudio:
                     }
                 ]
             request.append(item)
+        return self._import(project_id, request, what="annotated tasks")
+
+    def _import(self, project_id: int, request: list[dict[str, Any]], *, what: str) -> list[int]:
+        """One bulk-import request, SDK retries off (a retried import duplicates tasks); task ids."""
         response = self._call(
-            f"importing {len(request)} annotated tasks into project {project_id}",
+            f"importing {len(request)} {what} into project {project_id}",
             self._sdk.projects.import_tasks,
             project_id,
             request=request,
