@@ -1,27 +1,41 @@
 """`curate`: ingest -> clean -> dedup -> corpus.parquet + report.html (the push side's first job).
 
+Streaming, so memory stays bounded as the corpus grows: the pages are read twice (once to
+learn each site's boilerplate from line-key counts, once to clean them batch by batch),
+cleaned rows go to a temporary Parquet table while dedup keeps only its compact arrays,
+and a last pass writes corpus.parquet with the dedup outcome filled in. The rows are the
+same, in the same order, as `clean_documents` + `deduplicate` over the whole list.
+
 The only corpus module that writes files. `annotation/cli.py` wraps `curate` as
 `contraband curate SOURCES... --out DIR`.
 """
 
 from __future__ import annotations
 
+import gc
+import json
+import multiprocessing
+import os
 import sys
-from collections import Counter
-from collections.abc import Sequence
+from array import array
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .clean import CleanConfig, clean_documents, load_clean_config
-from .dedup import deduplicate, load_dedup_config
+from .boilerplate import learn_site_boilerplate
+from .clean import PARALLEL_MIN_PAGES, CleanConfig, clean_page, load_clean_config
+from .dedup import DedupDecision, ScanAccumulator, load_dedup_config, paragraph_ranges
 from .errors import InputError
 from .ingest import iter_pages
 from .records import CORPUS_COLUMNS, STATUS_DUPLICATE, STATUS_KEPT, STATUS_REJECTED, Document
-from .report import render_report
+from .report import ReportBuilder
 
 _REMOVAL = pa.struct(
     [
@@ -105,13 +119,15 @@ class CurateSummary:
 def write_corpus(docs: Sequence[Document], path: str | Path) -> Path:
     """Write the corpus table (exactly the columns of `Document.to_row()`) as Parquet."""
     path = Path(path)
-    rows: list[dict[str, Any]] = [d.to_row() for d in docs]
-    for row in rows:
-        for p in row["duplicate_paragraphs"]:
-            p["cluster"] = None if p.get("cluster") is None else str(p["cluster"])
-    table = pa.Table.from_pylist(rows, schema=CORPUS_SCHEMA)
-    pq.write_table(table, path)
+    pq.write_table(_rows_table(docs), path)
     return path
+
+
+REPORT_MAX_DOCUMENTS = 200  # raw-vs-clean views in report.html; the rest are counted
+REPORT_MAX_ROWS = 10_000  # rows of the rejected-pages and duplicate tables in report.html
+BATCH_PAGES = 1_000  # pages cleaned, scanned and written per row group of the temporary table
+_CHUNK_PAGES = 250  # pages per task sent to a cleaning worker
+_MAX_PROBLEMS = 1_000  # rejected-page messages quoted by --strict
 
 
 def curate(
@@ -122,9 +138,21 @@ def curate(
     dedup_config: Any = None,
     strict: bool = False,
     progress: bool = True,
+    report_documents: int = REPORT_MAX_DOCUMENTS,
+    workers: int | None = None,
 ) -> CurateSummary:
     """Ingest `sources`, clean, deduplicate, and write `out_dir/corpus.parquet` (one row per
     input page, rejected ones included) and `out_dir/report.html`.
+
+    Streams with bounded memory: pass 1 reads the pages to learn each site's boilerplate
+    (line-key counts only); pass 2 reads them again, cleans them in batches, feeds the
+    clean texts to dedup's compact scan and writes the rows to a temporary Parquet file;
+    duplicates are then decided on the compact arrays and a last pass over the temporary
+    file fills status / duplicate_of / cluster_id / similarity / duplicate_paragraphs into
+    corpus.parquet. The rows are the same, in the same order, as cleaning and
+    deduplicating the whole list in memory. The report shows the raw-vs-clean view of the
+    first `report_documents` documents and counts the others. `workers`: cleaning
+    processes, chosen as `clean_documents` does when None.
 
     Raises InputError when no page at all could be read, and, after writing the outputs,
     when `strict` is set and any page was rejected.
@@ -133,51 +161,394 @@ def curate(
 
     clean_config = clean_config or load_clean_config()
     dedup_config = dedup_config or load_dedup_config()
-    pages = iter_pages(sources)
-    docs = list(tqdm(pages, desc="ingest", unit="page", disable=not progress, file=sys.stderr))
-    if not docs:
-        raise InputError(
-            f"curate: no page found in {[str(s) for s in sources]}; "
-            "pass files or directories holding .txt, .html/.htm or .jsonl pages"
-        )
-    if all(d.status == STATUS_REJECTED for d in docs):
-        reasons = Counter(d.reject_reason for d in docs)
-        first = docs[0].metadata.get("error", "")
-        raise InputError(
-            f"curate: none of the {len(docs)} page(s) could be read ({dict(reasons)}); "
-            f"first problem: {first}"
-        )
-    if progress:
-        print(f"clean: {len(docs)} pages", file=sys.stderr)
-    docs = clean_documents(docs, config=clean_config)
-    if progress:
-        print("dedup: comparing kept pages", file=sys.stderr)
-    docs = deduplicate(docs, config=dedup_config)
+
+    census = _Census()
+    learned = learn_site_boilerplate(
+        census.watch(
+            tqdm(
+                iter_pages(sources),
+                desc="learn",
+                unit="page",
+                disable=not progress,
+                file=sys.stderr,
+            )
+        ),
+        min_pages=clean_config.boilerplate_min_pages,
+        min_fraction=clean_config.boilerplate_min_fraction,
+        max_words=clean_config.boilerplate_max_words,
+    )
+    census.raise_if_unreadable(sources)
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    corpus_path = write_corpus(docs, out / "corpus.parquet")
+    corpus_path = out / "corpus.parquet"
     report_path = out / "report.html"
-    report_path.write_text(render_report(docs), encoding="utf-8")
+    tmp_path = out / ".corpus.parquet.partial"
+    builder = ReportBuilder(max_documents=report_documents, max_rows=REPORT_MAX_ROWS)
+    stats = _Stats()
+    try:
+        scanner = ScanAccumulator(config=dedup_config)
+        participants = array("q")  # row of each page that takes part in dedup
+        with pq.ParquetWriter(tmp_path, CORPUS_SCHEMA) as writer:
+            pages = tqdm(
+                iter_pages(sources),
+                desc="clean",
+                unit="page",
+                total=census.pages,
+                disable=not progress,
+                file=sys.stderr,
+            )
+            n_workers = _worker_count(workers, census.pages)
+            for batch in _batches(_clean_stream(pages, clean_config, learned, n_workers)):
+                texts, published = [], []
+                for doc in batch:
+                    builder.count_edits(doc.edits)
+                    stats.count(doc)
+                    if doc.status == STATUS_KEPT:
+                        participants.append(stats.pages - 1)
+                        texts.append(doc.clean_text or doc.raw_text)
+                        published.append(doc.published)
+                scanner.add(texts, published)
+                writer.write_table(_rows_table(batch))
+        if progress:
+            print(f"dedup: comparing {len(participants)} kept pages", file=sys.stderr)
+        partial = pq.ParquetFile(tmp_path)
+        positions = np.asarray(participants, dtype=np.int64)
+        reader = _TextReader(partial)
+        decision = (
+            scanner.decide(lambda rows: reader.texts(positions[rows])) if len(positions) else None
+        )
+        _write_final(partial, corpus_path, positions, decision, builder)
+        partial.close()
+    finally:
+        tmp_path.unlink(missing_ok=True)
+    report_path.write_text(builder.render(), encoding="utf-8")
 
-    status = Counter(d.status for d in docs)
     summary = CurateSummary(
-        pages_in=len(docs),
-        kept=status[STATUS_KEPT],
-        duplicate=status[STATUS_DUPLICATE],
-        rejected=dict(
-            Counter(d.reject_reason or "unknown" for d in docs if d.status == STATUS_REJECTED)
-        ),
-        removals=dict(Counter(e.reason for d in docs for e in d.edits)),
+        pages_in=stats.pages,
+        kept=builder.status[STATUS_KEPT],
+        duplicate=builder.status[STATUS_DUPLICATE],
+        rejected=dict(stats.rejected),
+        removals=dict(stats.removals),
         corpus_path=corpus_path,
         report_path=report_path,
     )
     if strict and summary.rejected:
-        problems = "; ".join(
-            d.metadata.get("error", d.source) for d in docs if d.status == STATUS_REJECTED
-        )
+        problems = "; ".join(stats.problems)
+        more = len(stats.problems) < sum(summary.rejected.values())
         raise InputError(
-            f"curate --strict: {sum(summary.rejected.values())} page(s) rejected ({problems}); "
+            f"curate --strict: {sum(summary.rejected.values())} page(s) rejected ({problems}"
+            f"{'; ...' if more else ''}); "
             f"outputs were written to {out}. Fix or remove these inputs, or run without --strict"
         )
     return summary
+
+
+class _Census:
+    """Pass 1 bookkeeping: how many pages, how many readable, why the others were not."""
+
+    def __init__(self) -> None:
+        self.pages = 0
+        self.readable = 0
+        self.reasons: Counter[str | None] = Counter()
+        self.first_error = ""
+
+    def watch(self, docs: Iterable[Document]) -> Iterator[Document]:
+        """Pass the documents through, counting them."""
+        for doc in docs:
+            if self.pages == 0:
+                self.first_error = doc.metadata.get("error", "")
+            self.pages += 1
+            if doc.status == STATUS_REJECTED:
+                self.reasons[doc.reject_reason] += 1
+            else:
+                self.readable += 1
+            yield doc
+
+    def raise_if_unreadable(self, sources: Sequence[str | Path]) -> None:
+        """InputError when there was no page, or no page could be read."""
+        if not self.pages:
+            raise InputError(
+                f"curate: no page found in {[str(s) for s in sources]}; "
+                "pass files or directories holding .txt, .html/.htm or .jsonl pages"
+            )
+        if not self.readable:
+            raise InputError(
+                f"curate: none of the {self.pages} page(s) could be read ({dict(self.reasons)}); "
+                f"first problem: {self.first_error}"
+            )
+
+
+class _Stats:
+    """Pass 2 counts for the summary line and --strict."""
+
+    def __init__(self) -> None:
+        self.pages = 0
+        self.rejected: Counter[str] = Counter()
+        self.removals: Counter[str] = Counter()
+        self.problems: list[str] = []
+
+    def count(self, doc: Document) -> None:
+        self.pages += 1
+        self.removals.update(e.reason for e in doc.edits)
+        if doc.status == STATUS_REJECTED:
+            self.rejected[doc.reject_reason or "unknown"] += 1
+            if len(self.problems) < _MAX_PROBLEMS:
+                self.problems.append(doc.metadata.get("error", doc.source))
+
+
+def _worker_count(workers: int | None, n_pages: int) -> int:
+    """Cleaning processes: as `clean_documents` chooses them."""
+    if workers is None:
+        return (os.cpu_count() or 1) if n_pages >= PARALLEL_MIN_PAGES else 1
+    if workers < 1:
+        raise ValueError(
+            f"curate: workers={workers!r} is not a process count; pass an integer >= 1 "
+            "(1 = clean in this process) or None to choose by corpus size"
+        )
+    return workers
+
+
+_WORKER_STATE: tuple[CleanConfig, dict[str, frozenset[str]]] | None = None
+
+
+def _start_clean_worker(config: CleanConfig, learned: dict[str, frozenset[str]]) -> None:
+    global _WORKER_STATE
+    _WORKER_STATE = (config, learned)
+
+
+def _clean_chunk(docs: list[Document]) -> list[Document]:
+    """Clean one chunk in a worker started by `_start_clean_worker`."""
+    assert _WORKER_STATE is not None, "worker used before _start_clean_worker ran"
+    config, learned = _WORKER_STATE
+    return _clean_list(docs, config, learned)
+
+
+def _clean_list(
+    docs: list[Document], config: CleanConfig, learned: dict[str, frozenset[str]]
+) -> list[Document]:
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # cleaning makes no cycles; collections over many small objects only cost
+    try:
+        return [
+            clean_page(d, config=config, boilerplate=learned.get(d.site or "", frozenset()))
+            for d in docs
+        ]
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _clean_stream(
+    pages: Iterable[Document],
+    config: CleanConfig,
+    learned: dict[str, frozenset[str]],
+    workers: int,
+) -> Iterator[Document]:
+    """Cleaned pages in input order; with workers > 1, chunks are cleaned in a process
+    pool with at most 2 chunks per worker in flight (bounded memory)."""
+    chunks = _chunked(pages, _CHUNK_PAGES)
+    if workers == 1:
+        for chunk in chunks:
+            yield from _clean_list(chunk, config, learned)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with context.Pool(workers, initializer=_start_clean_worker, initargs=(config, learned)) as pool:
+        pending: deque[Any] = deque()
+        for chunk in chunks:
+            pending.append(pool.apply_async(_clean_chunk, (chunk,)))
+            if len(pending) >= 2 * workers:
+                yield from pending.popleft().get()
+        while pending:
+            yield from pending.popleft().get()
+
+
+def _chunked(items: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    chunk: list[Document] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _batches(docs: Iterable[Document]) -> Iterator[list[Document]]:
+    return _chunked(docs, BATCH_PAGES)
+
+
+def _rows_table(docs: Sequence[Document]) -> pa.Table:
+    """The corpus rows of `docs` as an Arrow table with CORPUS_SCHEMA."""
+    rows: list[dict[str, Any]] = [d.to_row() for d in docs]
+    for row in rows:
+        for p in row["duplicate_paragraphs"]:
+            p["cluster"] = None if p.get("cluster") is None else str(p["cluster"])
+    return pa.Table.from_pylist(rows, schema=CORPUS_SCHEMA)
+
+
+class _TextReader:
+    """The dedup text (clean_text, or raw_text when empty) of rows of the temporary table,
+    read one row group at a time."""
+
+    def __init__(self, table: pq.ParquetFile) -> None:
+        self.table = table
+        sizes = [table.metadata.row_group(i).num_rows for i in range(table.num_row_groups)]
+        self.starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        self._group = -1
+        self._texts: list[str] = []
+
+    def texts(self, rows: np.ndarray) -> list[str]:
+        out = []
+        for row in rows.tolist():
+            group = int(np.searchsorted(self.starts, row, side="right")) - 1
+            if group != self._group:
+                part = self.table.read_row_group(group, columns=["clean_text", "raw_text"])
+                self._texts = [
+                    c or r
+                    for c, r in zip(
+                        part["clean_text"].to_pylist(), part["raw_text"].to_pylist(), strict=True
+                    )
+                ]
+                self._group = group
+            out.append(self._texts[row - int(self.starts[group])])
+        return out
+
+
+def _write_final(
+    partial: pq.ParquetFile,
+    corpus_path: Path,
+    positions: np.ndarray,
+    decision: DedupDecision | None,
+    builder: ReportBuilder,
+) -> None:
+    """Stream the temporary table into corpus.parquet with the dedup outcome filled in,
+    feeding the report builder on the way."""
+    n_rows = partial.metadata.num_rows
+    participant = np.full(n_rows, -1, dtype=np.int64)
+    participant[positions] = np.arange(len(positions))
+    if decision is not None:
+        keeper = decision.rows["keeper"].to_numpy(dtype=np.int64)
+        similarity = decision.rows["similarity"].to_numpy(dtype=np.float64)
+        hits = decision.paragraph_hits
+    else:
+        keeper = similarity = np.zeros(0)
+        hits = pd.DataFrame({"doc": [], "line": [], "key": [], "cluster": []})
+    keepers = _keeper_ids(partial, positions, keeper)
+    hit_docs = hits["doc"].to_numpy(dtype=np.int64)
+    with pq.ParquetWriter(corpus_path, CORPUS_SCHEMA) as writer:
+        start = 0
+        for group in range(partial.num_row_groups):
+            table = partial.read_row_group(group)
+            stop = start + table.num_rows
+            parts = participant[start:stop]
+            present = parts[parts >= 0]
+            lo, hi = (int(present[0]), int(present[-1]) + 1) if len(present) else (0, 0)
+            a, b = np.searchsorted(hit_docs, [lo, hi])
+            group_hits = hits.iloc[a:b]
+            texts_by_doc = {}
+            if len(group_hits):
+                clean, raw = table["clean_text"].to_pylist(), table["raw_text"].to_pylist()
+                for doc in np.unique(group_hits["doc"].to_numpy()).tolist():
+                    row = int(positions[doc]) - start
+                    texts_by_doc[doc] = clean[row] or raw[row]
+            paragraphs: dict[int, list[dict[str, Any]]] = {}
+            for doc, p_start, p_end, cluster in paragraph_ranges(
+                texts_by_doc, group_hits
+            ).itertuples(index=False):
+                paragraphs.setdefault(int(doc), []).append(
+                    {"start": int(p_start), "end": int(p_end), "cluster": cluster}
+                )
+            ids = table["id"].to_pylist()
+            status = table["status"].to_pylist()
+            duplicate_of = table["duplicate_of"].to_pylist()
+            cluster_id = table["cluster_id"].to_pylist()
+            sim = table["similarity"].to_pylist()
+            dup_paragraphs = table["duplicate_paragraphs"].to_pylist()
+            for j, doc in enumerate(parts.tolist()):
+                if doc < 0:
+                    continue
+                k = int(keeper[doc])
+                is_dup = k != doc
+                keeper_id = keepers[k][0] if is_dup else ids[j]
+                status[j] = STATUS_DUPLICATE if is_dup else STATUS_KEPT
+                duplicate_of[j] = keeper_id if is_dup else None
+                cluster_id[j] = f"c-{keeper_id}"
+                sim[j] = float(similarity[doc])
+                dup_paragraphs[j] = paragraphs.get(doc, [])
+            for name, values in (
+                ("status", status),
+                ("duplicate_of", duplicate_of),
+                ("cluster_id", cluster_id),
+                ("similarity", sim),
+                ("duplicate_paragraphs", dup_paragraphs),
+            ):
+                index = CORPUS_SCHEMA.get_field_index(name)
+                table = table.set_column(
+                    index,
+                    CORPUS_SCHEMA.field(index),
+                    pa.array(values, CORPUS_SCHEMA.field(index).type),
+                )
+            _feed_report(builder, table, parts, keeper, keepers)
+            writer.write_table(table)
+            start = stop
+
+
+def _keeper_ids(
+    partial: pq.ParquetFile, positions: np.ndarray, keeper: np.ndarray
+) -> dict[int, tuple[str, str]]:
+    """(id, source) of every participant that keeps at least one duplicate."""
+    wanted = np.unique(keeper[keeper != np.arange(len(keeper))])
+    rows = positions[wanted] if len(wanted) else np.zeros(0, dtype=np.int64)
+    out: dict[int, tuple[str, str]] = {}
+    start = 0
+    for group in range(partial.num_row_groups):
+        stop = start + partial.metadata.row_group(group).num_rows
+        a, b = np.searchsorted(rows, [start, stop])
+        if b > a:
+            part = partial.read_row_group(group, columns=["id", "source"])
+            ids, sources = part["id"].to_pylist(), part["source"].to_pylist()
+            for doc, row in zip(wanted[a:b].tolist(), rows[a:b].tolist(), strict=True):
+                out[doc] = (ids[row - start], sources[row - start])
+        start = stop
+    return out
+
+
+def _feed_report(
+    builder: ReportBuilder,
+    table: pa.Table,
+    parts: np.ndarray,
+    keeper: np.ndarray,
+    keepers: dict[int, tuple[str, str]],
+) -> None:
+    """Final status of each row of `table` (and the first documents' views) to the report."""
+    light = table.select(
+        [
+            "source",
+            "status",
+            "reject_reason",
+            "duplicate_of",
+            "cluster_id",
+            "similarity",
+            "metadata",
+        ]
+    ).to_pylist()
+    for j, row in enumerate(light):
+        status = row["status"]
+        doc = int(parts[j])
+        builder.add_status(
+            status,
+            source=row["source"],
+            reject_reason=row["reject_reason"],
+            error=json.loads(row["metadata"]).get("error", "") if status == STATUS_REJECTED else "",
+            duplicate_of=row["duplicate_of"],
+            cluster_id=row["cluster_id"],
+            similarity=row["similarity"],
+            keeper_source=keepers[int(keeper[doc])][1] if status == STATUS_DUPLICATE else None,
+        )
+        if status != STATUS_REJECTED:
+            if builder.wants_document():
+                builder.add_document(Document.from_row(table.slice(j, 1).to_pylist()[0]))
+            else:
+                builder.add_document_unshown()

@@ -5,8 +5,9 @@ distributed engine: texts -> token hashes -> (exact keys, shingle hashes, line k
 MinHash signatures -> band keys -> candidate pairs (group-by) -> verified pairs (true
 Jaccard) -> connected components -> keepers. Only compact arrays (64-bit keys, band keys,
 paragraph keys) are held for the whole corpus; texts are re-read only for the few documents
-that turn up in candidate pairs. `deduplicate` is the `Document`-level wrapper that
-`corpus.curate` calls. docs/dedup.md documents the parameters and the detection curve.
+that turn up in candidate pairs. `deduplicate` is the `Document`-level wrapper over a
+list; `ScanAccumulator` (scan batch by batch, then `decide`) is the streaming entry point
+that `corpus.curate` uses, with the same decisions. docs/dedup.md documents the parameters and the detection curve.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import functools
 import itertools
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -599,19 +600,55 @@ def find_duplicates(
             n_candidates=0,
         )
     scan = scan_texts(texts, config=config)
+    decision = decide_duplicates(
+        scan,
+        published=list(published) if published is not None else [None] * n,
+        texts_of=lambda rows: [texts[int(r)] for r in rows],
+        config=config,
+    )
+    return DedupResult(
+        rows=decision.rows,
+        paragraphs=_paragraph_ranges(texts, decision.paragraph_hits),
+        n_candidates=decision.n_candidates,
+    )
+
+
+@dataclass(frozen=True)
+class DedupDecision:
+    """Outcome per text decided on the compact arrays alone (no text kept).
+
+    `paragraph_hits` are (doc, line, key, cluster) rows sorted by doc and line; turn
+    them into character ranges with `paragraph_ranges` once the text is at hand.
+    """
+
+    rows: pd.DataFrame  # keeper, component, similarity, exact, is_duplicate
+    paragraph_hits: pd.DataFrame
+    n_candidates: int
+
+
+def decide_duplicates(
+    scan: Scan,
+    *,
+    published: Sequence[str | None],
+    texts_of: Callable[[np.ndarray], Sequence[str]],
+    config: DedupConfig,
+) -> DedupDecision:
+    """Exact groups, LSH candidates verified by true Jaccard, keepers and repeated paragraphs
+    from a `Scan` of n texts.
+
+    `texts_of(rows)` returns the texts at positions `rows` (at most `config.batch_size` at
+    a time); it is called only for the texts that appear in candidate pairs.
+    """
+    n = len(scan.exact_hash)
     frame = pd.DataFrame(
-        {
-            "exact_hash": scan.exact_hash,
-            "length": scan.length,
-            "published": list(published) if published is not None else [None] * n,
-        }
+        {"exact_hash": scan.exact_hash, "length": scan.length, "published": published}
     )
     rep = exact_duplicate_groups(frame)
     is_rep = rep == np.arange(n)
     keys = scan.keys[is_rep[scan.keys["doc"].to_numpy()]]
     pairs = candidate_pairs(keys)
     involved = np.unique(np.concatenate((pairs["a"].to_numpy(), pairs["b"].to_numpy())))
-    sets = dict(zip(involved.tolist(), _shingle_sets_of(texts, involved, config), strict=True))
+    sets = dict(zip(involved.tolist(), _shingle_sets_of(texts_of, involved, config), strict=True))
     verified = verify_pairs(pairs, sets, threshold=config.threshold)
     copies = np.flatnonzero(~is_rep)
     edges = pd.concat(
@@ -631,19 +668,18 @@ def find_duplicates(
             "is_duplicate": keeper != np.arange(n),
         }
     )
-    return DedupResult(
-        rows=rows,
-        paragraphs=_paragraph_ranges(texts, find_repeated_paragraphs(scan.lines)),
-        n_candidates=len(pairs),
+    hits = find_repeated_paragraphs(scan.lines).sort_values(["doc", "line"], kind="stable")
+    return DedupDecision(
+        rows=rows, paragraph_hits=hits.reset_index(drop=True), n_candidates=len(pairs)
     )
 
 
 def _shingle_sets_of(
-    texts: Sequence[str], rows: np.ndarray, config: DedupConfig
+    texts_of: Callable[[np.ndarray], Sequence[str]], rows: np.ndarray, config: DedupConfig
 ) -> Iterable[np.ndarray]:
     """Re-read only the texts that appear in candidate pairs, in batches."""
     for lo in range(0, len(rows), config.batch_size):
-        chunk = [texts[int(r)] for r in rows[lo : lo + config.batch_size]]
+        chunk = texts_of(rows[lo : lo + config.batch_size])
         yield from shingle_sets(chunk, shingle_size=config.shingle_size)
 
 
@@ -698,3 +734,66 @@ def deduplicate(docs: list[Document], *, config: DedupConfig) -> list[Document]:
             duplicate_paragraphs=tuple(paragraphs.get(row, ())),
         )
     return out
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+class ScanAccumulator:
+    """`scan_texts` fed batch by batch: texts are scanned and dropped, compact arrays kept.
+
+    Feeding the texts in any split gives the same `Scan` as one `scan_texts` call over
+    all of them (every array is per text or per line, with document numbers shifted by
+    the texts already added), so `decide_duplicates` decides exactly as `find_duplicates`.
+    """
+
+    def __init__(self, *, config: DedupConfig) -> None:
+        self.config = config
+        self._parts: list[Scan] = []
+        self._published: list[str | None] = []
+        self.n = 0
+
+    def add(self, texts: Sequence[str], published: Sequence[str | None]) -> None:
+        """Scan one batch of texts (with each text's publication date, ISO 8601 or None)."""
+        if len(texts) != len(published):
+            raise ValueError(
+                f"ScanAccumulator.add: {len(texts)} texts but {len(published)} dates; "
+                "pass one date (or None) per text"
+            )
+        if not texts:
+            return
+        scan = scan_texts(texts, config=self.config)
+        offset = self.n
+        keys = scan.keys.assign(doc=scan.keys["doc"].to_numpy(dtype=np.int64) + offset)
+        lines = scan.lines.assign(doc=scan.lines["doc"].to_numpy(dtype=np.int64) + offset)
+        self._parts.append(
+            Scan(exact_hash=scan.exact_hash, length=scan.length, keys=keys, lines=lines)
+        )
+        self._published.extend(published)
+        self.n += len(texts)
+
+    def scan(self) -> Scan:
+        """The `Scan` of every text added so far, in the order added."""
+        if not self._parts:
+            return scan_texts([], config=self.config)
+        return Scan(
+            exact_hash=np.concatenate([p.exact_hash for p in self._parts]),
+            length=np.concatenate([p.length for p in self._parts]),
+            keys=pd.concat([p.keys for p in self._parts], ignore_index=True),
+            lines=pd.concat([p.lines for p in self._parts], ignore_index=True),
+        )
+
+    def decide(self, texts_of: Callable[[np.ndarray], Sequence[str]]) -> DedupDecision:
+        """`decide_duplicates` over everything added; `texts_of(rows)` re-reads texts by
+        position (only those in candidate pairs)."""
+        scan = self.scan()
+        self._parts = [scan]  # hold one copy, not the parts and their concatenation
+        return decide_duplicates(
+            scan, published=self._published, texts_of=texts_of, config=self.config
+        )
+
+
+def paragraph_ranges(texts: Mapping[int, str], hits: pd.DataFrame) -> pd.DataFrame:
+    """Character ranges (doc, start, end, cluster) of the paragraph `hits` of the given
+    texts (keyed by document position); every hit's document must be in `texts`."""
+    return _paragraph_ranges(texts, hits)  # type: ignore[arg-type]
