@@ -87,6 +87,13 @@ def main() -> None:
     default=None,
     help="Deduplication parameters (default: configs/dedup.yaml).",
 )
+@click.option(
+    "--report-documents",
+    type=click.IntRange(0),
+    default=200,
+    show_default=True,
+    help="How many documents get a raw-vs-clean view in report.html (counts always cover all).",
+)
 @click.option("--strict", is_flag=True, help="Exit non-zero if any page was rejected.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_user_errors
@@ -95,6 +102,7 @@ def curate(
     out_dir: Path,
     clean_config: Path | None,
     dedup_config: Path | None,
+    report_documents: int,
     strict: bool,
     no_progress: bool,
 ) -> None:
@@ -110,6 +118,7 @@ def curate(
         dedup_config=load_dedup_config(dedup_config),
         strict=strict,
         progress=not no_progress,
+        report_documents=report_documents,
     )
     click.echo(summary.summary_line())
 
