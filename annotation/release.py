@@ -685,6 +685,11 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 def agreement_to_markdown(agreement: Mapping[str, Any]) -> str:
     """Render an agreement dict (AgreementReport.to_dict()) without knowing its exact shape:
     scalars as a list, mappings of mappings and lists of mappings as tables, the rest as JSON."""
+    if not agreement.get("documents"):
+        return (
+            "No document was annotated by two or more annotators in this release, so there are "
+            "no agreement figures; assign overlapping annotators in Label Studio to measure them."
+        )
     scalars, blocks = [], []
     for key, value in agreement.items():
         if isinstance(value, bool | int | float | str) or value is None:

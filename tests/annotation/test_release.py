@@ -481,3 +481,12 @@ def test_release_assign_splits_fills_every_split_and_follows_ratios():
     ]
     counts = pd.Series(assign_splits(many, seed=7)).value_counts()
     assert counts["train"] == 160 and counts["validation"] == 20 and counts["test"] == 20
+
+
+def test_release_card_says_why_there_are_no_agreement_figures_with_one_annotator():
+    from annotation.release import agreement_to_markdown
+
+    text = agreement_to_markdown({"documents": 0, "exact_f1": None, "labels": []})
+    assert "No document was annotated by two or more annotators" in text
+    assert "None" not in text
+    assert "exact_f1" in agreement_to_markdown({"documents": 2, "exact_f1": 0.5})
