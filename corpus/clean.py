@@ -35,7 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .boilerplate import learn_site_boilerplate, line_key
+from .boilerplate import DEFAULT_SKETCH_LG_SIZE, learn_site_boilerplate, line_key
 from .config import read_yaml_mapping
 from .errors import ConfigError
 from .glue import GlueConfig, find_glued_words, repair_glued_words
@@ -58,6 +58,7 @@ class CleanConfig:
     menu_min_words: int = 2
     menu_separators: tuple[str, ...] = ("|",)
     menu_item_max_words: int = 3
+    chrome_max_words: int = 40  # longer lines are article text: no chrome rule is tried
     chrome_patterns: tuple[re.Pattern[str], ...] = ()
     block_headers: tuple[re.Pattern[str], ...] = ()
     link_max_words: int = 20
@@ -77,6 +78,7 @@ class CleanConfig:
     boilerplate_min_pages: int = 3
     boilerplate_min_fraction: float = 0.3
     boilerplate_max_words: int = 12
+    boilerplate_sketch_lg_size: int = DEFAULT_SKETCH_LG_SIZE
     glue: GlueConfig = field(default_factory=GlueConfig)
 
 
@@ -112,7 +114,7 @@ def load_clean_config(path: str | Path | None = None) -> CleanConfig:
         glue_config = GlueConfig(
             **{k: (tuple(v) if isinstance(v, list) else v) for k, v in glue.items()}
         )
-        return CleanConfig(
+        config = CleanConfig(
             head_max_lines=int(head.get("max_lines", 15)),
             title_max_words=int(head.get("title_max_words", 25)),
             paragraph_min_words=int(para.get("min_words", 12)),
@@ -121,6 +123,7 @@ def load_clean_config(path: str | Path | None = None) -> CleanConfig:
             menu_min_words=int(chrome.get("menu_min_words", 2)),
             menu_separators=tuple(chrome.get("menu_separators", ["|"])),
             menu_item_max_words=int(chrome.get("menu_item_max_words", 3)),
+            chrome_max_words=int(chrome.get("max_words", 40)),
             chrome_patterns=tuple(
                 _compile(p, f"{path}: chrome.line_patterns")
                 for p in chrome.get("line_patterns", [])
@@ -145,8 +148,15 @@ def load_clean_config(path: str | Path | None = None) -> CleanConfig:
             boilerplate_min_pages=int(bp.get("min_pages", 3)),
             boilerplate_min_fraction=float(bp.get("min_fraction", 0.3)),
             boilerplate_max_words=int(bp.get("max_words", 12)),
+            boilerplate_sketch_lg_size=int(bp.get("sketch_lg_size", DEFAULT_SKETCH_LG_SIZE)),
             glue=glue_config,
         )
+        if not 3 <= config.boilerplate_sketch_lg_size <= 26:
+            raise ValueError(
+                f"boilerplate.sketch_lg_size is {config.boilerplate_sketch_lg_size}, "
+                "it must be between 3 and 26"
+            )
+        return config
     except KeyError as exc:
         raise ConfigError(
             f"{path}: missing key {exc.args[0]!r}; see configs/clean.yaml in the repository"
@@ -363,7 +373,8 @@ class _Prepared:
                 norm,
                 n_words,
                 line_key(text),
-                _is_menu(norm, config) or self.is_chrome_pattern(norm),
+                n_words <= config.chrome_max_words
+                and (_is_menu(norm, config) or self.is_chrome_pattern(norm)),
                 self.is_block_header(norm),
                 n_words <= config.link_max_words and not norm.endswith("."),
             )
@@ -885,6 +896,7 @@ def clean_documents(
         min_pages=config.boilerplate_min_pages,
         min_fraction=config.boilerplate_min_fraction,
         max_words=config.boilerplate_max_words,
+        sketch_lg_size=config.boilerplate_sketch_lg_size,
     )
     n_workers = min(_worker_count(workers, len(docs)), max(1, len(docs)))
     if n_workers == 1:

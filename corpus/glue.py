@@ -44,7 +44,10 @@ _WORD_THEN_YEAR = re.compile(r"(?<![\w])([A-Z][a-z]{2,})((?:1[89]|20)\d\d)(?![\w
 # the comma first, so the regex engine can jump from comma to comma
 _COMMA_GLUE = re.compile(r",(?<=[A-Za-z0-9],)(?=[a-z]{2,})")
 # ASCII lines: every character that cannot be part of a `_TOKEN` becomes a space
-_ASCII_CHUNKS = {c: " " for c in range(128) if not chr(c).isalpha() and chr(c) not in "-'"}
+# bytes.translate table: ASCII letters and the joiners of `_TOKEN` stay, the rest -> space
+_ASCII_CHUNKS = bytes(
+    c if chr(c).isalpha() and c < 128 or chr(c) in "-'" else ord(" ") for c in range(256)
+)
 _LETTER_DIGIT = re.compile(r"[0-9](?<=[A-Za-z][0-9])")
 
 
@@ -234,7 +237,7 @@ def find_glued_words(text: str, *, offset: int = 0, config: GlueConfig) -> list[
     cuts_of, glued = _token_cache(config)
     if text.isascii():
         # letters and the joiners of `_TOKEN` survive; everything else splits the line
-        chunks = set(text.translate(_ASCII_CHUNKS).split())
+        chunks = set(text.encode("ascii").translate(_ASCII_CHUNKS).decode("ascii").split())
         if "-" in text or "'" in text:
             tokens = set()
             for chunk in chunks:

@@ -10,15 +10,20 @@ them in one pass and returns the clean text, the record of every change and an
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from array import array
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from .errors import ContrabandError
 
 
-@dataclass(frozen=True, order=True)
-class Edit:
-    """Replace raw[start:end] by `replacement` (empty: a removal; start == end: an insertion)."""
+class Edit(NamedTuple):
+    """Replace raw[start:end] by `replacement` (empty: a removal; start == end: an insertion).
+
+    A named tuple rather than a dataclass: cleaning makes tens of them per page and ships
+    them between processes, and tuples are several times cheaper to create and pickle.
+    Ordered and compared field by field, as a tuple.
+    """
 
     start: int
     end: int
@@ -30,12 +35,12 @@ class Edit:
         return self.replacement == "" and self.end > self.start
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """clean[clean_start:clean_end] comes from raw[raw_start:raw_end].
 
     A *copy* segment has equal lengths and identical text; an *edit* segment is the
-    output of one `Edit` (its lengths may differ, either may be zero).
+    output of one `Edit` (its lengths may differ, either may be zero). A named tuple, as
+    `Edit` is.
     """
 
     clean_start: int
@@ -50,12 +55,51 @@ class OverlappingEditsError(ContrabandError, ValueError):
 
 
 class OffsetMap:
-    """Maps clean-text offsets to raw-page offsets (and back) through `Segment`s."""
+    """Maps clean-text offsets to raw-page offsets (and back) through `Segment`s.
 
-    def __init__(self, segments: Sequence[Segment]):
-        self.segments = tuple(segments)
-        self._clean_starts = [s.clean_start for s in self.segments]
-        self._raw_starts = [s.raw_start for s in self.segments]
+    Stored as five flat columns (four `array('q')` and the copy flags as bytes), the same
+    columns the corpus table holds: a page's map costs a few hundred bytes, and copying
+    it to and from worker processes is a handful of buffer copies. `segments` builds the
+    `Segment` tuples the first time it is read.
+    """
+
+    __slots__ = ("_cs", "_ce", "_rs", "_re", "_copy", "_segments")
+
+    def __init__(self, segments: Iterable[Segment]):
+        segments = tuple(segments)
+        self._cs = array("q", [s.clean_start for s in segments])
+        self._ce = array("q", [s.clean_end for s in segments])
+        self._rs = array("q", [s.raw_start for s in segments])
+        self._re = array("q", [s.raw_end for s in segments])
+        self._copy = bytes(bool(s.copy) for s in segments)
+        self._segments: tuple[Segment, ...] | None = segments
+
+    @classmethod
+    def from_arrays(
+        cls, clean_start: array, clean_end: array, raw_start: array, raw_end: array, copy: bytes
+    ) -> OffsetMap:
+        """A map from its columns as built by `apply_edits` (no `Segment` objects made)."""
+        if not len(clean_start) == len(clean_end) == len(raw_start) == len(raw_end) == len(copy):
+            raise ValueError("OffsetMap columns must have the same length")
+        self = cls.__new__(cls)
+        self._cs, self._ce, self._rs, self._re = clean_start, clean_end, raw_start, raw_end
+        self._copy = bytes(copy)
+        self._segments = None
+        return self
+
+    def __reduce__(self) -> tuple:
+        return (OffsetMap.from_arrays, (self._cs, self._ce, self._rs, self._re, self._copy))
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        if self._segments is None:
+            self._segments = tuple(
+                Segment(cs, ce, rs, re_, bool(cp))
+                for cs, ce, rs, re_, cp in zip(
+                    self._cs, self._ce, self._rs, self._re, self._copy, strict=True
+                )
+            )
+        return self._segments
 
     # -- mapping -------------------------------------------------------------
     def to_raw(self, start: int, end: int) -> tuple[int, int]:
@@ -110,7 +154,7 @@ class OffsetMap:
         return min(starts), max(ends)
 
     def _segment_at(self, clean_pos: int) -> Segment:
-        i = bisect.bisect_right(self._clean_starts, clean_pos) - 1
+        i = bisect.bisect_right(self._cs, clean_pos) - 1
         # skip zero-width (pure removal) segments that share this clean start
         while i >= 0:
             seg = self.segments[i]
@@ -130,7 +174,7 @@ class OffsetMap:
         return self.segments[-1].raw_end if self.segments else 0
 
     def _clean_position(self, raw_pos: int) -> int:
-        i = bisect.bisect_right(self._raw_starts, raw_pos) - 1
+        i = bisect.bisect_right(self._rs, raw_pos) - 1
         if i < 0:
             return 0
         seg = self.segments[i]
@@ -139,37 +183,43 @@ class OffsetMap:
         return seg.clean_end
 
     # -- storage -------------------------------------------------------------
-    def to_columns(self) -> dict[str, list[int]]:
+    def to_columns(self) -> dict[str, list]:
         """Four parallel int lists (+ copy flags), the Parquet representation."""
         return {
-            "clean_start": [s.clean_start for s in self.segments],
-            "clean_end": [s.clean_end for s in self.segments],
-            "raw_start": [s.raw_start for s in self.segments],
-            "raw_end": [s.raw_end for s in self.segments],
-            "copy": [s.copy for s in self.segments],
+            "clean_start": self._cs.tolist(),
+            "clean_end": self._ce.tolist(),
+            "raw_start": self._rs.tolist(),
+            "raw_end": self._re.tolist(),
+            "copy": [bool(c) for c in self._copy],
         }
 
     @classmethod
     def from_columns(cls, cols: dict) -> OffsetMap:
-        return cls(
-            [
-                Segment(int(cs), int(ce), int(rs), int(re_), bool(cp))
-                for cs, ce, rs, re_, cp in zip(
-                    cols["clean_start"],
-                    cols["clean_end"],
-                    cols["raw_start"],
-                    cols["raw_end"],
-                    cols["copy"],
-                    strict=True,
-                )
-            ]
+        return cls.from_arrays(
+            array("q", [int(v) for v in cols["clean_start"]]),
+            array("q", [int(v) for v in cols["clean_end"]]),
+            array("q", [int(v) for v in cols["raw_start"]]),
+            array("q", [int(v) for v in cols["raw_end"]]),
+            bytes(bool(v) for v in cols["copy"]),
         )
 
+    def __len__(self) -> int:
+        return len(self._copy)
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, OffsetMap) and self.segments == other.segments
+        return (
+            isinstance(other, OffsetMap)
+            and self._cs == other._cs
+            and self._ce == other._ce
+            and self._rs == other._rs
+            and self._re == other._re
+            and self._copy == other._copy
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable arrays inside: not hashable
 
     def __repr__(self) -> str:
-        return f"OffsetMap({len(self.segments)} segments)"
+        return f"OffsetMap({len(self)} segments)"
 
 
 def apply_edits(raw: str, edits: Iterable[Edit]) -> tuple[str, OffsetMap]:
@@ -180,35 +230,54 @@ def apply_edits(raw: str, edits: Iterable[Edit]) -> tuple[str, OffsetMap]:
     """
     ordered = sorted(edits, key=lambda e: (e.start, e.end != e.start, e.end))
     pieces: list[str] = []
-    segments: list[Segment] = []
+    clean_starts: list[int] = []
+    raw_starts: list[int] = []
+    raw_ends: list[int] = []
+    copies = bytearray()
     raw_pos = 0
     clean_pos = 0
     previous: Edit | None = None
     for edit in ordered:
-        if edit.end < edit.start or edit.end > len(raw):
+        start, end, replacement = edit.start, edit.end, edit.replacement
+        if end < start or end > len(raw):
             raise OverlappingEditsError(
-                f"edit {edit.reason!r} on raw [{edit.start}, {edit.end}) is not a range inside "
+                f"edit {edit.reason!r} on raw [{start}, {end}) is not a range inside "
                 f"the page (length {len(raw)}); cleaning stages must edit existing characters"
             )
-        if edit.start < raw_pos:
+        if start < raw_pos:
             raise OverlappingEditsError(
-                f"edit {edit.reason!r} on raw [{edit.start}, {edit.end}) overlaps "
+                f"edit {edit.reason!r} on raw [{start}, {end}) overlaps "
                 f"{previous.reason if previous else '?'!r} ending at {raw_pos}; "
                 "cleaning stages must produce disjoint edits"
             )
-        if edit.start > raw_pos:
-            n = edit.start - raw_pos
-            pieces.append(raw[raw_pos : edit.start])
-            segments.append(Segment(clean_pos, clean_pos + n, raw_pos, edit.start, True))
-            clean_pos += n
-        n = len(edit.replacement)
-        pieces.append(edit.replacement)
-        segments.append(Segment(clean_pos, clean_pos + n, edit.start, edit.end, False))
-        clean_pos += n
-        raw_pos = edit.end
+        if start > raw_pos:
+            pieces.append(raw[raw_pos:start])
+            clean_starts.append(clean_pos)
+            raw_starts.append(raw_pos)
+            raw_ends.append(start)
+            copies.append(1)
+            clean_pos += start - raw_pos
+        pieces.append(replacement)
+        clean_starts.append(clean_pos)
+        raw_starts.append(start)
+        raw_ends.append(end)
+        copies.append(0)
+        clean_pos += len(replacement)
+        raw_pos = end
         previous = edit
     if raw_pos < len(raw):
-        n = len(raw) - raw_pos
         pieces.append(raw[raw_pos:])
-        segments.append(Segment(clean_pos, clean_pos + n, raw_pos, len(raw), True))
-    return "".join(pieces), OffsetMap(segments)
+        clean_starts.append(clean_pos)
+        raw_starts.append(raw_pos)
+        raw_ends.append(len(raw))
+        copies.append(1)
+        clean_pos += len(raw) - raw_pos
+    clean_ends = clean_starts[1:] + [clean_pos]  # segments tile the clean text
+    offset_map = OffsetMap.from_arrays(
+        array("q", clean_starts),
+        array("q", clean_ends),
+        array("q", raw_starts),
+        array("q", raw_ends),
+        bytes(copies),
+    )
+    return "".join(pieces), offset_map

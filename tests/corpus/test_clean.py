@@ -323,3 +323,12 @@ def test_load_clean_config_reports_bad_file(tmp_path):
         load_clean_config(bad)
     with pytest.raises(ConfigError, match="cannot read"):
         load_clean_config(tmp_path / "missing.yaml")
+
+
+def test_load_clean_config_names_an_out_of_range_sketch_size(tmp_path):
+    bad = tmp_path / "clean.yaml"
+    bad.write_text(
+        "byline: {pattern: x}\nphoto_credit: {pattern: y}\nboilerplate: {sketch_lg_size: 40}\n"
+    )
+    with pytest.raises(ConfigError, match=r"clean.yaml.*sketch_lg_size is 40"):
+        load_clean_config(bad)

@@ -38,3 +38,23 @@ def test_records_round_trip_through_parquet_keeps_missing_values_as_none(tmp_pat
 def test_records_row_has_exactly_the_documented_columns():
     doc = Document(id="b", source="b.txt", raw_text="x")
     assert list(doc.to_row()) == list(CORPUS_COLUMNS)
+
+
+def test_records_cleaned_seed_page_survives_pickling_as_between_worker_processes():
+    import pickle
+    from pathlib import Path
+
+    from corpus.clean import clean_page, load_clean_config
+
+    seed = sorted((Path(__file__).resolve().parents[2] / "seeds").glob("*.txt"))[0]
+    raw = seed.read_text("utf-8")
+    doc = clean_page(
+        Document(id=stable_id(str(seed), raw), source=str(seed), raw_text=raw),
+        config=load_clean_config(),
+    )
+    back = pickle.loads(pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == doc
+    assert back.edits == doc.edits and all(isinstance(e, Edit) for e in back.edits)
+    assert back.offset_map.segments == doc.offset_map.segments
+    span = (len(back.clean_text) // 3, len(back.clean_text) // 2)
+    assert back.offset_map.to_raw(*span) == doc.offset_map.to_raw(*span)
