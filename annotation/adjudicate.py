@@ -89,6 +89,7 @@ def relation_keys(annotation: Annotation, *, task: AnnotatedTask) -> set[Relatio
 
 def latest(annotations: Iterable[Annotation]) -> Annotation:
     """The most recently updated annotation (ties: higher id, then later in the sequence)."""
+
     def rank(item: tuple[int, Annotation]) -> tuple[str, int, int]:
         position, a = item
         return (a.updated_at or a.created_at or "", a.id if a.id is not None else -1, position)

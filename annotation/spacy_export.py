@@ -164,8 +164,11 @@ def segment_doc(doc: Doc, *, sentencizer: Any) -> list[Doc]:
         offset = piece.start_char
         inside = [s for s in doc.spans[SPANS_KEY] if lo <= s.start and s.end <= hi]
         seg.spans[SPANS_KEY] = [Span(seg, s.start - lo, s.end - lo, label=s.label_) for s in inside]
-        seg.ents = [seg.char_span(e.start_char - offset, e.end_char - offset, label=e.label_)
-                    for e in doc.ents if lo <= e.start and e.end <= hi]
+        seg.ents = [
+            seg.char_span(e.start_char - offset, e.end_char - offset, label=e.label_)
+            for e in doc.ents
+            if lo <= e.start and e.end <= hi
+        ]
         seg.user_data["id"] = f"{doc.user_data.get('id')}#{n}"
         seg.user_data["offset"] = offset
         seg.user_data["relations"] = [

@@ -1,10 +1,12 @@
 """`curate`: ingest -> clean -> dedup -> corpus.parquet + report.html (the push side's first job).
 
 Streaming, so memory stays bounded as the corpus grows: the pages are read twice (once to
-learn each site's boilerplate from line-key counts, once to clean them batch by batch),
-cleaned rows go to a temporary Parquet table while dedup keeps only its compact arrays,
-and a last pass writes corpus.parquet with the dedup outcome filled in. The rows are the
-same, in the same order, as `clean_documents` + `deduplicate` over the whole list.
+learn each site's boilerplate from line-key counts, once to clean them chunk by chunk),
+each chunk is cleaned, turned into rows and scanned for dedup in one worker process
+(`clean_and_scan`: the same code runs partition by partition), cleaned rows go to a
+temporary Parquet table while dedup keeps only its compact arrays, and a last pass
+writes corpus.parquet with the dedup outcome filled in. The rows are the same, in the
+same order, as `clean_documents` + `deduplicate` over the whole list.
 
 The only corpus module that writes files. `annotation/cli.py` wraps `curate` as
 `contraband curate SOURCES... --out DIR`.
@@ -20,7 +22,7 @@ import sys
 from array import array
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,15 @@ import pyarrow.parquet as pq
 
 from .boilerplate import learn_site_boilerplate
 from .clean import PARALLEL_MIN_PAGES, CleanConfig, clean_page, load_clean_config
-from .dedup import DedupDecision, ScanAccumulator, load_dedup_config, paragraph_ranges
+from .dedup import (
+    DedupConfig,
+    DedupDecision,
+    Scan,
+    ScanAccumulator,
+    load_dedup_config,
+    paragraph_ranges,
+    scan_texts,
+)
 from .errors import InputError
 from .ingest import iter_pages
 from .records import CORPUS_COLUMNS, STATUS_DUPLICATE, STATUS_KEPT, STATUS_REJECTED, Document
@@ -125,8 +135,7 @@ def write_corpus(docs: Sequence[Document], path: str | Path) -> Path:
 
 REPORT_MAX_DOCUMENTS = 200  # raw-vs-clean views in report.html; the rest are counted
 REPORT_MAX_ROWS = 10_000  # rows of the rejected-pages and duplicate tables in report.html
-BATCH_PAGES = 1_000  # pages cleaned, scanned and written per row group of the temporary table
-_CHUNK_PAGES = 250  # pages per task sent to a cleaning worker
+_CHUNK_PAGES = 250  # pages cleaned, scanned and written (one row group) per worker task
 _MAX_PROBLEMS = 1_000  # rejected-page messages quoted by --strict
 
 
@@ -145,14 +154,14 @@ def curate(
     input page, rejected ones included) and `out_dir/report.html`.
 
     Streams with bounded memory: pass 1 reads the pages to learn each site's boilerplate
-    (line-key counts only); pass 2 reads them again, cleans them in batches, feeds the
-    clean texts to dedup's compact scan and writes the rows to a temporary Parquet file;
-    duplicates are then decided on the compact arrays and a last pass over the temporary
-    file fills status / duplicate_of / cluster_id / similarity / duplicate_paragraphs into
-    corpus.parquet. The rows are the same, in the same order, as cleaning and
+    (line-key counts only); pass 2 reads them again and cleans, scans (dedup) and turns
+    them into rows chunk by chunk in `workers` processes, writing the rows to a temporary
+    Parquet file; duplicates are then decided on the compact arrays and a last pass over the
+    temporary file fills status / duplicate_of / cluster_id / similarity /
+    duplicate_paragraphs into corpus.parquet. The rows are the same, in the same order, as cleaning and
     deduplicating the whole list in memory. The report shows the raw-vs-clean view of the
-    first `report_documents` documents and counts the others. `workers`: cleaning
-    processes, chosen as `clean_documents` does when None.
+    first `report_documents` documents and counts the others. `workers`: processes,
+    chosen as `clean_documents` does when None.
 
     Raises InputError when no page at all could be read, and, after writing the outputs,
     when `strict` is set and any page was rejected.
@@ -176,6 +185,7 @@ def curate(
         min_pages=clean_config.boilerplate_min_pages,
         min_fraction=clean_config.boilerplate_min_fraction,
         max_words=clean_config.boilerplate_max_words,
+        sketch_lg_size=clean_config.boilerplate_sketch_lg_size,
     )
     census.raise_if_unreadable(sources)
 
@@ -199,17 +209,23 @@ def curate(
                 file=sys.stderr,
             )
             n_workers = _worker_count(workers, census.pages)
-            for batch in _batches(_clean_stream(pages, clean_config, learned, n_workers)):
-                texts, published = [], []
-                for doc in batch:
-                    builder.count_edits(doc.edits)
-                    stats.count(doc)
-                    if doc.status == STATUS_KEPT:
-                        participants.append(stats.pages - 1)
-                        texts.append(doc.clean_text or doc.raw_text)
-                        published.append(doc.published)
-                scanner.add(texts, published)
-                writer.write_table(_rows_table(batch))
+            for chunk in clean_and_scan(
+                pages,
+                clean_config=clean_config,
+                dedup_config=dedup_config,
+                learned=learned,
+                workers=n_workers,
+            ):
+                for reason, count in chunk.edit_counts.items():
+                    builder.edits[reason] += count
+                    stats.removals[reason] += count
+                for reason, chars in chunk.edit_chars.items():
+                    builder.edit_chars[reason] += chars
+                participants.extend(stats.pages + row for row in chunk.kept_rows)
+                stats.count_chunk(chunk)
+                if chunk.scan is not None:
+                    scanner.add_scan(chunk.scan, chunk.published)
+                writer.write_table(chunk.rows)
         if progress:
             print(f"dedup: comparing {len(participants)} kept pages", file=sys.stderr)
         partial = pq.ParquetFile(tmp_path)
@@ -288,13 +304,13 @@ class _Stats:
         self.removals: Counter[str] = Counter()
         self.problems: list[str] = []
 
-    def count(self, doc: Document) -> None:
-        self.pages += 1
-        self.removals.update(e.reason for e in doc.edits)
-        if doc.status == STATUS_REJECTED:
-            self.rejected[doc.reject_reason or "unknown"] += 1
+    def count_chunk(self, chunk: CleanedChunk) -> None:
+        """Count a chunk's pages and rejections (its edits are counted by the caller)."""
+        self.pages += chunk.rows.num_rows
+        for reason, problem in chunk.rejected:
+            self.rejected[reason] += 1
             if len(self.problems) < _MAX_PROBLEMS:
-                self.problems.append(doc.metadata.get("error", doc.source))
+                self.problems.append(problem)
 
 
 def _worker_count(workers: int | None, n_pages: int) -> int:
@@ -309,59 +325,116 @@ def _worker_count(workers: int | None, n_pages: int) -> int:
     return workers
 
 
-_WORKER_STATE: tuple[CleanConfig, dict[str, frozenset[str]]] | None = None
+@dataclass(frozen=True)
+class CleanedChunk:
+    """One chunk of pages cleaned and scanned: what a worker process sends back.
+
+    Compact on purpose: the rows as an Arrow table (buffers, cheap to send), dedup's scan
+    of the kept pages, and the few per-page facts the main process counts.
+    """
+
+    rows: pa.Table  # CORPUS_SCHEMA rows, dedup columns not filled in yet
+    kept_rows: list[int]  # rows (in the chunk) of the pages that take part in dedup
+    published: list[str | None]  # publication date of each of those pages
+    scan: Scan | None  # dedup's scan of their texts, in that order (None: no such page)
+    edit_counts: Counter[str]  # edits by reason
+    edit_chars: Counter[str]  # raw characters edited, by reason
+    rejected: list[tuple[str, str]]  # (reject reason, problem) of each rejected page
 
 
-def _start_clean_worker(config: CleanConfig, learned: dict[str, frozenset[str]]) -> None:
+def clean_and_scan(
+    pages: Iterable[Document],
+    *,
+    clean_config: CleanConfig,
+    dedup_config: DedupConfig,
+    learned: dict[str, frozenset[str]],
+    workers: int = 1,
+) -> Iterator[CleanedChunk]:
+    """Clean `pages` and scan the kept ones for dedup, chunk by chunk, in input order.
+
+    Each chunk is cleaned, turned into corpus rows and scanned in one place; with
+    `workers` > 1 that place is a forked worker process (each using one dedup thread), at
+    most two chunks per worker in flight, so memory stays bounded and the main process
+    only writes rows and appends compact arrays. The chunks are the same whatever the
+    worker count. Pure: no I/O.
+    """
+    chunks = _chunked(pages, _CHUNK_PAGES)
+    if workers == 1:
+        for chunk in chunks:
+            yield _clean_and_scan_chunk(chunk, clean_config, dedup_config, learned)
+        return
+    single = replace(dedup_config, workers=1)  # the processes are the parallelism
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with context.Pool(
+        workers, initializer=_start_worker, initargs=(clean_config, single, learned)
+    ) as pool:
+        pending: deque[Any] = deque()
+        for chunk in chunks:
+            pending.append(pool.apply_async(_worker_chunk, (chunk,)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+_WORKER_STATE: tuple[CleanConfig, DedupConfig, dict[str, frozenset[str]]] | None = None
+
+
+def _start_worker(
+    clean_config: CleanConfig, dedup_config: DedupConfig, learned: dict[str, frozenset[str]]
+) -> None:
     global _WORKER_STATE
-    _WORKER_STATE = (config, learned)
+    _WORKER_STATE = (clean_config, dedup_config, learned)
 
 
-def _clean_chunk(docs: list[Document]) -> list[Document]:
-    """Clean one chunk in a worker started by `_start_clean_worker`."""
-    assert _WORKER_STATE is not None, "worker used before _start_clean_worker ran"
-    config, learned = _WORKER_STATE
-    return _clean_list(docs, config, learned)
+def _worker_chunk(docs: list[Document]) -> CleanedChunk:
+    """`_clean_and_scan_chunk` in a worker started by `_start_worker`."""
+    assert _WORKER_STATE is not None, "worker used before _start_worker ran"
+    return _clean_and_scan_chunk(docs, *_WORKER_STATE)
 
 
-def _clean_list(
-    docs: list[Document], config: CleanConfig, learned: dict[str, frozenset[str]]
-) -> list[Document]:
+def _clean_and_scan_chunk(
+    docs: list[Document],
+    clean_config: CleanConfig,
+    dedup_config: DedupConfig,
+    learned: dict[str, frozenset[str]],
+) -> CleanedChunk:
     gc_was_enabled = gc.isenabled()
     gc.disable()  # cleaning makes no cycles; collections over many small objects only cost
     try:
-        return [
-            clean_page(d, config=config, boilerplate=learned.get(d.site or "", frozenset()))
+        cleaned = [
+            clean_page(d, config=clean_config, boilerplate=learned.get(d.site or "", frozenset()))
             for d in docs
         ]
     finally:
         if gc_was_enabled:
             gc.enable()
-
-
-def _clean_stream(
-    pages: Iterable[Document],
-    config: CleanConfig,
-    learned: dict[str, frozenset[str]],
-    workers: int,
-) -> Iterator[Document]:
-    """Cleaned pages in input order; with workers > 1, chunks are cleaned in a process
-    pool with at most 2 chunks per worker in flight (bounded memory)."""
-    chunks = _chunked(pages, _CHUNK_PAGES)
-    if workers == 1:
-        for chunk in chunks:
-            yield from _clean_list(chunk, config, learned)
-        return
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with context.Pool(workers, initializer=_start_clean_worker, initargs=(config, learned)) as pool:
-        pending: deque[Any] = deque()
-        for chunk in chunks:
-            pending.append(pool.apply_async(_clean_chunk, (chunk,)))
-            if len(pending) >= 2 * workers:
-                yield from pending.popleft().get()
-        while pending:
-            yield from pending.popleft().get()
+    kept_rows: list[int] = []
+    texts: list[str] = []
+    published: list[str | None] = []
+    edit_counts: Counter[str] = Counter()
+    edit_chars: Counter[str] = Counter()
+    rejected: list[tuple[str, str]] = []
+    for row, doc in enumerate(cleaned):
+        for e in doc.edits:
+            edit_counts[e.reason] += 1
+            edit_chars[e.reason] += e.end - e.start
+        if doc.status == STATUS_KEPT:
+            kept_rows.append(row)
+            texts.append(doc.clean_text or doc.raw_text)
+            published.append(doc.published)
+        elif doc.status == STATUS_REJECTED:
+            rejected.append((doc.reject_reason or "unknown", doc.metadata.get("error", doc.source)))
+    return CleanedChunk(
+        rows=_rows_table(cleaned),
+        kept_rows=kept_rows,
+        published=published,
+        scan=scan_texts(texts, config=dedup_config) if texts else None,
+        edit_counts=edit_counts,
+        edit_chars=edit_chars,
+        rejected=rejected,
+    )
 
 
 def _chunked(items: Iterable[Document], size: int) -> Iterator[list[Document]]:
@@ -373,10 +446,6 @@ def _chunked(items: Iterable[Document], size: int) -> Iterator[list[Document]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def _batches(docs: Iterable[Document]) -> Iterator[list[Document]]:
-    return _chunked(docs, BATCH_PAGES)
 
 
 def _rows_table(docs: Sequence[Document]) -> pa.Table:

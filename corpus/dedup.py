@@ -760,9 +760,17 @@ class ScanAccumulator:
                 f"ScanAccumulator.add: {len(texts)} texts but {len(published)} dates; "
                 "pass one date (or None) per text"
             )
-        if not texts:
-            return
-        scan = scan_texts(texts, config=self.config)
+        if texts:
+            self.add_scan(scan_texts(texts, config=self.config), published)
+
+    def add_scan(self, scan: Scan, published: Sequence[str | None]) -> None:
+        """Add the `scan_texts` result of one batch (scanned elsewhere, e.g. in a worker
+        process, with this accumulator's config) and each of its texts' dates."""
+        if len(scan.length) != len(published):
+            raise ValueError(
+                f"ScanAccumulator.add_scan: a scan of {len(scan.length)} texts but "
+                f"{len(published)} dates; pass one date (or None) per text"
+            )
         offset = self.n
         keys = scan.keys.assign(doc=scan.keys["doc"].to_numpy(dtype=np.int64) + offset)
         lines = scan.lines.assign(doc=scan.lines["doc"].to_numpy(dtype=np.int64) + offset)
@@ -770,7 +778,7 @@ class ScanAccumulator:
             Scan(exact_hash=scan.exact_hash, length=scan.length, keys=keys, lines=lines)
         )
         self._published.extend(published)
-        self.n += len(texts)
+        self.n += len(scan.length)
 
     def scan(self) -> Scan:
         """The `Scan` of every text added so far, in the order added."""

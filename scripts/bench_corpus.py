@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import re
 import resource
 import sys
@@ -74,6 +75,58 @@ def clean(docs: list[Document]) -> list[Document] | None:
     if not hasattr(clean_module, "clean_documents"):
         return None
     return clean_module.clean_documents(docs, config=clean_module.load_clean_config())
+
+
+def clean_one_process(docs: list[Document]) -> list[Document]:
+    """The cleaner in this process only: the baseline the process pool is measured against."""
+    from corpus import clean as clean_module
+
+    return clean_module.clean_documents(docs, config=clean_module.load_clean_config(), workers=1)
+
+
+def pipeline_pairs(docs: list[Document], workers: int) -> set[tuple[int, int]]:
+    """Clean + dedup the way `curate` does it, minus the files: boilerplate learned, then
+    `clean_and_scan` (each chunk cleaned, turned into rows and scanned in a worker), then
+    duplicates decided on the compact arrays. Returns the pairs inside each cluster."""
+    from corpus.boilerplate import learn_site_boilerplate
+    from corpus.clean import load_clean_config
+    from corpus.curate import clean_and_scan
+
+    clean_config = load_clean_config()
+    dedup_config = dedup.load_dedup_config()
+    learned = learn_site_boilerplate(
+        docs,
+        min_pages=clean_config.boilerplate_min_pages,
+        min_fraction=clean_config.boilerplate_min_fraction,
+        max_words=clean_config.boilerplate_max_words,
+        sketch_lg_size=clean_config.boilerplate_sketch_lg_size,
+    )
+    scanner = dedup.ScanAccumulator(config=dedup_config)
+    doc_of: list[int] = []  # input position of each page that takes part in dedup
+    texts: list[str] = []
+    done = 0
+    for chunk in clean_and_scan(
+        docs,
+        clean_config=clean_config,
+        dedup_config=dedup_config,
+        learned=learned,
+        workers=workers,
+    ):
+        clean_texts = chunk.rows.column("clean_text").to_pylist()
+        raw_texts = chunk.rows.column("raw_text").to_pylist()
+        for row in chunk.kept_rows:
+            doc_of.append(done + row)
+            texts.append(clean_texts[row] or raw_texts[row])
+        done += chunk.rows.num_rows
+        if chunk.scan is not None:
+            scanner.add_scan(chunk.scan, chunk.published)
+    decision = scanner.decide(lambda rows: [texts[i] for i in rows.tolist()])
+    members: dict[int, list[int]] = {}
+    for participant, keeper in enumerate(decision.rows["keeper"].tolist()):
+        members.setdefault(int(keeper), []).append(doc_of[participant])
+    return {
+        p for rows in members.values() if len(rows) > 1 for p in itertools.combinations(rows, 2)
+    }
 
 
 def datasketch_pairs(texts: list[str], config: dedup.DedupConfig) -> set[tuple[int, int]]:
@@ -167,6 +220,8 @@ def bench(pages: int, seed: int, trace: bool) -> dict:
     else:
         record("clean", seconds, peak)
     clean_seconds = seconds if cleaned is not docs else 0.0
+    _, seconds, peak = run_stage(lambda: clean_one_process(docs), trace=False)
+    record("clean, 1 process (baseline of the pool)", seconds, peak)
     bodies = [p.body for p in corpus.pages]
     truth = {p for p, j in truth_pairs(corpus, bodies, config).items() if j >= config.threshold}
     result, after_clean_seconds, peak = run_stage(
@@ -176,6 +231,16 @@ def bench(pages: int, seed: int, trace: bool) -> dict:
     record(
         "dedup after clean (pipeline)",
         after_clean_seconds,
+        peak,
+        precision=round(p, 4),
+        recall=round(r, 4),
+    )
+    workers = os.cpu_count() or 1
+    pairs, pipeline_seconds, peak = run_stage(lambda: pipeline_pairs(docs, workers), trace=trace)
+    p, r = precision_recall(pairs, truth)
+    record(
+        f"clean + dedup, curate's pipeline ({workers} processes)",
+        pipeline_seconds,
         peak,
         precision=round(p, 4),
         recall=round(r, 4),
@@ -212,6 +277,7 @@ def bench(pages: int, seed: int, trace: bool) -> dict:
         "planted_pairs_at_or_above_threshold": len(truth),
         "speedup_vs_datasketch": round(base_seconds / dedup_seconds, 2),
         "clean_plus_dedup_pages_per_s": round(pages / (clean_seconds + after_clean_seconds), 1),
+        "pipeline_pages_per_s": round(pages / pipeline_seconds, 1),
         "clean_ran": cleaned is not docs,
         "config": {
             "shingle_size": config.shingle_size,

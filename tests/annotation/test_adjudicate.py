@@ -61,8 +61,14 @@ def relations(a: Annotation) -> list[tuple[tuple[int, int, str], tuple[int, int,
 def test_adjudicate_ground_truth_wins_latest_if_several() -> None:
     a = ann("a", [AGENCY, SEIZURE], [(1, 0, "SEIZED_BY")])
     b = ann("b", [SEIZURE], ground_truth=True, updated_at="2024-01-01T10:00:00Z", id=2)
-    c = ann("c", [SEIZURE, DRUG], [(0, 1, "SEIZED_ITEM")], ground_truth=True,
-            updated_at="2024-03-01T10:00:00Z", id=3)
+    c = ann(
+        "c",
+        [SEIZURE, DRUG],
+        [(0, 1, "SEIZED_ITEM")],
+        ground_truth=True,
+        updated_at="2024-03-01T10:00:00Z",
+        id=3,
+    )
     [out] = adjudicate([task(a, b, c)])
     assert out.adjudication == "ground_truth"
     assert keys(out.adjudicated) == [SEIZURE, DRUG]
@@ -122,24 +128,33 @@ def test_adjudicate_ignores_cancelled_annotations_and_predictions() -> None:
     skipped = ann("b", [SEIZURE], cancelled=True)
     model = ann("model", [SEIZURE, DRUG], source=SOURCE_PREDICTION)
     # a prediction among annotations (source says so) and one in predictions: neither votes
-    out_single, out_none = adjudicate([
-        task(a, skipped, model, predictions=(model,)),
-        task(skipped, predictions=(model,)),
-    ])
+    out_single, out_none = adjudicate(
+        [
+            task(a, skipped, model, predictions=(model,)),
+            task(skipped, predictions=(model,)),
+        ]
+    )
     assert out_single.adjudication == "single" and keys(out_single.adjudicated) == [AGENCY]
     assert out_none.adjudication == "unannotated" and out_none.adjudicated is None
 
 
 def test_adjudication_counts_lists_every_outcome() -> None:
-    done = adjudicate([
-        task(ann("a", [AGENCY])),
-        task(ann("a", [AGENCY]), ann("b", [SEIZURE])),
-        task(),
-    ])
+    done = adjudicate(
+        [
+            task(ann("a", [AGENCY])),
+            task(ann("a", [AGENCY]), ann("b", [SEIZURE])),
+            task(),
+        ]
+    )
     counts = adjudication_counts([*done, task()])
     assert counts == {
-        "ground_truth": 0, "single": 1, "agreement": 0, "majority": 0,
-        "needs_review": 1, "unannotated": 1, "not_adjudicated": 1,
+        "ground_truth": 0,
+        "single": 1,
+        "agreement": 0,
+        "majority": 0,
+        "needs_review": 1,
+        "unannotated": 1,
+        "not_adjudicated": 1,
     }
 
 

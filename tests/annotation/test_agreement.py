@@ -47,8 +47,9 @@ ANN_B = Annotation(
 
 
 def task(*annotations: Annotation, doc_id: str = "doc1", **kw: object) -> AnnotatedTask:
-    return AnnotatedTask(doc_id=doc_id, task_id=1, text=TEXT, chunk_end=len(TEXT),
-                         annotations=annotations, **kw)
+    return AnnotatedTask(
+        doc_id=doc_id, task_id=1, text=TEXT, chunk_end=len(TEXT), annotations=annotations, **kw
+    )
 
 
 @pytest.fixture(scope="module")

@@ -86,7 +86,9 @@ def test_events_row_from_the_pangolin_seizure() -> None:
     assert (row["date_text"], row["date"]) == ("March 2019", "2019-03")
     assert row["operation"] == "Operation Mekong Dragon"
     assert (row["url"], row["title"], row["published"]) == (
-        "https://example.org/p", "Pangolins", "2019-08-05"
+        "https://example.org/p",
+        "Pangolins",
+        "2019-08-05",
     )
 
 

@@ -264,5 +264,5 @@ def test_spacy_export_sentence_segments_keep_every_span_and_cross_sentence_relat
     ((hs, he, ts, te, label),) = joined.user_data["relations"]
     relation = (joined.text[hs:he], joined.text[ts:te], label)
     assert relation == ("5 kg of heroin", "Hanoi", "SEIZED_AT")
-    assert text[joined.user_data["offset"]:].startswith("Customs seized")
+    assert text[joined.user_data["offset"] :].startswith("Customs seized")
     assert sum(len(s.spans["sc"]) for s in segments) == 2

@@ -64,8 +64,7 @@ def test_curate_streaming_matches_in_memory_on_seeds(tmp_path):
 def test_curate_streaming_matches_in_memory_on_synthetic_sites(tmp_path, monkeypatch, workers):
     import corpus.curate as curate_module
 
-    monkeypatch.setattr(curate_module, "BATCH_PAGES", 64)  # several row groups and scan batches
-    monkeypatch.setattr(curate_module, "_CHUNK_PAGES", 25)
+    monkeypatch.setattr(curate_module, "_CHUNK_PAGES", 25)  # several row groups and scans
     sources = _write_synthetic(tmp_path / "in", 300, sites=3)
     expected, report = _in_memory(sources, tmp_path / "old")
     summary = curate(
