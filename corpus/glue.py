@@ -27,11 +27,13 @@ brand names are never split.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from wordfreq import get_frequency_dict, zipf_frequency
+from wordfreq.language_info import get_language_info
 
 from .offsets import Edit
 
@@ -72,7 +74,28 @@ class GlueConfig:
 
 @lru_cache(maxsize=200_000)
 def _zipf(word: str, language: str) -> float:
+    """`wordfreq.zipf_frequency(word, language)`; for a lower-case ASCII word in a language
+    wordfreq tokenises by regex, the same value computed from its word list directly (the
+    tokeniser would return the word itself), which skips the tokeniser: glue repair asks
+    for the frequency of many candidate halves."""
+    if word.isascii() and word.isalpha() and word.islower() and _regex_tokenised(language):
+        freq = _listed_words(language).get(word)
+        if freq is None:
+            return _ZIPF_OF_MINIMUM
+        # wordfreq._word_frequency for one token, then zipf_frequency, step for step
+        unrounded = max(1.0 / (1.0 / freq), _FREQ_MINIMUM)
+        rounded = round(unrounded, math.floor(-math.log(unrounded, 10)) + 3)
+        return round(math.log(rounded, 10) + 9, 2)
     return zipf_frequency(word, language)
+
+
+_FREQ_MINIMUM = 10**0.0 / 1e9  # zipf_to_freq(0.0): zipf_frequency's default minimum
+_ZIPF_OF_MINIMUM = round(math.log(_FREQ_MINIMUM, 10) + 9, 2)
+
+
+@lru_cache(maxsize=8)
+def _regex_tokenised(language: str) -> bool:
+    return get_language_info(language)["tokenizer"] == "regex"
 
 
 @lru_cache(maxsize=8)

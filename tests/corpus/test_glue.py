@@ -87,3 +87,17 @@ def test_glue_edits_are_space_insertions_in_offset_coordinates():
     assert [(e.start, e.end, e.replacement, e.reason) for e in edits] == [
         (107, 107, " ", "glued_word")
     ]
+
+
+def test_glue_word_frequencies_equal_wordfreqs_own():
+    import random
+
+    from wordfreq import get_frequency_dict, zipf_frequency
+
+    from corpus.glue import _zipf
+
+    listed = [w for w in get_frequency_dict("en") if w.isascii() and w.isalpha() and w.islower()]
+    rng = random.Random(7)
+    made_up = ["".join(rng.choices("etaoinshrdlucmw", k=rng.randint(2, 9))) for _ in range(3000)]
+    sample = listed[::40] + made_up + ["Hanoi", "co-founded", "m918", "pangolin's"]
+    assert [_zipf(w, "en") for w in sample] == [zipf_frequency(w, "en") for w in sample]
