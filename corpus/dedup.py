@@ -381,10 +381,34 @@ def band_keys(
 
 
 def candidate_pairs(keys: pd.DataFrame) -> pd.DataFrame:
-    """Pairs (a < b) of documents sharing at least one (band, key) bucket, each pair once."""
-    shared = keys[keys.duplicated(["band", "key"], keep=False)]
-    if shared.empty:
+    """Pairs (a < b) of documents sharing at least one (band, key) bucket, each pair once.
+
+    The buckets are found by sorting one uint64 per row (key mixed with its band), which
+    needs ~17 bytes per row on top of the input; only the rows in shared buckets (few)
+    reach the pandas join. Two different (band, key) buckets that mix to the same value
+    would only add a candidate, which verification by true Jaccard then rejects.
+    """
+    band = keys["band"].to_numpy()
+    band_mix = _mix64(np.arange(int(band.max()) + 1 if len(band) else 0, dtype=np.uint64) + 1)
+    bucket = keys["key"].to_numpy(dtype=np.uint64) ^ band_mix[band]
+    order = np.argsort(bucket, kind="stable")
+    ordered = bucket[order]
+    del bucket
+    same = ordered[1:] == ordered[:-1]
+    shared_rows = np.zeros(len(ordered), dtype=bool)
+    shared_rows[1:] |= same
+    shared_rows[:-1] |= same
+    del same
+    rows = order[shared_rows]
+    if len(rows) == 0:
         return pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)})
+    shared = pd.DataFrame(
+        {
+            "doc": keys["doc"].to_numpy()[rows],
+            "band": keys["band"].to_numpy()[rows],
+            "key": keys["key"].to_numpy()[rows],
+        }
+    )
     joined = shared.merge(shared, on=["band", "key"], suffixes=("_a", "_b"))
     joined = joined[joined["doc_a"] < joined["doc_b"]]
     pairs = joined[["doc_a", "doc_b"]].drop_duplicates()
@@ -479,9 +503,20 @@ def find_repeated_paragraphs(frame: pd.DataFrame, *, min_chars: int | None = Non
     """
     if min_chars is not None and "chars" in frame:
         frame = frame[frame["chars"] >= min_chars]
-    per_key = frame.groupby("key")["doc"].nunique()
-    repeated = per_key[per_key >= 2].index
-    hits = frame[frame["key"].isin(repeated)].drop_duplicates(["doc", "line"])
+    # Sorted by (key, doc), a key's distinct documents are where the doc changes inside
+    # its run: a few arrays of one number per line, not a pandas group-by.
+    key = frame["key"].to_numpy(dtype=np.uint64)
+    doc = frame["doc"].to_numpy(dtype=np.int64)
+    order = np.lexsort((doc, key))
+    k, d = key[order], doc[order]
+    new_key = np.ones(len(k), dtype=bool)
+    new_key[1:] = k[1:] != k[:-1]
+    new_doc = new_key.copy()
+    new_doc[1:] |= d[1:] != d[:-1]
+    group = np.cumsum(new_key) - 1
+    docs_per_key = np.bincount(group, weights=new_doc) if len(group) else np.zeros(0)
+    rows = np.sort(order[docs_per_key[group] >= 2])
+    hits = frame.iloc[rows].drop_duplicates(["doc", "line"])
     return hits.assign(cluster=[f"p-{int(k):016x}" for k in hits["key"]]).reset_index(drop=True)
 
 
@@ -645,7 +680,7 @@ def decide_duplicates(
     )
     rep = exact_duplicate_groups(frame)
     is_rep = rep == np.arange(n)
-    keys = scan.keys[is_rep[scan.keys["doc"].to_numpy()]]
+    keys = scan.keys if is_rep.all() else scan.keys[is_rep[scan.keys["doc"].to_numpy()]]
     pairs = candidate_pairs(keys)
     involved = np.unique(np.concatenate((pairs["a"].to_numpy(), pairs["b"].to_numpy())))
     sets = dict(zip(involved.tolist(), _shingle_sets_of(texts_of, involved, config), strict=True))
