@@ -25,7 +25,7 @@ from datasketches import frequent_items_error_type, frequent_strings_sketch
 from .records import STATUS_REJECTED, Document
 
 _DIGITS = re.compile(r"\d")
-_ASCII_DIGITS = str.maketrans("123456789", "000000000")
+_ASCII_DIGITS = bytes.maketrans(b"123456789", b"000000000")  # bytes.translate: C speed
 
 
 # Short lines (menus, headings, captions) recur on many pages: their keys are cached.
@@ -41,7 +41,7 @@ def line_key(line: str) -> str:
     if key is not None:
         return key
     if line.isascii():  # NFKC leaves ASCII alone and casefold() is lower() there
-        text = line.lower().translate(_ASCII_DIGITS)
+        text = line.encode("ascii").lower().translate(_ASCII_DIGITS).decode("ascii")
     else:
         text = _DIGITS.sub("0", unicodedata.normalize("NFKC", line).casefold())
     key = " ".join(text.split())  # str.split() splits on exactly the characters \s matches

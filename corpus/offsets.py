@@ -203,6 +203,11 @@ class OffsetMap:
             bytes(bool(v) for v in cols["copy"]),
         )
 
+    def to_arrays(self) -> tuple[array, array, array, array, bytes]:
+        """The columns as stored: clean_start, clean_end, raw_start, raw_end ('q' arrays)
+        and the copy flags (one byte each); for writers that build Arrow columns directly."""
+        return self._cs, self._ce, self._rs, self._re, self._copy
+
     def __len__(self) -> int:
         return len(self._copy)
 
