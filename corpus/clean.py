@@ -879,6 +879,19 @@ def _worker_count(workers: int | None, n_docs: int) -> int:
     return workers
 
 
+def learn_boilerplate(
+    docs: Iterable[Document], *, config: CleanConfig
+) -> dict[str, frozenset[str]]:
+    """Each site's learned boilerplate line keys, with the thresholds of `config`."""
+    return learn_site_boilerplate(
+        docs,
+        min_pages=config.boilerplate_min_pages,
+        min_fraction=config.boilerplate_min_fraction,
+        max_words=config.boilerplate_max_words,
+        sketch_lg_size=config.boilerplate_sketch_lg_size,
+    )
+
+
 def clean_documents(
     docs: Iterable[Document], *, config: CleanConfig, workers: int | None = None
 ) -> list[Document]:
@@ -891,13 +904,7 @@ def clean_documents(
     are forked where the platform allows it, so the batch is not copied to them.
     """
     docs = list(docs)
-    learned = learn_site_boilerplate(
-        docs,
-        min_pages=config.boilerplate_min_pages,
-        min_fraction=config.boilerplate_min_fraction,
-        max_words=config.boilerplate_max_words,
-        sketch_lg_size=config.boilerplate_sketch_lg_size,
-    )
+    learned = learn_boilerplate(docs, config=config)
     n_workers = min(_worker_count(workers, len(docs)), max(1, len(docs)))
     if n_workers == 1:
         with _gc_paused():

@@ -31,8 +31,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .boilerplate import learn_site_boilerplate
-from .clean import PARALLEL_MIN_PAGES, CleanConfig, clean_page, load_clean_config
+from .clean import (
+    PARALLEL_MIN_PAGES,
+    CleanConfig,
+    clean_page,
+    learn_boilerplate,
+    load_clean_config,
+)
 from .dedup import (
     DedupConfig,
     DedupDecision,
@@ -180,7 +185,7 @@ def curate(
     dedup_config = dedup_config or load_dedup_config()
 
     census = _Census()
-    learned = learn_site_boilerplate(
+    learned = learn_boilerplate(
         census.watch(
             tqdm(
                 iter_pages(sources),
@@ -190,10 +195,7 @@ def curate(
                 file=sys.stderr,
             )
         ),
-        min_pages=clean_config.boilerplate_min_pages,
-        min_fraction=clean_config.boilerplate_min_fraction,
-        max_words=clean_config.boilerplate_max_words,
-        sketch_lg_size=clean_config.boilerplate_sketch_lg_size,
+        config=clean_config,
     )
     census.raise_if_unreadable(sources)
 

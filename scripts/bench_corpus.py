@@ -88,19 +88,12 @@ def pipeline_pairs(docs: list[Document], workers: int) -> set[tuple[int, int]]:
     """Clean + dedup the way `curate` does it, minus the files: boilerplate learned, then
     `clean_and_scan` (each chunk cleaned, turned into rows and scanned in a worker), then
     duplicates decided on the compact arrays. Returns the pairs inside each cluster."""
-    from corpus.boilerplate import learn_site_boilerplate
-    from corpus.clean import load_clean_config
+    from corpus.clean import learn_boilerplate, load_clean_config
     from corpus.curate import clean_and_scan
 
     clean_config = load_clean_config()
     dedup_config = dedup.load_dedup_config()
-    learned = learn_site_boilerplate(
-        docs,
-        min_pages=clean_config.boilerplate_min_pages,
-        min_fraction=clean_config.boilerplate_min_fraction,
-        max_words=clean_config.boilerplate_max_words,
-        sketch_lg_size=clean_config.boilerplate_sketch_lg_size,
-    )
+    learned = learn_boilerplate(docs, config=clean_config)
     scanner = dedup.ScanAccumulator(config=dedup_config)
     doc_of: list[int] = []  # input position of each page that takes part in dedup
     texts: list[str] = []
