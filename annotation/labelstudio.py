@@ -68,6 +68,44 @@ class TaskListHead:
 
 
 @dataclass(frozen=True)
+class TaskIdRange:
+    """A project's task count and lowest/highest task id (all 0 when it has no tasks)."""
+
+    count: int
+    first_id: int
+    last_id: int
+
+
+# What every export holds: all annotations (usual, ground truth, skipped), drafts and
+# full predictions, completed_by as a user id.
+EXPORT_ANNOTATION_FILTER = {"usual": True, "ground_truth": True, "skipped": True}
+EXPORT_SERIALIZATION = {
+    "predictions": {"only_id": False},
+    "drafts": {"only_id": False},
+    "annotations__completed_by": {"only_id": True},
+}
+# The range exports of pull: prediction ids only. The snapshot reads each task's predictions
+# with a query of its own; pull reads them all in one request instead (list_predictions_raw).
+RANGE_EXPORT_SERIALIZATION = {**EXPORT_SERIALIZATION, "predictions": {"only_id": True}}
+EXPORT_VIEW_TITLE = "contraband pull (temporary)"
+
+
+def _id_range_filters(first_id: int, last_id: int) -> dict[str, Any]:
+    """Data Manager filters selecting first_id <= task id <= last_id."""
+    return {
+        "conjunction": "and",
+        "items": [
+            {
+                "filter": "filter:tasks:id",
+                "operator": "in",
+                "type": "Number",
+                "value": {"min": first_id, "max": last_id},
+            }
+        ],
+    }
+
+
+@dataclass(frozen=True)
 class UserInfo:
     id: int
     email: str
@@ -211,6 +249,7 @@ class LabelStudio:
         """`import_timeout` (seconds) bounds one import request; default `timeout`."""
         self.connection = connection
         self.url = connection.url
+        self.timeout = timeout
         self.import_timeout = import_timeout or timeout
         try:
             self._sdk = _SDKClient(
@@ -483,15 +522,25 @@ class LabelStudio:
         return self._import(project_id, request, what="tasks")
 
     def import_annotated_tasks(
-        self, project_id: int, tasks: Sequence[TaskPayload], annotations: Mapping[str, Annotation]
+        self,
+        project_id: int,
+        tasks: Sequence[TaskPayload],
+        annotations: Mapping[str, Annotation],
+        predictions: Mapping[str, Annotation] | None = None,
     ) -> list[int]:
         """Import tasks with inline annotations (fixtures, benchmarks), made by the key's user.
 
         Label Studio marks inline annotations as ground truth unless told otherwise: we say false.
+        `predictions` (by task key) are imported with them.
         """
         request = []
         for task in tasks:
             item: dict[str, Any] = {"data": task.data}
+            prediction = (predictions or {}).get(task.key)
+            if prediction is not None:
+                item["predictions"] = [
+                    prediction_to_payload(prediction, chunk_start=task.chunk_start)
+                ]
             annotation = annotations.get(task.key)
             if annotation is not None:
                 item["annotations"] = [
@@ -607,32 +656,46 @@ class LabelStudio:
 
     # -- export -----------------------------------------------------------------
     def export_raw_bytes(self, project_id: int) -> bytes:
-        """The raw JSON export, byte for byte.
+        """The raw JSON export of the whole project in one snapshot, byte for byte.
 
         Every task, every annotator's annotations (skipped and ground truth included), drafts and
-        full predictions; completed_by as user ids.
+        full predictions; completed_by as user ids. pull uses export_raw_range_bytes instead
+        (the same JSON, one task id range per request, so ranges can run in parallel).
+        """
+        return self._export_snapshot(
+            project_id,
+            task_filter_options={},
+            serialization_options=EXPORT_SERIALIZATION,
+            what="all tasks",
+        )
 
-        Uses an export snapshot (the quick export only gives prediction ids), deleted afterwards.
+    def _export_snapshot(
+        self,
+        project_id: int,
+        *,
+        task_filter_options: dict[str, Any],
+        serialization_options: dict[str, Any],
+        what: str,
+    ) -> bytes:
+        """Make an export snapshot, download it unchanged, delete it.
+
+        A snapshot because the quick export only gives prediction ids.
         """
         export = self._call(
-            f"exporting project {project_id}",
+            f"exporting {what} of project {project_id}",
             self._sdk.projects.exports.create,
             project_id,
             title="contraband pull",
-            task_filter_options={"only_with_annotations": False},
-            annotation_filter_options={"usual": True, "ground_truth": True, "skipped": True},
-            serialization_options={
-                "predictions": {"only_id": False},
-                "drafts": {"only_id": False},
-                "annotations__completed_by": {"only_id": True},
-            },
+            task_filter_options={"only_with_annotations": False, **task_filter_options},
+            annotation_filter_options=EXPORT_ANNOTATION_FILTER,
+            serialization_options=serialization_options,
         )
         status = getattr(export, "status", None)
         if status not in (None, "completed"):
             export = self._wait_for_export(project_id, int(export.id))
         try:
             chunks: Iterable[bytes] = self._call(
-                f"downloading export {export.id} of project {project_id}",
+                f"downloading export {export.id} ({what}) of project {project_id}",
                 self._sdk.projects.exports.download,
                 project_id,
                 export.id,
@@ -648,6 +711,109 @@ class LabelStudio:
         )
         return data
 
+    def read_task_id_range(self, project_id: int) -> TaskIdRange:
+        """The task count and the lowest and highest task id of a project (two cheap requests)."""
+        ends = []
+        for ordering in ("tasks:id", "-tasks:id"):
+            query = json.dumps(
+                {"filters": {"conjunction": "and", "items": []}, "ordering": [ordering]}
+            )
+            body = self._get_json(
+                f"reading the task id range of project {project_id}",
+                "api/tasks/",
+                params={
+                    "project": project_id,
+                    "fields": "task_only",
+                    "include": "id",
+                    "resolve_uri": "false",
+                    "query": query,
+                    "page": 1,
+                    "page_size": 1,
+                },
+            )
+            tasks = body.get("tasks") or []
+            if not tasks:
+                return TaskIdRange(0, 0, 0)
+            ends.append(int(tasks[0]["id"]))
+        return TaskIdRange(int(body.get("total") or 0), ends[0], ends[1])
+
+    def create_export_view(self, project_id: int) -> int:
+        """A Data Manager tab used to export one task id range at a time; its id.
+
+        Annotators see it as a tab titled "contraband pull (temporary)" while a pull runs;
+        delete it with delete_export_view.
+        """
+        response = self._request(
+            f"creating a pull view in project {project_id}",
+            "POST",
+            "api/dm/views/",
+            payload={
+                "project": project_id,
+                "data": {"title": EXPORT_VIEW_TITLE, "filters": _id_range_filters(0, 0)},
+            },
+        )
+        return int(response.json()["id"])
+
+    def delete_export_view(self, view_id: int) -> None:
+        """Delete a view made by create_export_view (a missing view is fine)."""
+        self._request(
+            f"deleting pull view {view_id}", "DELETE", f"api/dm/views/{view_id}/", missing_ok=True
+        )
+
+    def export_raw_range_bytes(
+        self, project_id: int, *, view_id: int, first_id: int, last_id: int
+    ) -> bytes:
+        """The raw JSON export of the tasks with first_id <= id <= last_id, predictions as ids.
+
+        As export_raw_bytes otherwise; the full predictions come from list_predictions_raw.
+        Points the view `view_id` (create_export_view) at the range, then exports that view.
+        One view must not be used by two exports at the same time.
+        """
+        self._request(
+            f"pointing pull view {view_id} at tasks {first_id}-{last_id}",
+            "PATCH",
+            f"api/dm/views/{view_id}/",
+            payload={
+                "project": project_id,
+                "data": {
+                    "title": EXPORT_VIEW_TITLE,
+                    "filters": _id_range_filters(first_id, last_id),
+                },
+            },
+        )
+        return self._export_snapshot(
+            project_id,
+            task_filter_options={"view": view_id},
+            serialization_options=RANGE_EXPORT_SERIALIZATION,
+            what=f"tasks {first_id}-{last_id}",
+        )
+
+    def list_predictions_raw(self, project_id: int) -> bytes:
+        """Every prediction of the project (result, model_version, score, task id, ...) as the
+        predictions API sends them: one JSON array, byte for byte."""
+        response = self._get(
+            f"listing the predictions of project {project_id}",
+            "api/predictions/",
+            params={"project": project_id},
+        )
+        assert response is not None  # missing_ok is off
+        return response.content
+
+    def _request(
+        self, what: str, method: str, path: str, *, payload: Any = None, missing_ok: bool = False
+    ) -> httpx.Response:
+        """A request with the SDK's authenticated HTTP client; raises on HTTP >= 400."""
+        response = self._call(
+            what, self._sdk._client_wrapper.httpx_client.request, path, method=method, json=payload
+        )
+        if response.status_code >= 400 and not (missing_ok and response.status_code == 404):
+            raise LabelStudioRequestError(
+                f"{self.url}: {what} was refused (HTTP {response.status_code}: "
+                f"{response.text[:300]})",
+                maybe_committed=response.status_code >= 500,
+            )
+        return response
+
     def list_tasks_raw_pages(self, project_id: int, *, page_size: int = 1000) -> bytes:
         """Every task with annotations, predictions and drafts from the paged tasks list API.
 
@@ -656,7 +822,7 @@ class LabelStudio:
         `pages_to_tasks` flattens it. Pages are ordered by task id.
         Measured at 20,000 annotated tasks: the same records as export_raw_bytes but about
         twice as slow (148 s against 72 s; `fields=all` computes every Data Manager column), so
-        pull keeps the snapshot; scripts/bench_labelstudio.py measures both.
+        pull uses export snapshots (per id range); scripts/bench_labelstudio.py measures both.
         """
         query = json.dumps(
             {"filters": {"conjunction": "and", "items": []}, "ordering": ["tasks:id"]}

@@ -7,6 +7,13 @@ Telemetry, version checks and error reporting are switched off.
 
 `resolve_connection` decides which server the other commands talk to: LABEL_STUDIO_URL and
 LABEL_STUDIO_API_KEY from the environment or `.env` (the embedded server writes its own there).
+
+Export workers: the Django development server that `label-studio start` runs is one process,
+so one request uses one core. Next to the main server, start_server runs `export_workers`
+more `label-studio start` processes on the same data dir (loopback ports of their own, listed
+in the state file and in `Connection.export_urls`); pull exports task id ranges through all
+of them at once. The SQLite database is put in WAL mode so that these readers never block
+each other or an annotator saving (label-studio's own AZURE_MOUNT_FIX switch does that).
 """
 
 from __future__ import annotations
@@ -35,6 +42,25 @@ DEFAULT_ADMIN_EMAIL = "admin@contraband.local"
 
 # Variables that label-studio also reads without a prefix; a stray value would change its setup.
 _UNPREFIXED_VARIABLES = ("HOST", "PORT", "USERNAME", "PASSWORD")
+EXPORT_WORKERS_VARIABLE = "CONTRABAND_EXPORT_WORKERS"
+
+
+def default_export_workers() -> int:
+    """Extra server processes for exports: CONTRABAND_EXPORT_WORKERS, else one per extra core
+    (at most 3: each process holds about 300 MB)."""
+    value = os.environ.get(EXPORT_WORKERS_VARIABLE)
+    if value is not None:
+        try:
+            workers = int(value)
+        except ValueError:
+            workers = -1
+        if workers < 0:
+            raise LabelStudioError(
+                f"{EXPORT_WORKERS_VARIABLE}={value!r} is not a whole number >= 0; "
+                "set it to 0 (no export workers) or more"
+            )
+        return workers
+    return max(0, min((os.cpu_count() or 1) - 1, 3))
 
 
 @dataclass(frozen=True)
@@ -46,11 +72,13 @@ class ServerInfo:
     pid: int
     data_dir: Path
     username: str
+    export_urls: tuple[str, ...] = ()  # export worker processes (see the module docstring)
 
     def summary_line(self) -> str:
+        workers = f", {len(self.export_urls)} export workers" if self.export_urls else ""
         return (
-            f"Label Studio is running at {self.url} (pid {self.pid}, data in {self.data_dir}); "
-            f"log in as {self.username}"
+            f"Label Studio is running at {self.url} (pid {self.pid}{workers}, "
+            f"data in {self.data_dir}); log in as {self.username}"
         )
 
 
@@ -61,6 +89,7 @@ class Connection:
     url: str
     api_key: str = field(repr=False)
     source: str = "environment"  # environment | .env
+    export_urls: tuple[str, ...] = ()  # more processes of the same server, for parallel exports
 
     def __str__(self) -> str:
         return f"Label Studio at {self.url} (key from {self.source})"
@@ -133,6 +162,9 @@ def server_status(*, workdir: Path = Path(".")) -> ServerInfo | None:
         pid=int(state["pid"]),
         data_dir=data_dir,
         username=state["username"],
+        export_urls=tuple(
+            w["url"] for w in state.get("export_workers", []) if _is_our_process(int(w["pid"]))
+        ),
     )
     return info if is_healthy(info.url) else None
 
@@ -177,6 +209,12 @@ def _server_environment(data_dir: Path, credentials: dict[str, str]) -> dict[str
             "SENTRY_DSN": "",
             "FRONTEND_SENTRY_DSN": "",
             "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+            # SQLite in WAL mode: export workers read while the main server writes.
+            "AZURE_MOUNT_FIX": "true",
+            # Off already in label-studio's flag file; set here so that each check is a dict
+            # lookup instead of a flag evaluation (checked several times per exported task).
+            "fflag_feat_fit_568_finite_state_management": "false",
+            "fflag_feat_fit_710_fsm_state_fields": "false",
         }
     )
     return env
@@ -205,12 +243,86 @@ def _log_tail(path: Path, lines: int = 20) -> str:
     return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
+def _spawn(executable: Path, port: int, data_dir: Path, env: dict[str, str]) -> subprocess.Popen:
+    """One `label-studio start` process on 127.0.0.1:port, logging to the data dir."""
+    with open(data_dir / LOG_FILE, "ab") as log:
+        return subprocess.Popen(
+            [
+                str(executable),
+                "start",
+                "--no-browser",
+                "--internal-host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=data_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop_server ends the whole group
+        )
+
+
+def _wait_healthy(process: subprocess.Popen, url: str, *, deadline: float, log_path: Path) -> bool:
+    """Wait for url/health; False at the deadline; raises when the process exits first."""
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LabelStudioError(
+                f"label-studio exited with code {process.returncode} before answering on {url}; "
+                f"last lines of {log_path}:\n{_log_tail(log_path)}"
+            )
+        if is_healthy(url, timeout=2):
+            return True
+        time.sleep(1)
+    return False
+
+
+def _start_export_workers(
+    count: int,
+    *,
+    executable: Path,
+    data_dir: Path,
+    env: dict[str, str],
+    state: dict,
+    timeout: float,
+) -> list[str]:
+    """Start `count` export workers (after the main server ran migrations); their URLs.
+
+    A worker that does not come up is stopped and left out: exports then use fewer processes.
+    """
+    started = [(p, f"http://127.0.0.1:{p}") for p in (find_free_port() for _ in range(count))]
+    processes = [(_spawn(executable, port, data_dir, env), url) for port, url in started]
+    state["export_workers"] = [{"pid": p.pid, "url": url} for p, url in processes]
+    (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
+    deadline = time.monotonic() + timeout
+    urls = []
+    for process, url in processes:
+        try:
+            healthy = _wait_healthy(process, url, deadline=deadline, log_path=data_dir / LOG_FILE)
+        except LabelStudioError:
+            healthy = False
+        if healthy:
+            urls.append(url)
+        else:
+            _terminate(process.pid)
+    state["export_workers"] = [{"pid": p.pid, "url": u} for p, u in processes if u in urls]
+    (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
+    return urls
+
+
 def start_server(
-    *, workdir: Path = Path("."), port: int | None = None, timeout: float = 180
+    *,
+    workdir: Path = Path("."),
+    port: int | None = None,
+    timeout: float = 180,
+    export_workers: int | None = None,
 ) -> ServerInfo:
     """Start the embedded server (or report the running one) and wait until /health answers.
 
     The first start takes about 35 s (database migrations); later starts about 5 s.
+    `export_workers` more processes serve parallel exports (default: default_export_workers()).
     """
     workdir = Path(workdir)
     running = server_status(workdir=workdir)
@@ -224,24 +336,8 @@ def start_server(
     port = port or _previous_port(workdir) or find_free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = data_dir / LOG_FILE
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [
-                str(executable),
-                "start",
-                "--no-browser",
-                "--internal-host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=data_dir,
-            env=_server_environment(data_dir, credentials),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stop_server ends the whole group
-        )
+    env = _server_environment(data_dir, credentials)
+    process = _spawn(executable, port, data_dir, env)
     state = {
         "pid": process.pid,
         "port": port,
@@ -250,29 +346,33 @@ def start_server(
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            (data_dir / STATE_FILE).unlink(missing_ok=True)
-            raise LabelStudioError(
-                f"label-studio exited with code {process.returncode} before answering on {url}; "
-                f"last lines of {log_path}:\n{_log_tail(log_path)}"
-            )
-        if is_healthy(url, timeout=2):
-            set_env_values({"LABEL_STUDIO_URL": url}, workdir=workdir)
-            return ServerInfo(
-                url=url,
-                port=port,
-                pid=process.pid,
-                data_dir=data_dir,
-                username=credentials["LABEL_STUDIO_USERNAME"],
-            )
-        time.sleep(1)
-    _terminate(process.pid)
-    (data_dir / STATE_FILE).unlink(missing_ok=True)
-    raise LabelStudioError(
-        f"label-studio did not answer on {url}/health within {timeout:.0f} s and was stopped; "
-        f"see {log_path}, or retry with a longer timeout (the first start runs migrations)"
+    try:
+        healthy = _wait_healthy(
+            process, url, deadline=time.monotonic() + timeout, log_path=log_path
+        )
+    except LabelStudioError:
+        (data_dir / STATE_FILE).unlink(missing_ok=True)
+        raise
+    if not healthy:
+        _terminate(process.pid)
+        (data_dir / STATE_FILE).unlink(missing_ok=True)
+        raise LabelStudioError(
+            f"label-studio did not answer on {url}/health within {timeout:.0f} s and was "
+            f"stopped; see {log_path}, or retry with a longer timeout (the first start runs "
+            "migrations)"
+        )
+    set_env_values({"LABEL_STUDIO_URL": url}, workdir=workdir)
+    workers = default_export_workers() if export_workers is None else export_workers
+    export_urls = _start_export_workers(
+        workers, executable=executable, data_dir=data_dir, env=env, state=state, timeout=timeout
+    )
+    return ServerInfo(
+        url=url,
+        port=port,
+        pid=process.pid,
+        data_dir=data_dir,
+        username=credentials["LABEL_STUDIO_USERNAME"],
+        export_urls=tuple(export_urls),
     )
 
 
@@ -304,12 +404,25 @@ def stop_server(*, workdir: Path = Path(".")) -> bool:
     state = _read_state(data_dir)
     if not state:
         return False
+    for worker in state.get("export_workers", []):
+        if _is_our_process(int(worker["pid"])):
+            _terminate(int(worker["pid"]))
     pid = int(state["pid"])
     was_running = _is_our_process(pid)
     if was_running:
         _terminate(pid)
     (data_dir / STATE_FILE).unlink(missing_ok=True)
     return was_running
+
+
+def _export_urls_of(workdir: Path, url: str) -> tuple[str, ...]:
+    """The export workers of the embedded server in `workdir` when `url` is that server."""
+    state = _read_state(_data_dir(workdir))
+    if not state or state.get("url") != url:
+        return ()
+    return tuple(
+        w["url"] for w in state.get("export_workers", []) if _is_our_process(int(w["pid"]))
+    )
 
 
 def resolve_connection(*, workdir: Path = Path(".")) -> Connection:
@@ -319,7 +432,10 @@ def resolve_connection(*, workdir: Path = Path(".")) -> Connection:
     key = os.environ.get("LABEL_STUDIO_API_KEY") or env_file.get("LABEL_STUDIO_API_KEY")
     if url and key:
         source = "environment" if os.environ.get("LABEL_STUDIO_API_KEY") else ".env"
-        return Connection(url=url.rstrip("/"), api_key=key, source=source)
+        url = url.rstrip("/")
+        return Connection(
+            url=url, api_key=key, source=source, export_urls=_export_urls_of(workdir, url)
+        )
     missing = " and ".join(
         n for n, v in (("LABEL_STUDIO_URL", url), ("LABEL_STUDIO_API_KEY", key)) if not v
     )
