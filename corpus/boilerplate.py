@@ -55,6 +55,11 @@ def line_key(line: str) -> str:
 DEFAULT_SKETCH_LG_SIZE = 14  # 2**14 map slots per site: ~12k lines counted exactly
 
 
+def clear_key_cache() -> None:
+    """Forget the cached keys of short lines (they refill on use)."""
+    _KEY_CACHE.clear()
+
+
 def learn_site_boilerplate(
     docs: Iterable[Document],
     *,

@@ -35,7 +35,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .boilerplate import DEFAULT_SKETCH_LG_SIZE, learn_site_boilerplate, line_key
+from . import glue
+from .boilerplate import (
+    DEFAULT_SKETCH_LG_SIZE,
+    clear_key_cache,
+    learn_site_boilerplate,
+    line_key,
+)
 from .config import read_yaml_mapping
 from .errors import ConfigError
 from .glue import GlueConfig, find_glued_words, repair_glued_words
@@ -877,6 +883,15 @@ def _worker_count(workers: int | None, n_docs: int) -> int:
             ">= 1 (1 = clean in this process) or None to choose by batch size"
         )
     return workers
+
+
+def clear_caches() -> None:
+    """Empty the cleaner's memo caches (line facts, line keys, glue decisions, word
+    frequencies): what a fresh process starts with. They are bounded anyway; benchmarks
+    call this so that every run starts cold, as `contraband curate` does."""
+    _PREPARED.clear()
+    clear_key_cache()
+    glue.clear_caches()
 
 
 def learn_boilerplate(

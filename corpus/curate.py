@@ -374,18 +374,31 @@ def clean_and_scan(
             yield _clean_and_scan_chunk(chunk, clean_config, dedup_config, learned)
         return
     single = replace(dedup_config, workers=1)  # the processes are the parallelism
+    # The first chunk is done here: that loads the word frequencies and fills the memo
+    # caches once, and the forked workers inherit them instead of each warming up alone.
+    first = next(chunks, None)
+    if first is None:
+        return
+    yield _clean_and_scan_chunk(first, clean_config, dedup_config, learned)
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with context.Pool(
-        workers, initializer=_start_worker, initargs=(clean_config, single, learned)
-    ) as pool:
-        pending: deque[Any] = deque()
-        for chunk in chunks:
-            pending.append(pool.apply_async(_worker_chunk, (chunk,)))
-            if len(pending) >= 2 * workers:
+    # Frozen, the objects alive now are never scanned by the collector again: neither by
+    # the workers (no copy-on-write of the parent's pages, no collections over them) nor by
+    # this process while it collects results, however big the caller's heap is.
+    gc.freeze()
+    try:
+        with context.Pool(
+            workers, initializer=_start_worker, initargs=(clean_config, single, learned)
+        ) as pool:
+            pending: deque[Any] = deque()
+            for chunk in chunks:
+                pending.append(pool.apply_async(_worker_chunk, (chunk,)))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().get()
+            while pending:
                 yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    finally:
+        gc.unfreeze()
 
 
 _WORKER_STATE: tuple[CleanConfig, DedupConfig, dict[str, frozenset[str]]] | None = None

@@ -254,6 +254,13 @@ def _token_cache(config: GlueConfig) -> tuple[dict[str, tuple[int, ...]], set[st
     return entry[1], entry[2]
 
 
+def clear_caches() -> None:
+    """Forget every memoised token decision and word frequency (they refill on use)."""
+    _zipf.cache_clear()
+    _DECIDERS.clear()
+    _TOKEN_CUTS.clear()
+
+
 def find_glued_words(text: str, *, offset: int = 0, config: GlueConfig) -> list[Edit]:
     """Space insertions that repair glued words in `text`, in coordinates `offset + i`."""
     positions: set[int] = set()

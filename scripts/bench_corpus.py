@@ -17,6 +17,7 @@ the baseline predicts every pair MinHashLSH returns for a query.
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import os
@@ -47,12 +48,28 @@ def max_rss_mb() -> float:
 
 
 def run_stage(fn: Callable[[], Any], *, trace: bool) -> tuple[Any, float, float | None]:
-    """Run `fn` timed; then again under tracemalloc for its peak (if `trace`)."""
-    start = time.perf_counter()
-    result = fn()
-    seconds = time.perf_counter() - start
+    """Run `fn` timed; then again under tracemalloc for its peak (if `trace`).
+
+    The cleaner's memo caches are emptied first, so every stage starts cold as a fresh
+    `contraband curate` does, whatever ran before it. The objects the benchmark itself
+    holds (the corpus, earlier stages' results) are frozen out of the garbage collector
+    while a stage runs: `curate` streams and never holds them, and collections over them
+    would time the benchmark's bookkeeping, not the stage.
+    """
+    from corpus.clean import clear_caches
+
+    clear_caches()
+    gc.collect()
+    gc.freeze()
+    try:
+        start = time.perf_counter()
+        result = fn()
+        seconds = time.perf_counter() - start
+    finally:
+        gc.unfreeze()
     peak = None
     if trace:
+        clear_caches()
         tracemalloc.start()
         fn()
         peak = tracemalloc.get_traced_memory()[1] / 2**20

@@ -332,3 +332,14 @@ def test_load_clean_config_names_an_out_of_range_sketch_size(tmp_path):
     )
     with pytest.raises(ConfigError, match=r"clean.yaml.*sketch_lg_size is 40"):
         load_clean_config(bad)
+
+
+def test_clean_gives_the_same_page_after_its_caches_are_cleared():
+    from corpus.clean import clear_caches
+
+    seed = SEEDS[1]
+    raw = seed.read_text("utf-8")
+    doc = Document(id="s", source=str(seed), raw_text=raw)
+    warm = clean_page(doc, config=CONFIG)
+    clear_caches()
+    assert clean_page(doc, config=CONFIG) == warm
