@@ -93,9 +93,18 @@ def predict_tasks(
 
 # -- pull ---------------------------------------------------------------------------
 def pull_annotations(
-    *, workdir: Path = Path("."), project_title: str, schema_path: Path | None = None, out_dir: Path
+    *,
+    workdir: Path = Path("."),
+    project_title: str,
+    schema_path: Path | None = None,
+    out_dir: Path,
+    progress: bool = True,
 ):
-    """Export the project, store the raw export with its checksum, validate, write records."""
+    """Export the project, store the raw export with its checksum, validate, write records.
+
+    `progress`: a progress bar on stderr, advanced as each exported part is converted."""
+    from tqdm import tqdm
+
     from .labelstudio import LabelStudio
     from .pseudonym import pseudonym_secret
     from .pull import pull
@@ -109,13 +118,20 @@ def pull_annotations(
             f"Label Studio has no project titled {project_title!r}; push a corpus first "
             f"(`contraband push CORPUS_DIR --project {project_title!r}`)"
         )
-    return pull(
-        client=client,
-        project_id=project_id,
-        out_dir=Path(out_dir),
-        schema=schema,
-        secret=pseudonym_secret(workdir=workdir),
-    )
+    with tqdm(unit="task", desc="pull", disable=not progress) as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        return pull(
+            client=client,
+            project_id=project_id,
+            out_dir=Path(out_dir),
+            schema=schema,
+            secret=pseudonym_secret(workdir=workdir),
+            on_part=advance,
+        )
 
 
 def read_annotated_tasks(path: Path) -> list[AnnotatedTask]:
