@@ -41,7 +41,7 @@ def line_key(line: str) -> str:
     if key is not None:
         return key
     if line.isascii():  # NFKC leaves ASCII alone and casefold() is lower() there
-        text = line.encode("ascii").lower().translate(_ASCII_DIGITS).decode("ascii")
+        text = normalised_key(line)
     else:
         text = _DIGITS.sub("0", unicodedata.normalize("NFKC", line).casefold())
     key = " ".join(text.split())  # str.split() splits on exactly the characters \s matches
@@ -50,6 +50,13 @@ def line_key(line: str) -> str:
             _KEY_CACHE.clear()
         _KEY_CACHE[line] = key
     return key
+
+
+def normalised_key(text: str) -> str:
+    """What `line_key` makes of an ASCII line before it joins the words with single
+    spaces: lower case, digits 0. For an ASCII text whose words are already joined so,
+    this is its `line_key` (case and digit folding leave the spaces alone)."""
+    return text.encode("ascii").lower().translate(_ASCII_DIGITS).decode("ascii")
 
 
 DEFAULT_SKETCH_LG_SIZE = 14  # 2**14 map slots per site: ~12k lines counted exactly

@@ -41,6 +41,7 @@ from .boilerplate import (
     clear_key_cache,
     learn_site_boilerplate,
     line_key,
+    normalised_key,
 )
 from .config import read_yaml_mapping
 from .errors import ConfigError
@@ -196,6 +197,7 @@ _MONTHS = {
 }
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _TIME = re.compile(r"\b(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([ap]\.?m\.?)?", re.I)
+_DIGIT = re.compile(r"\d")
 _NUMERIC_DATE = re.compile(r"\b(\d{1,4})[/.-](\d{1,2})[/.-](\d{2,4})\b")
 _MONTH_FIRST = re.compile(
     rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I
@@ -214,7 +216,7 @@ def parse_date_line(line: str, *, day_first: bool = True) -> str | None:
     "10:10 | 24/05/2019" -> "2019-05-24T10:10:00"; "July 15, 2020 08:12" -> "2020-07-15T08:12:00".
     """
     text = line.strip()
-    if not text or len(text) > 60:
+    if not text or len(text) > 60 or _DIGIT.search(text) is None:  # every date has digits
         return None
     date: tuple[int, int, int] | None = None
     rest = text
@@ -307,8 +309,10 @@ def _is_menu(text: str, config: CleanConfig) -> bool:
     stripped = text.strip()
     if len(stripped) > 200:  # menus are short; skip the work for paragraphs
         return False
+    if _menu_words_only(stripped, config):
+        return True
     for sep in config.menu_separators:
-        if stripped.count(sep) < 2:  # fewer than 3 items
+        if sep not in stripped or stripped.count(sep) < 2:  # fewer than 3 items
             continue
         items = [i.strip() for i in stripped.split(sep)]
         if all(
@@ -316,6 +320,11 @@ def _is_menu(text: str, config: CleanConfig) -> bool:
             for i in items
         ):
             return True
+    return False
+
+
+def _menu_words_only(stripped: str, config: CleanConfig) -> bool:
+    """At least `menu_min_words` words and all of them menu words ("Contact us RSS")."""
     count = 0
     for word in stripped.split():
         word = word.strip("|·•»>/:").casefold()
@@ -332,10 +341,37 @@ def _is_menu(text: str, config: CleanConfig) -> bool:
 _NOT_COMBINABLE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(|\(\?[aiLmsux]+\)")
 
 
+# A pattern that starts with a greedy ".*" (and does not make "." match line breaks).
+_LEADING_ANYTHING = re.compile(r"\.\*(?![?+*{])")
+
+
 def _any_matcher(patterns: tuple[re.Pattern[str], ...]) -> Callable[[str], bool]:
-    """`text -> any(p.match(text) for p in patterns)`, as one regex when that is safe."""
+    """`line -> any(p.match(line) for p in patterns)` for one line (no line breaks).
+
+    On such a line `match(".*X")` succeeds exactly when `X` is found somewhere, so those
+    patterns are searched for without their ".*": sre would otherwise run the greedy
+    ".*" to the end and try X again at every position on the way back. The patterns of
+    each kind are combined into one regex when that is safe.
+    """
+    anchored = tuple(p for p in patterns if not _searchable(p))
+    searched = tuple(re.compile(p.pattern[2:], p.flags) for p in patterns if _searchable(p))
+    match = _combined(anchored, "match")
+    search = _combined(searched, "search")
+    if match is None:
+        return search or (lambda text: False)
+    if search is None:
+        return match
+    return lambda text: match(text) or search(text)
+
+
+def _searchable(pattern: re.Pattern[str]) -> bool:
+    return _LEADING_ANYTHING.match(pattern.pattern) is not None and not (pattern.flags & re.DOTALL)
+
+
+def _combined(patterns: tuple[re.Pattern[str], ...], method: str) -> Callable[[str], bool] | None:
+    """`text -> any(p.<method>(text) for p in patterns)`, as one regex when that is safe."""
     if not patterns:
-        return lambda text: False
+        return None
     flags = {p.flags for p in patterns}
     if len(flags) == 1 and not any(_NOT_COMBINABLE.search(p.pattern) for p in patterns):
         try:
@@ -343,8 +379,10 @@ def _any_matcher(patterns: tuple[re.Pattern[str], ...]) -> Callable[[str], bool]
         except re.error:
             combined = None
         if combined is not None:
-            return lambda text: combined.match(text) is not None
-    return lambda text: any(p.match(text) for p in patterns)
+            find = getattr(combined, method)
+            return lambda text: find(text) is not None
+    finders = tuple(getattr(p, method) for p in patterns)
+    return lambda text: any(find(text) for find in finders)
 
 
 # What clean_page needs to know about one line, computed once per distinct line text:
@@ -372,13 +410,15 @@ class _Prepared:
         words = text.split()
         norm = " ".join(words)
         n_words = len(words)
+        # line_key of an ASCII line only folds case and digits of its normalised text
+        key = normalised_key(norm) if text.isascii() else line_key(text)
         if n_words == 0:
-            facts = ("", 0, line_key(text), False, False, False)
+            facts = ("", 0, key, False, False, False)
         else:
             facts = (
                 norm,
                 n_words,
-                line_key(text),
+                key,
                 n_words <= config.chrome_max_words
                 and (_is_menu(norm, config) or self.is_chrome_pattern(norm)),
                 self.is_block_header(norm),

