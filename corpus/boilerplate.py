@@ -67,6 +67,79 @@ def clear_key_cache() -> None:
     _KEY_CACHE.clear()
 
 
+def page_line_keys(doc: Document, *, max_words: int) -> tuple[str, int, tuple[str, ...]] | None:
+    """What boilerplate learning needs of one page: its site, a 128-bit digest of (site,
+    raw text) that marks copies of the page, and the distinct keys of its lines of at most
+    `max_words` words, sorted (the sketch sees them in the same order in every run, which
+    keeps its answer the same past the exact regime too). None for a rejected page. Pure:
+    it runs in worker processes."""
+    if doc.status == STATUS_REJECTED:
+        return None
+    site = doc.site or ""
+    marker = xxhash.xxh3_128_intdigest(f"{site}\0{doc.raw_text}".encode("utf-8", "surrogatepass"))
+    keys = set()
+    for line in doc.raw_text.splitlines():
+        # an ASCII line keeps its words in its key: a long one can be skipped unkeyed
+        if line.isascii() and len(line.split(None, max_words)) > max_words:
+            continue
+        keys.add(line_key(line))
+    return site, marker, tuple(sorted(k for k in keys if k and len(k.split()) <= max_words))
+
+
+class BoilerplateCounter:
+    """Counts, per site, on how many pages each short line occurs, and tells which lines
+    reach the thresholds (see `learn_site_boilerplate`). Pages are fed as `page_line_keys`
+    results, in any order; copies of a page (same marker) count once."""
+
+    def __init__(
+        self,
+        *,
+        min_pages: int,
+        min_fraction: float,
+        sketch_lg_size: int = DEFAULT_SKETCH_LG_SIZE,
+    ) -> None:
+        if min_pages < 1:
+            raise ValueError(f"min_pages must be >= 1, got {min_pages}")
+        if not 3 <= sketch_lg_size <= 26:
+            raise ValueError(f"sketch_lg_size must be between 3 and 26, got {sketch_lg_size}")
+        self.min_pages = min_pages
+        self.min_fraction = min_fraction
+        self.sketch_lg_size = sketch_lg_size
+        self.pages_per_site: Counter[str] = Counter()
+        self.line_pages: dict[str, frequent_strings_sketch] = {}
+        self.seen: set[int] = set()  # 128-bit digests of (site, raw text): 1M pages ~ 80 MB
+
+    def add(self, page: tuple[str, int, tuple[str, ...]] | None) -> None:
+        if page is None:
+            return
+        site, marker, keys = page
+        if marker in self.seen:
+            return
+        self.seen.add(marker)
+        self.pages_per_site[site] += 1
+        sketch = self.line_pages.get(site)
+        if sketch is None:
+            sketch = self.line_pages[site] = frequent_strings_sketch(self.sketch_lg_size)
+        for key in keys:
+            sketch.update(key)
+
+    def learned(self) -> dict[str, frozenset[str]]:
+        learned: dict[str, frozenset[str]] = {}
+        for site, n_pages in self.pages_per_site.items():
+            threshold = max(self.min_pages, self.min_fraction * n_pages)
+            sketch = self.line_pages.get(site)
+            candidates = (
+                sketch.get_frequent_items(frequent_items_error_type.NO_FALSE_NEGATIVES, 0)
+                if sketch is not None
+                else []
+            )
+            # (item, estimate, lower bound, upper bound); exact counts have all three equal
+            learned[site] = frozenset(
+                item for item, _, _, upper in candidates if upper >= threshold
+            )
+        return learned
+
+
 def learn_site_boilerplate(
     docs: Iterable[Document],
     *,
@@ -87,45 +160,9 @@ def learn_site_boilerplate(
     exact while the site has fewer distinct short lines than about 3/4 of that, and
     bounded (no line that reaches the threshold is missed) beyond it.
     """
-    if min_pages < 1:
-        raise ValueError(f"min_pages must be >= 1, got {min_pages}")
-    if not 3 <= sketch_lg_size <= 26:
-        raise ValueError(f"sketch_lg_size must be between 3 and 26, got {sketch_lg_size}")
-    pages_per_site: Counter[str] = Counter()
-    line_pages: dict[str, frequent_strings_sketch] = {}
-    seen: set[int] = set()  # 128-bit digests of (site, raw text): 1M pages ~ 80 MB
+    counter = BoilerplateCounter(
+        min_pages=min_pages, min_fraction=min_fraction, sketch_lg_size=sketch_lg_size
+    )
     for doc in docs:
-        if doc.status == STATUS_REJECTED:
-            continue
-        site = doc.site or ""
-        marker = xxhash.xxh3_128_intdigest(
-            f"{site}\0{doc.raw_text}".encode("utf-8", "surrogatepass")
-        )
-        if marker in seen:
-            continue
-        seen.add(marker)
-        pages_per_site[site] += 1
-        keys = set()
-        for line in doc.raw_text.splitlines():
-            # an ASCII line keeps its words in its key: a long one can be skipped unkeyed
-            if line.isascii() and len(line.split(None, max_words)) > max_words:
-                continue
-            keys.add(line_key(line))
-        sketch = line_pages.get(site)
-        if sketch is None:
-            sketch = line_pages[site] = frequent_strings_sketch(sketch_lg_size)
-        for key in keys:
-            if key and len(key.split()) <= max_words:
-                sketch.update(key)
-    learned: dict[str, frozenset[str]] = {}
-    for site, n_pages in pages_per_site.items():
-        threshold = max(min_pages, min_fraction * n_pages)
-        sketch = line_pages.get(site)
-        candidates = (
-            sketch.get_frequent_items(frequent_items_error_type.NO_FALSE_NEGATIVES, 0)
-            if sketch is not None
-            else []
-        )
-        # (item, estimate, lower bound, upper bound); exact counts have all three equal
-        learned[site] = frozenset(item for item, _, _, upper in candidates if upper >= threshold)
-    return learned
+        counter.add(page_line_keys(doc, max_words=max_words))
+    return counter.learned()

@@ -38,10 +38,11 @@ from typing import Any
 from . import glue
 from .boilerplate import (
     DEFAULT_SKETCH_LG_SIZE,
+    BoilerplateCounter,
     clear_key_cache,
-    learn_site_boilerplate,
     line_key,
     normalised_key,
+    page_line_keys,
 )
 from .config import read_yaml_mapping
 from .errors import ConfigError
@@ -198,6 +199,7 @@ _MONTHS = {
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _TIME = re.compile(r"\b(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([ap]\.?m\.?)?", re.I)
 _DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[^\W\d_]")
 _NUMERIC_DATE = re.compile(r"\b(\d{1,4})[/.-](\d{1,2})[/.-](\d{2,4})\b")
 _MONTH_FIRST = re.compile(
     rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I
@@ -220,11 +222,12 @@ def parse_date_line(line: str, *, day_first: bool = True) -> str | None:
         return None
     date: tuple[int, int, int] | None = None
     rest = text
-    m = _MONTH_FIRST.search(rest)
+    has_letters = _LETTER.search(rest) is not None  # else no month name: skip two searches
+    m = _MONTH_FIRST.search(rest) if has_letters else None
     if m:
         date = (int(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2)))
     else:
-        m = _DAY_FIRST.search(rest)
+        m = _DAY_FIRST.search(rest) if has_letters else None
         if m:
             date = (int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))
         else:
@@ -441,6 +444,18 @@ class _Prepared:
             if not any(w in low for w in self.credit_words):
                 return None
         return self.config.photo_credit_pattern.search(text)
+
+    def may_have_credits(self, page: str) -> bool:
+        """False when `credit_match` is None on every line of `page`: the same pre-check,
+        once for the whole page."""
+        if not self.credit_words or not page.isascii():
+            return True
+        low = page.lower()
+        return any(w in low for w in self.credit_words)
+
+
+def _no_match(text: str) -> None:
+    return None
 
 
 _PREPARED: dict[int, _Prepared] = {}
@@ -693,11 +708,12 @@ def clean_page(
     # photo-credit-only lines are dropped whole
     credits: list[str] = []
     credit_matches: dict[int, re.Match[str] | None] = {}
+    find_credit = prep.credit_match if prep.may_have_credits(raw) else _no_match
     for i in nonblank:
         if reasons[i] is not None:
             continue
         text = texts[i]
-        m = credit_matches[i] = prep.credit_match(text.rstrip())
+        m = credit_matches[i] = find_credit(text.rstrip())
         if m and not text[: m.start()].strip():
             reasons[i] = "photo_credit"
             credits.extend(_parse_names(m.group("names"), config))
@@ -753,7 +769,7 @@ def clean_page(
         text = texts[i]
         content_end = line_content_end = content_ends[i]
         if text:
-            m = credit_matches[i] if i in credit_matches else prep.credit_match(text.rstrip())
+            m = credit_matches[i] if i in credit_matches else find_credit(text.rstrip())
             if m and m.start() > 0:
                 cut = start + m.start()
                 while cut > start and raw[cut - 1].isspace():
@@ -934,17 +950,31 @@ def clear_caches() -> None:
     glue.clear_caches()
 
 
+def warm_up(config: CleanConfig) -> None:
+    """Build the per-config matchers and load the word data once, before workers fork
+    (they inherit it instead of each loading it while the other waits for a core)."""
+    _prepared(config)
+    glue.warm_up(config.glue)
+
+
+def boilerplate_counter(config: CleanConfig) -> BoilerplateCounter:
+    """An empty boilerplate counter with the thresholds of `config`; feed it
+    `page_line_keys(doc, max_words=config.boilerplate_max_words)` of every page."""
+    return BoilerplateCounter(
+        min_pages=config.boilerplate_min_pages,
+        min_fraction=config.boilerplate_min_fraction,
+        sketch_lg_size=config.boilerplate_sketch_lg_size,
+    )
+
+
 def learn_boilerplate(
     docs: Iterable[Document], *, config: CleanConfig
 ) -> dict[str, frozenset[str]]:
     """Each site's learned boilerplate line keys, with the thresholds of `config`."""
-    return learn_site_boilerplate(
-        docs,
-        min_pages=config.boilerplate_min_pages,
-        min_fraction=config.boilerplate_min_fraction,
-        max_words=config.boilerplate_max_words,
-        sketch_lg_size=config.boilerplate_sketch_lg_size,
-    )
+    counter = boilerplate_counter(config)
+    for doc in docs:
+        counter.add(page_line_keys(doc, max_words=config.boilerplate_max_words))
+    return counter.learned()
 
 
 def clean_documents(
@@ -967,15 +997,9 @@ def clean_documents(
                 clean_page(d, config=config, boilerplate=learned.get(d.site or "", frozenset()))
                 for d in docs
             ]
-    # Clean the first pages here: this loads the word frequencies and fills the token and
-    # line caches once, and forked workers inherit them instead of each warming up alone.
     chunk = max(1, min(_CHUNK_PAGES, -(-len(docs) // (4 * n_workers))))
-    with _gc_paused():
-        head = [
-            clean_page(d, config=config, boilerplate=learned.get(d.site or "", frozenset()))
-            for d in docs[:chunk]
-        ]
-    bounds = [(start, min(start + chunk, len(docs))) for start in range(chunk, len(docs), chunk)]
+    warm_up(config)
+    bounds = [(start, min(start + chunk, len(docs))) for start in range(0, len(docs), chunk)]
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with (
@@ -984,4 +1008,4 @@ def clean_documents(
         ) as pool,
         _gc_paused(),
     ):
-        return head + [doc for part in pool.imap(_clean_range, bounds) for doc in part]
+        return [doc for part in pool.imap(_clean_range, bounds) for doc in part]

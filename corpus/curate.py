@@ -15,13 +15,14 @@ The only corpus module that writes files. `annotation/cli.py` wraps `curate` as
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import multiprocessing
 import os
 import sys
 from array import array
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .boilerplate import page_line_keys
 from .clean import (
     PARALLEL_MIN_PAGES,
     CleanConfig,
+    boilerplate_counter,
     clean_page,
-    learn_boilerplate,
     load_clean_config,
 )
+from .clean import warm_up as warm_up_clean
 from .dedup import (
     DedupConfig,
     DedupDecision,
@@ -47,6 +50,7 @@ from .dedup import (
     paragraph_ranges,
     scan_texts,
 )
+from .dedup import warm_up as warm_up_dedup
 from .errors import InputError
 from .ingest import iter_pages
 from .offsets import OffsetMap
@@ -185,7 +189,7 @@ def curate(
     dedup_config = dedup_config or load_dedup_config()
 
     census = _Census()
-    learned = learn_boilerplate(
+    learned = learn_in_workers(
         census.watch(
             tqdm(
                 iter_pages(sources),
@@ -195,7 +199,8 @@ def curate(
                 file=sys.stderr,
             )
         ),
-        config=clean_config,
+        clean_config=clean_config,
+        workers=workers,
     )
     census.raise_if_unreadable(sources)
 
@@ -374,12 +379,63 @@ def clean_and_scan(
             yield _clean_and_scan_chunk(chunk, clean_config, dedup_config, learned)
         return
     single = replace(dedup_config, workers=1)  # the processes are the parallelism
-    # The first chunk is done here: that loads the word frequencies and fills the memo
-    # caches once, and the forked workers inherit them instead of each warming up alone.
     first = next(chunks, None)
     if first is None:
         return
-    yield _clean_and_scan_chunk(first, clean_config, dedup_config, learned)
+    # Word data, matchers and character tables are loaded here, once: the forked workers
+    # inherit them instead of each loading them while the other waits for a core.
+    warm_up_clean(clean_config)
+    warm_up_dedup()
+    yield from _in_worker_order(
+        itertools.chain([first], chunks),
+        _worker_chunk,
+        workers=workers,
+        state=(clean_config, single, learned),
+    )
+
+
+def learn_in_workers(
+    pages: Iterable[Document], *, clean_config: CleanConfig, workers: int | None = 1
+) -> dict[str, frozenset[str]]:
+    """`learn_boilerplate(pages, config=clean_config)`, the same answer, with the line keys
+    of each chunk of pages computed in `workers` processes; this process only counts them
+    (in input order, so the sketches see the same sequence whatever the worker count).
+    None: the first PARALLEL_MIN_PAGES pages here, the rest (if any) in one process per CPU.
+    """
+    counter = boilerplate_counter(clean_config)
+    max_words = clean_config.boilerplate_max_words
+    pages = iter(pages)
+    if workers is not None:
+        workers = _worker_count(workers, PARALLEL_MIN_PAGES)  # checks it
+    else:
+        for page in itertools.islice(pages, PARALLEL_MIN_PAGES):
+            counter.add(page_line_keys(page, max_words=max_words))
+        workers = os.cpu_count() or 1
+    if workers == 1:
+        for page in pages:
+            counter.add(page_line_keys(page, max_words=max_words))
+        return counter.learned()
+    chunks = _chunked(pages, _CHUNK_PAGES)
+    first = next(chunks, None)
+    if first is not None:
+        for keys in _in_worker_order(
+            itertools.chain([first], chunks), _worker_line_keys, workers=workers, state=max_words
+        ):
+            for page in keys:
+                counter.add(page)
+    return counter.learned()
+
+
+def _in_worker_order(
+    chunks: Iterable[list[Document]],
+    task: Callable[[list[Document]], Any],
+    *,
+    workers: int,
+    state: Any,
+) -> Iterator[Any]:
+    """`task(chunk)` of every chunk, in order, computed in `workers` forked processes that
+    see `state` as `_WORKER_STATE`. At most two chunks per worker are in flight, so memory
+    stays bounded however many chunks come."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     # Frozen, the objects alive now are never scanned by the collector again: neither by
@@ -387,12 +443,10 @@ def clean_and_scan(
     # this process while it collects results, however big the caller's heap is.
     gc.freeze()
     try:
-        with context.Pool(
-            workers, initializer=_start_worker, initargs=(clean_config, single, learned)
-        ) as pool:
+        with context.Pool(workers, initializer=_start_worker, initargs=(state,)) as pool:
             pending: deque[Any] = deque()
             for chunk in chunks:
-                pending.append(pool.apply_async(_worker_chunk, (chunk,)))
+                pending.append(pool.apply_async(task, (chunk,)))
                 if len(pending) >= 2 * workers:
                     yield pending.popleft().get()
             while pending:
@@ -401,20 +455,25 @@ def clean_and_scan(
         gc.unfreeze()
 
 
-_WORKER_STATE: tuple[CleanConfig, DedupConfig, dict[str, frozenset[str]]] | None = None
+_WORKER_STATE: Any = None  # what `_in_worker_order` hands each worker process
 
 
-def _start_worker(
-    clean_config: CleanConfig, dedup_config: DedupConfig, learned: dict[str, frozenset[str]]
-) -> None:
+def _start_worker(state: Any) -> None:
     global _WORKER_STATE
-    _WORKER_STATE = (clean_config, dedup_config, learned)
+    _WORKER_STATE = state
 
 
 def _worker_chunk(docs: list[Document]) -> CleanedChunk:
-    """`_clean_and_scan_chunk` in a worker started by `_start_worker`."""
+    """`_clean_and_scan_chunk` in a worker, `_WORKER_STATE` = (clean config, dedup config,
+    learned boilerplate)."""
     assert _WORKER_STATE is not None, "worker used before _start_worker ran"
     return _clean_and_scan_chunk(docs, *_WORKER_STATE)
+
+
+def _worker_line_keys(docs: list[Document]) -> list[tuple[str, int, tuple[str, ...]] | None]:
+    """`page_line_keys` of each page in a worker, `_WORKER_STATE` = max_words."""
+    assert _WORKER_STATE is not None, "worker used before _start_worker ran"
+    return [page_line_keys(d, max_words=_WORKER_STATE) for d in docs]
 
 
 def _clean_and_scan_chunk(

@@ -34,7 +34,7 @@ KEEPER_KEYS = ("earliest_published", "longest", "first_seen")
 _POLY = np.uint64(0x100000001B3)  # odd, hence invertible modulo 2^64
 _POLY_INV = np.uint64(pow(0x100000001B3, -1, 1 << 64))
 _LEN_MIX = np.uint64(0x9E3779B97F4A7C15)
-_SHINGLES_PER_BLOCK = 1024  # rows of one (shingles x num_perm) MinHash block: ~1.2 MB
+_SHINGLES_PER_BLOCK = 2048  # shingles of one (num_perm x shingles) uint32 MinHash block: ~1.2 MB
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,11 @@ def _char_tables() -> tuple[np.ndarray, np.ndarray]:
             lower[cp] = ord(low)
         word[cp] = unicodedata.category(ch)[0] in "LNM"
     return lower, word
+
+
+def warm_up() -> None:
+    """Build the character tables once, before workers fork (they inherit them)."""
+    _char_tables()
 
 
 _POWER_TABLES: list[tuple[np.ndarray, np.ndarray]] = []
@@ -284,16 +289,18 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 @functools.cache
 def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Random 64-bit a (odd) and b of h(x) = ((a*x + b) mod 2^64) >> 32, one pair per permutation.
+    """Random 32-bit a (odd) and b of h(x) = (a*x + b) mod 2^32, one pair per permutation.
 
-    This is Dietzfelbinger's multiply-add-shift family, strongly universal for 32-bit
-    keys x. A prime modulus would need a*x up to 93 bits, which numpy cannot hold; with a
-    and x both below 2^32 (the only overflow-free way) (a*x + b) mod (2^61 - 1) barely wraps
-    and is no permutation at all (docs/dedup.md shows the measured failure).
+    x is the upper half of a shingle's 64-bit hash, already mixed by splitmix64, so the
+    keys are spread over all 32 bits; on such keys this linear family's minima agree
+    with Jaccard as the 64-bit multiply-add-shift family's do (docs/dedup.md has the
+    measurement), and it runs in 32-bit lanes, 2.5x faster. A prime modulus would need
+    wider products than numpy holds (docs/dedup.md shows the measured failure of the
+    overflow-free variant).
     """
     rng = np.random.default_rng(seed)
-    a = rng.integers(0, 1 << 63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-    b = rng.integers(0, 1 << 63, size=num_perm, dtype=np.uint64)
+    a = rng.integers(0, 1 << 31, size=num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = rng.integers(0, 1 << 32, size=num_perm, dtype=np.uint64).astype(np.uint32)
     return a, b
 
 
@@ -307,9 +314,8 @@ def _minhash(
 ) -> np.ndarray:
     """n_docs x num_perm uint32 signatures; a text without shingles gets all 0xFFFFFFFF.
 
-    Each permutation is h(x) = ((a*x + b) mod 2^64) >> 32 over the upper 32 bits x of the
-    shingle hash (uint64 arithmetic wraps modulo 2^64 by itself). The shift preserves
-    order, so the minimum is taken on the 64-bit values and shifted once. Blocks of
+    Each permutation is h(x) = (a*x + b) mod 2^32 over the upper 32 bits x of the shingle
+    hash (uint32 arithmetic wraps modulo 2^32 by itself). Blocks of
     whole documents (~_SHINGLES_PER_BLOCK shingles, a cache-sized temporary) run on
     `workers` threads (default `config.workers`): numpy releases the GIL inside each
     operation.
@@ -319,7 +325,7 @@ def _minhash(
     out = np.full((n_docs, config.num_perm), 0xFFFFFFFF, dtype=np.uint32)
     if len(shingles) == 0:
         return out
-    x = shingles >> np.uint64(32)
+    x = (shingles >> np.uint64(32)).astype(np.uint32)
     doc_first = np.searchsorted(docs, np.arange(n_docs + 1))
     present = np.flatnonzero(np.diff(doc_first) > 0)
     cuts = (
@@ -333,10 +339,9 @@ def _minhash(
         s, e = doc_first[block_docs[0]], doc_first[block_docs[-1] + 1]
         # permutations x shingles: each document's shingles are contiguous in a row, so
         # reduceat runs along memory (~30% faster than the shingles x permutations layout)
-        y = np.multiply.outer(a, x[s:e])
+        y = np.multiply.outer(a, x[s:e])  # uint32: products wrap modulo 2^32
         y += b[:, None]
-        mins = np.minimum.reduceat(y, doc_first[block_docs] - s, axis=1)
-        out[block_docs] = (mins >> np.uint64(32)).astype(np.uint32).T
+        out[block_docs] = np.minimum.reduceat(y, doc_first[block_docs] - s, axis=1).T
 
     spans = list(zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True))
     if workers > 1 and len(spans) > 1:
@@ -351,7 +356,7 @@ def _minhash(
 def minhash_signatures(texts: Sequence[str], *, config: DedupConfig) -> np.ndarray:
     """MinHash signatures (len(texts) x num_perm, uint32) of the texts' word-shingle sets.
 
-    Vectorised over the whole batch: one universal hash ((a*x + b) mod 2^64) >> 32 per
+    Vectorised over the whole batch: one hash (a*x + b) mod 2^32 per
     permutation applied to every shingle at once, then `np.minimum.reduceat` per text.
     """
     tokens = _tokenise(texts)

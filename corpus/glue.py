@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from wordfreq import get_frequency_dict, zipf_frequency
+from wordfreq import get_frequency_dict, get_frequency_list, zipf_frequency
 from wordfreq.language_info import get_language_info
 
 from .offsets import Edit
@@ -80,13 +80,16 @@ def _zipf(word: str, language: str) -> float:
     for the frequency of many candidate halves."""
     if word.isascii() and word.isalpha() and word.islower() and _regex_tokenised(language):
         freq = _listed_words(language).get(word)
-        if freq is None:
-            return _ZIPF_OF_MINIMUM
-        # wordfreq._word_frequency for one token, then zipf_frequency, step for step
-        unrounded = max(1.0 / (1.0 / freq), _FREQ_MINIMUM)
-        rounded = round(unrounded, math.floor(-math.log(unrounded, 10)) + 3)
-        return round(math.log(rounded, 10) + 9, 2)
+        return _ZIPF_OF_MINIMUM if freq is None else _zipf_of_listed(freq)
     return zipf_frequency(word, language)
+
+
+def _zipf_of_listed(freq: float) -> float:
+    """Zipf value of a single-token word listed with frequency `freq`: wordfreq's
+    _word_frequency for one token, then zipf_frequency, step for step."""
+    unrounded = max(1.0 / (1.0 / freq), _FREQ_MINIMUM)
+    rounded = round(unrounded, math.floor(-math.log(unrounded, 10)) + 3)
+    return round(math.log(rounded, 10) + 9, 2)
 
 
 _FREQ_MINIMUM = 10**0.0 / 1e9  # zipf_to_freq(0.0): zipf_frequency's default minimum
@@ -104,17 +107,21 @@ def _listed_words(language: str) -> dict[str, float]:
     return get_frequency_dict(language)
 
 
+def _need(length: int, config: GlueConfig) -> float:
+    """Zipf a part of `length` (>= 2) letters needs to stand alone."""
+    if length == 2:
+        return config.short_part_zipf
+    if length == 3:
+        return config.three_letter_zipf
+    return config.min_part_zipf
+
+
 def _part_ok(part: str, config: GlueConfig) -> float | None:
     """Zipf of `part` if it may stand alone after a split, else None."""
     n = len(part)
     if n == 1:
         return 8.0 if part in config.single_letter_words else None
-    if n == 2:
-        need = config.short_part_zipf
-    elif n == 3:
-        need = config.three_letter_zipf
-    else:
-        need = config.min_part_zipf
+    need = _need(n, config)
     if need > 0 and part.isascii() and part.islower() and part.isalpha():
         if part not in _listed_words(config.language):
             return None  # Zipf 0: most candidate halves are not words; skip the lookup
@@ -122,8 +129,20 @@ def _part_ok(part: str, config: GlueConfig) -> float | None:
     return z if z >= need else None
 
 
-@lru_cache(maxsize=8)
+_PART_TABLES: dict[int, tuple[GlueConfig, dict[str, float] | None]] = {}
+
+
 def _ascii_parts(config: GlueConfig) -> dict[str, float] | None:
+    """The table of `_build_ascii_parts`, built once per config (found by identity: hashing
+    a config on every call would cost more than the lookups it saves)."""
+    entry = _PART_TABLES.get(id(config))
+    if entry is None or entry[0] is not config:
+        entry = (config, _build_ascii_parts(config))
+        _PART_TABLES[id(config)] = entry
+    return entry[1]
+
+
+def _build_ascii_parts(config: GlueConfig) -> dict[str, float] | None:
     """`_part_ok` of every lower-case ASCII word for which it is not None, as one dict.
 
     Such a word is a listed word at least as common as the smallest threshold (or one of
@@ -137,9 +156,21 @@ def _ascii_parts(config: GlueConfig) -> dict[str, float] | None:
         return None
     floor = 0.9 * 10 ** (lowest - 9)  # below Zipf `lowest` even after _zipf's rounding
     table: dict[str, float] = {}
-    for word, freq in _listed_words(config.language).items():
-        if freq >= floor and word.isascii() and word.isalpha() and word.islower():
-            z = _part_ok(word, config)
+    listed = _listed_words(config.language)
+    direct = _regex_tokenised(config.language)  # else _zipf asks wordfreq word by word
+    # wordfreq's buckets come in decreasing frequency, bucket i at 10^(-i/100)
+    for index, bucket in enumerate(get_frequency_list(config.language)):
+        freq = 10 ** (-index / 100)  # wordfreq's cB_to_freq(-index)
+        if freq < floor:
+            break
+        bucket_zipf = _zipf_of_listed(freq)
+        for word in bucket:
+            if not (word.isascii() and word.isalpha() and word.islower()):
+                continue
+            if direct and len(word) > 1 and listed.get(word) == freq:
+                z = bucket_zipf if bucket_zipf >= _need(len(word), config) else None
+            else:  # a single letter, or a word listed twice (the dict keeps the last)
+                z = _part_ok(word, config)
             if z is not None:
                 table[word] = z
     for word in config.single_letter_words:
@@ -282,10 +313,18 @@ def _token_cache(config: GlueConfig) -> tuple[dict[str, tuple[int, ...]], set[st
     return entry[1], entry[2]
 
 
+def warm_up(config: GlueConfig) -> None:
+    """Load what every process needs before its first token (wordfreq's list and language
+    data, the table of allowed halves): done once before forking workers, they inherit it."""
+    _listed_words(config.language)
+    _ascii_parts(config)
+    zipf_frequency("warm", config.language)
+
+
 def clear_caches() -> None:
     """Forget every memoised token decision and word frequency (they refill on use)."""
     _zipf.cache_clear()
-    _ascii_parts.cache_clear()
+    _PART_TABLES.clear()
     _DECIDERS.clear()
     _TOKEN_CUTS.clear()
 

@@ -199,3 +199,21 @@ def test_dedup_config_rejects_unknown_keys_and_bad_bands(tmp_path: Path) -> None
         load_dedup_config(bad)
     with pytest.raises(ConfigError, match="exceeds num_perm"):
         DedupConfig(num_perm=100, bands=20, rows=6)
+
+
+def test_dedup_signature_agreement_is_unbiased_over_many_pairs() -> None:
+    # the 32-bit permutation family: over many pairs, agreement tracks Jaccard with the
+    # spread of independent permutations (binomial: sd ~ sqrt(J(1-J)/num_perm) ~ 0.04)
+    rng = np.random.default_rng(11)
+    errors = []
+    for _ in range(150):
+        tokens = words(int(rng.integers(0, 10_000)), 300)
+        n_edits = int(rng.integers(1, 30))
+        positions = sorted(rng.choice(300, size=n_edits, replace=False).tolist())
+        texts = [" ".join(tokens), edited(tokens, positions)]
+        truth = jaccard(*shingle_sets(texts, shingle_size=5))
+        sig = minhash_signatures(texts, config=CONFIG)
+        errors.append(float((sig[0] == sig[1]).mean()) - truth)
+    errors = np.array(errors)
+    assert abs(errors.mean()) < 0.01
+    assert 0.02 < errors.std() < 0.06
