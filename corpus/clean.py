@@ -46,7 +46,7 @@ from .boilerplate import (
 )
 from .config import read_yaml_mapping
 from .errors import ConfigError
-from .glue import GlueConfig, find_glued_words, repair_glued_words
+from .glue import GlueConfig, find_glued_words_in_ranges, insert_spaces
 from .offsets import Edit, apply_edits
 from .records import STATUS_REJECTED, Document
 
@@ -570,6 +570,7 @@ def clean_page(
             head_end = i
             break
     title_index: int | None = None
+    title_span: tuple[int, int] | None = None  # raw range of a title read from the text
     preset_title_key = line_key(doc.title) if doc.title else None
     for i in range(head_end):
         if reasons[i] is not None or blank[i]:
@@ -595,7 +596,8 @@ def clean_page(
         if 2 <= n_words[i] <= config.title_max_words and not text.endswith("."):
             reasons[i] = "title"
             title_index = i
-            title = " ".join(repair_glued_words(text, config=config.glue).split())
+            lead = len(texts[i]) - len(texts[i].lstrip())
+            title_span = (starts[i] + lead, starts[i] + lead + len(text))  # repaired in 6.
     if title_index is None and preset_title_key is None:
         # no title line: a date line at the top is the page's own dateline
         for i in range(head_end):
@@ -677,8 +679,10 @@ def clean_page(
                 shared += 1
             if shared >= config.slug_min_words:
                 slug_lines.update((i, j))
-    if title:
-        title_key = _alnum_key(title)
+    # a title read from the text is repaired in 6.; spaces do not change its _alnum_key
+    title_text = raw[title_span[0] : title_span[1]] if title_span is not None else title
+    if title_text:
+        title_key = _alnum_key(title_text)
         for i in prefixes:
             if i in slug_lines:
                 continue
@@ -761,34 +765,45 @@ def clean_page(
         else:
             edits.append(Edit(starts[i], ends[i], "", reason))
         run_start = starts[i]
-    for i in range(n):
-        if reasons[i] is not None:
-            continue
-        line_edits: list[Edit] = []
+    # kept lines: a caption's trailing photo credit goes, the rest is the line's content
+    kept = [i for i in range(n) if reasons[i] is None]
+    content: list[tuple[int, int]] = []  # raw [start, end) of each kept line's content
+    line_edits: list[list[Edit]] = []
+    for i in kept:
         start = starts[i]
         text = texts[i]
-        content_end = line_content_end = content_ends[i]
+        content_end = content_ends[i]
+        line_edits.append([])
         if text:
             m = credit_matches[i] if i in credit_matches else find_credit(text.rstrip())
             if m and m.start() > 0:
                 cut = start + m.start()
                 while cut > start and raw[cut - 1].isspace():
                     cut -= 1
-                end = start + len(text.rstrip())
-                line_edits.append(Edit(cut, end, "", "photo_credit"))
+                line_edits[-1].append(Edit(cut, start + len(text.rstrip()), "", "photo_credit"))
                 credits.extend(_parse_names(m.group("names"), config))
                 content_end = cut
-            line_edits.extend(_normalise_line(raw, start, content_end, line_content_end))
-            line_edits.extend(
-                find_glued_words(raw[start:content_end], offset=start, config=config.glue)
-            )
+        content.append((start, content_end))
+    # glued words of every kept line and of the title, in one pass
+    glued = find_glued_words_in_ranges(
+        raw, content if title_span is None else [*content, title_span], config=config.glue
+    )
+    if title_span is not None:
+        title = " ".join(insert_spaces(raw, glued[-1], *title_span).split())
+    for k, i in enumerate(kept):
+        start, content_end = content[k]
+        line_content_end = content_ends[i]
+        found = line_edits[k]
+        if start < line_content_end:
+            found.extend(_normalise_line(raw, start, content_end, line_content_end))
+            found.extend(glued[k])
         terminator_length = ends[i] - line_content_end
         if i == last_content and terminator_length:
-            line_edits.append(Edit(line_content_end, ends[i], "", "whitespace"))
+            found.append(Edit(line_content_end, ends[i], "", "whitespace"))
         elif terminator_length and (terminator_length > 1 or raw[line_content_end] != "\n"):
-            line_edits.append(Edit(line_content_end, ends[i], "\n", "whitespace"))
+            found.append(Edit(line_content_end, ends[i], "\n", "whitespace"))
         # a line's edits stay inside the line, so overlaps are resolved line by line
-        edits.extend(_disjoint(line_edits) if len(line_edits) > 1 else line_edits)
+        edits.extend(_disjoint(found) if len(found) > 1 else found)
     clean_text, offset_map = apply_edits(raw, edits)
 
     for name in credits:

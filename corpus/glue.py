@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -331,6 +333,37 @@ def clear_caches() -> None:
 
 def find_glued_words(text: str, *, offset: int = 0, config: GlueConfig) -> list[Edit]:
     """Space insertions that repair glued words in `text`, in coordinates `offset + i`."""
+    return [Edit(offset + p, offset + p, " ", REASON) for p in _glue_positions(text, config)]
+
+
+def find_glued_words_in_ranges(
+    text: str, ranges: Sequence[tuple[int, int]], *, config: GlueConfig
+) -> list[list[Edit]]:
+    """`[find_glued_words(text[s:e], offset=s, config=config) for s, e in ranges]` in one
+    pass (a page's lines cost one call instead of one each).
+
+    The ranges are joined with line breaks: a line break is neither part of a token nor a
+    word character, so every token, word boundary and glue rule sees each range exactly
+    as it would alone, and no insertion falls on a range's first or last position.
+    """
+    if not ranges:
+        return []
+    joined = "\n".join(text[s:e] for s, e in ranges)
+    joined_starts: list[int] = []
+    position = 0
+    for s, e in ranges:
+        joined_starts.append(position)
+        position += e - s + 1
+    out: list[list[Edit]] = [[] for _ in ranges]
+    for p in _glue_positions(joined, config):
+        k = bisect_right(joined_starts, p) - 1
+        at = ranges[k][0] + p - joined_starts[k]
+        out[k].append(Edit(at, at, " ", REASON))
+    return out
+
+
+def _glue_positions(text: str, config: GlueConfig) -> list[int]:
+    """Sorted positions in `text` where a space repairs a glued word."""
     positions: set[int] = set()
     cuts_of, glued = _token_cache(config)
     if text.isascii():
@@ -380,12 +413,22 @@ def find_glued_words(text: str, *, offset: int = 0, config: GlueConfig) -> list[
                 positions.add(match.start(2))
     for match in _COMMA_GLUE.finditer(text):
         positions.add(match.end())
-    return [Edit(offset + p, offset + p, " ", REASON) for p in sorted(positions)]
+    return sorted(positions)
 
 
 def repair_glued_words(text: str, *, config: GlueConfig) -> str:
     """`text` with its glued words split (for metadata values such as the title)."""
-    out = text
-    for edit in reversed(find_glued_words(text, config=config)):
-        out = out[: edit.start] + edit.replacement + out[edit.end :]
-    return out
+    return insert_spaces(text, find_glued_words(text, config=config), 0, len(text))
+
+
+def insert_spaces(text: str, edits: Sequence[Edit], start: int, end: int) -> str:
+    """text[start:end] with the glue `edits` (in `text` coordinates, inside the range,
+    sorted) applied."""
+    pieces = []
+    position = start
+    for edit in edits:
+        pieces.append(text[position : edit.start])
+        pieces.append(edit.replacement)
+        position = edit.end
+    pieces.append(text[position:end])
+    return "".join(pieces)
