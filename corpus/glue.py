@@ -47,11 +47,36 @@ _LOWER_THEN_UPPER = re.compile(r"^([a-z]{2,})([A-Z](?:[a-z]{2,}|[A-Z0-9]*\d[A-Z0
 _WORD_THEN_YEAR = re.compile(r"(?<![\w])([A-Z][a-z]{2,})((?:1[89]|20)\d\d)(?![\w])")
 # the comma first, so the regex engine can jump from comma to comma
 _COMMA_GLUE = re.compile(r",(?<=[A-Za-z0-9],)(?=[a-z]{2,})")
-# ASCII lines: every character that cannot be part of a `_TOKEN` becomes a space
-# bytes.translate table: ASCII letters and the joiners of `_TOKEN` stay, the rest -> space
-_ASCII_CHUNKS = bytes(
-    c if chr(c).isalpha() and c < 128 or chr(c) in "-'" else ord(" ") for c in range(256)
-)
+# ASCII text: bytes.translate table keeping the letters, every other byte -> space
+_ASCII_LETTER_RUNS = bytes(c if chr(c).isalpha() and c < 128 else ord(" ") for c in range(256))
+# the `_TOKEN` matches of ASCII text that contain a joiner
+_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def _ascii_joined_tokens(text: str) -> set[str]:
+    """The `_TOKEN` matches of ASCII `text` that contain a joiner ("anti-drugpolicy",
+    "it's"), found from the joiners (few) rather than by a regex scan of the whole text.
+
+    A joiner belongs to a token when letters stand on both sides of it; the token is the
+    longest run of letters and such joiners around it."""
+    tokens: set[str] = set()
+    letters = _ASCII_LETTERS
+    last = len(text) - 1
+    for joiner in "-'":
+        p = text.find(joiner, 1)
+        while 0 < p < last:
+            if text[p - 1] in letters and text[p + 1] in letters:
+                start = p - 1
+                while start > 0 and (
+                    text[start - 1] in letters
+                    or (start > 1 and text[start - 1] in "-'" and text[start - 2] in letters)
+                ):
+                    start -= 1
+                match = _TOKEN.match(text, start)
+                if match is not None:
+                    tokens.add(match.group())
+            p = text.find(joiner, p + 1)
+    return tokens
 _LETTER_DIGIT = re.compile(r"[0-9](?<=[A-Za-z][0-9])")
 
 
@@ -367,17 +392,11 @@ def _glue_positions(text: str, config: GlueConfig) -> list[int]:
     positions: set[int] = set()
     cuts_of, glued = _token_cache(config)
     if text.isascii():
-        # letters and the joiners of `_TOKEN` survive; everything else splits the line
-        chunks = set(text.encode("ascii").translate(_ASCII_CHUNKS).decode("ascii").split())
+        # every run of letters, then the tokens with joiners ("anti-drugpolicy", "it's");
+        # a run that is only part of such a token never passes the occurrence check below
+        tokens = set(text.encode("ascii").translate(_ASCII_LETTER_RUNS).decode("ascii").split())
         if "-" in text or "'" in text:
-            tokens = set()
-            for chunk in chunks:
-                if chunk.isalpha():
-                    tokens.add(chunk)
-                else:
-                    tokens.update(_TOKEN.findall(chunk))
-        else:  # only letters are left in the chunks: each one is a token
-            tokens = chunks
+            tokens.update(_ascii_joined_tokens(text))
         has_letter_digit = _LETTER_DIGIT.search(text) is not None
     else:
         tokens = set(_TOKEN.findall(text))

@@ -111,11 +111,25 @@ def _reference_glue_positions(text: str) -> set[int]:
     return positions
 
 
+def _reference_all_glue_positions(text: str) -> set[int]:
+    """Every rule of find_glued_words, each applied directly to the whole text."""
+    from corpus.glue import _CODE_GLUE, _COMMA_GLUE, _WORD_THEN_YEAR, _known
+
+    positions = _reference_glue_positions(text)
+    for rule in (_CODE_GLUE, _WORD_THEN_YEAR):
+        for m in rule.finditer(text):
+            if _known(m.group(1), CONFIG.glue):
+                positions.add(m.start(2))
+    positions.update(m.end() for m in _COMMA_GLUE.finditer(text))
+    return positions
+
+
 def test_glue_token_cache_finds_every_occurrence_and_only_whole_tokens():
     rng = random.Random(5)
     words = (
         "strengthen cooperation todiscovering overa detectedin wasco-founded Hai Phong RILO "
-        "UNODC M918 C04 the anti-drugpolicy it's don’t Việt ² _ 3 - '"
+        "UNODC M918 C04 the anti-drugpolicy it's don’t Việt ² _ 3 - ' May2019 crimeC04 "
+        "2000,so toChinese drug-policy"
     ).split()
     for _ in range(2000):
         text = "".join(
@@ -123,7 +137,7 @@ def test_glue_token_cache_finds_every_occurrence_and_only_whole_tokens():
             for _ in range(rng.randint(1, 10))
         )
         found = {e.start for e in find_glued_words(text, config=CONFIG.glue)}
-        assert _reference_glue_positions(text) <= found, repr(text)
+        assert found == _reference_all_glue_positions(text), repr(text)
     # "todiscovering" inside a longer token must not be split
     assert find_glued_words("xtodiscovering", config=CONFIG.glue) == []
     assert [e.start for e in find_glued_words("a todiscovering b", config=CONFIG.glue)] == [4]
@@ -205,3 +219,19 @@ def test_chrome_and_block_matchers_equal_matching_each_pattern():
     lines += ["Copyright 2020 VCN. All rights reserved", "x", "most readx"]
     for line in lines:
         assert matcher(line) == any(p.match(line) for p in patterns), line
+
+
+def test_glue_in_ranges_equals_one_call_per_range():
+    from corpus.glue import find_glued_words_in_ranges
+
+    rng = random.Random(9)
+    words = "todiscovering overa anti-drugpolicy May2019 crimeC04 2000,so Hai Phong the".split()
+    for _ in range(300):
+        text = "".join(
+            rng.choice(words) + rng.choice([" ", "", "-", "'", ", ", "\n", "--"])
+            for _ in range(rng.randint(1, 30))
+        )
+        cuts = sorted(rng.sample(range(len(text) + 1), k=min(len(text) + 1, 6)))
+        ranges = [(a, b) for a, b in zip(cuts[::2], cuts[1::2], strict=False)]
+        expected = [find_glued_words(text[a:b], offset=a, config=CONFIG.glue) for a, b in ranges]
+        assert find_glued_words_in_ranges(text, ranges, config=CONFIG.glue) == expected, text
