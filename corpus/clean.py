@@ -404,6 +404,8 @@ class _Prepared:
         self.is_block_header = _any_matcher(config.block_headers)
         self.facts: dict[str, _Facts] = {}
         self.credit_words = tuple(w.lower() for w in config.photo_credit_words)
+        # what an ASCII text can contain (the pre-checks below only run on ASCII text)
+        self.ascii_credit_words = tuple(w for w in self.credit_words if w.isascii())
 
     def line_facts(self, text: str) -> _Facts:
         facts = self.facts.get(text)
@@ -441,7 +443,7 @@ class _Prepared:
         """
         if self.credit_words and text.isascii():
             low = text.lower()
-            if not any(w in low for w in self.credit_words):
+            if not any(w in low for w in self.ascii_credit_words):
                 return None
         return self.config.photo_credit_pattern.search(text)
 
@@ -451,7 +453,7 @@ class _Prepared:
         if not self.credit_words or not page.isascii():
             return True
         low = page.lower()
-        return any(w in low for w in self.credit_words)
+        return any(w in low for w in self.ascii_credit_words)
 
 
 def _no_match(text: str) -> None:

@@ -77,7 +77,15 @@ def _ascii_joined_tokens(text: str) -> set[str]:
                     tokens.add(match.group())
             p = text.find(joiner, p + 1)
     return tokens
-_LETTER_DIGIT = re.compile(r"[0-9](?<=[A-Za-z][0-9])")
+
+
+# ASCII text: bytes.translate table, letters -> "a", digits -> "0", the rest -> space
+_ASCII_CLASSES = (
+    bytes(
+        ord("a") if chr(c).isalpha() else ord("0") if chr(c).isdigit() else 32 for c in range(128)
+    )
+    + b" " * 128
+)
 
 
 @dataclass(frozen=True)
@@ -397,7 +405,8 @@ def _glue_positions(text: str, config: GlueConfig) -> list[int]:
         tokens = set(text.encode("ascii").translate(_ASCII_LETTER_RUNS).decode("ascii").split())
         if "-" in text or "'" in text:
             tokens.update(_ascii_joined_tokens(text))
-        has_letter_digit = _LETTER_DIGIT.search(text) is not None
+        # letters -> "a", digits -> "0": a letter right before a digit is a substring search
+        has_letter_digit = b"a0" in text.encode("ascii").translate(_ASCII_CLASSES)
     else:
         tokens = set(_TOKEN.findall(text))
         has_letter_digit = True
