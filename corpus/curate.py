@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .boilerplate import page_line_keys
@@ -495,27 +496,46 @@ def _clean_and_scan_chunk(
     kept_rows: list[int] = []
     texts: list[str] = []
     published: list[str | None] = []
-    edit_counts: Counter[str] = Counter()
-    edit_chars: Counter[str] = Counter()
     rejected: list[tuple[str, str]] = []
     for row, doc in enumerate(cleaned):
-        for e in doc.edits:
-            edit_counts[e.reason] += 1
-            edit_chars[e.reason] += e.end - e.start
         if doc.status == STATUS_KEPT:
             kept_rows.append(row)
             texts.append(doc.clean_text or doc.raw_text)
             published.append(doc.published)
         elif doc.status == STATUS_REJECTED:
             rejected.append((doc.reject_reason or "unknown", doc.metadata.get("error", doc.source)))
+    rows = _rows_table(cleaned)
+    edit_counts, edit_chars = _edits_by_reason(rows)
     return CleanedChunk(
-        rows=_rows_table(cleaned),
+        rows=rows,
         kept_rows=kept_rows,
         published=published,
         scan=scan_texts(texts, config=dedup_config) if texts else None,
         edit_counts=edit_counts,
         edit_chars=edit_chars,
         rejected=rejected,
+    )
+
+
+def _edits_by_reason(rows: pa.Table) -> tuple[Counter[str], Counter[str]]:
+    """Edits and raw characters edited, by reason, over the rows' removals (one Arrow
+    group-by instead of two counter updates per edit)."""
+    removals = pc.list_flatten(rows.column("removals"))
+    if len(removals) == 0:
+        return Counter(), Counter()
+    table = pa.table(
+        {
+            "reason": pc.struct_field(removals, "reason"),
+            "chars": pc.subtract(
+                pc.struct_field(removals, "raw_end"), pc.struct_field(removals, "raw_start")
+            ),
+        }
+    )
+    totals = table.group_by("reason").aggregate([("chars", "count"), ("chars", "sum")])
+    reasons = totals.column("reason").to_pylist()
+    return (
+        Counter(dict(zip(reasons, totals.column("chars_count").to_pylist(), strict=True))),
+        Counter(dict(zip(reasons, totals.column("chars_sum").to_pylist(), strict=True))),
     )
 
 
@@ -542,15 +562,18 @@ def _rows_table(docs: Sequence[Document]) -> pa.Table:
     edit_counts = [len(d.edits) for d in docs]
     maps = [d.offset_map or OffsetMap([]) for d in docs]
     map_counts = [len(m) for m in maps]
+    edits = [e for d in docs for e in d.edits]
+    # one transpose of the (start, end, replacement, reason) tuples instead of a pass each
+    starts, ends, replacements, reasons = zip(*edits, strict=True) if edits else ((),) * 4
     removals = pa.ListArray.from_arrays(
         pa.array(np.concatenate(([0], np.cumsum(edit_counts, dtype=np.int64))), pa.int32()),
         pa.StructArray.from_arrays(
             [
-                pa.array([e.reason for d in docs for e in d.edits], strings),
-                pa.array([e.start for d in docs for e in d.edits], pa.int64()),
-                pa.array([e.end for d in docs for e in d.edits], pa.int64()),
+                pa.array(reasons, strings),
+                pa.array(starts, pa.int64()),
+                pa.array(ends, pa.int64()),
                 pa.array([d.raw_text[e.start : e.end] for d in docs for e in d.edits], strings),
-                pa.array([e.replacement for d in docs for e in d.edits], strings),
+                pa.array(replacements, strings),
             ],
             fields=list(_REMOVAL),
         ),

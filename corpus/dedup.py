@@ -166,7 +166,9 @@ def _segment_hashes(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) ->
         return np.zeros(0, dtype=np.uint64)
     fwd, inv = _powers(_round_up(n))
     prefix = np.zeros(n + 1, dtype=np.uint64)
-    np.cumsum((values.astype(np.uint64) + np.uint64(1)) * fwd[:n], dtype=np.uint64, out=prefix[1:])
+    terms = np.add(values, np.uint64(1), dtype=np.uint64)
+    terms *= fwd[:n]
+    np.cumsum(terms, dtype=np.uint64, out=prefix[1:])
     raw = (prefix[ends] - prefix[starts]) * inv[starts]
     return _mix64(raw + (ends - starts).astype(np.uint64) * _LEN_MIX)
 
@@ -188,16 +190,23 @@ class _Tokens:
     doc_bounds: np.ndarray  # token index where each text starts (len = texts + 1)
 
 
+# bytes.translate table: ASCII letters and digits -> 1 (word character), the rest -> 0
+_ASCII_WORD = bytes(int(c < 128 and chr(c).isalnum()) for c in range(256))
+
+
 def _code_points(text: str) -> tuple[np.ndarray, np.ndarray]:
     """Lower-cased code points of `text` and which of them are word characters.
 
     Letters, digits and combining marks of the Basic Multilingual Plane are word
     characters; everything else (punctuation, spaces, symbols, emoji) separates words.
     """
+    if text.isascii():  # one byte per character: bytes methods do it at memory speed
+        data = text.encode("ascii")
+        return (
+            np.frombuffer(data.lower(), dtype=np.uint8),
+            np.frombuffer(data.translate(_ASCII_WORD), dtype=np.bool_),
+        )
     lower, word_table = _char_tables()
-    if text.isascii():  # one byte per character; the tables' first 128 entries suffice
-        codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-        return lower[:128][codes], word_table[:128][codes]
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     bmp = cps < 0x10000
     clipped = np.where(bmp, cps, 0)
