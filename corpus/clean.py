@@ -517,6 +517,9 @@ def _similarity_at_least(a: str, b: str, threshold: float) -> bool:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= threshold
 
 
+_STRAY_CAPITAL = re.compile(r"[A-Z]{2}[a-z]+")
+
+
 def _parse_names(names: str, config: CleanConfig) -> list[str]:
     out = []
     for name in config.byline_separators.split(names):
@@ -525,7 +528,7 @@ def _parse_names(names: str, config: CleanConfig) -> list[str]:
             continue
         # "THai" -> "Thai": a stray second capital from typing, not an acronym
         name = " ".join(
-            w[0] + w[1:].lower() if re.fullmatch(r"[A-Z]{2}[a-z]+", w) else w for w in name.split()
+            w[0] + w[1:].lower() if _STRAY_CAPITAL.fullmatch(w) else w for w in name.split()
         )
         out.append(name)
     return out

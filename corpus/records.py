@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .offsets import Edit, OffsetMap
@@ -92,8 +92,15 @@ class Document:
         return (_document_from_state, (tuple(state),))
 
     def with_(self, **changes: Any) -> Document:
-        """A copy with some fields changed (records are immutable)."""
-        return replace(self, **changes)
+        """A copy with some fields changed (records are immutable): `dataclasses.replace`
+        without re-running `__init__` field by field (cleaning makes one copy per page)."""
+        unknown = changes.keys() - _FIELD_NAMES
+        if unknown:
+            raise TypeError(f"Document has no field(s) {sorted(unknown)}")
+        copy = object.__new__(Document)
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.update(changes)
+        return copy
 
     def to_row(self) -> dict[str, Any]:
         """The corpus-table row (see CORPUS_COLUMNS)."""
@@ -161,6 +168,7 @@ class Document:
 
 _FIELDS = fields(Document)
 _EDITS_AT = [f.name for f in _FIELDS].index("edits")
+_FIELD_NAMES = frozenset(f.name for f in _FIELDS)
 
 
 def _document_from_state(state: tuple) -> Document:
