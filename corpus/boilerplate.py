@@ -79,11 +79,17 @@ def page_line_keys(doc: Document, *, max_words: int) -> tuple[str, int, tuple[st
     marker = xxhash.xxh3_128_intdigest(f"{site}\0{doc.raw_text}".encode("utf-8", "surrogatepass"))
     keys = set()
     for line in doc.raw_text.splitlines():
-        # an ASCII line keeps its words in its key: a long one can be skipped unkeyed
-        if line.isascii() and len(line.split(None, max_words)) > max_words:
-            continue
-        keys.add(line_key(line))
-    return site, marker, tuple(sorted(k for k in keys if k and len(k.split()) <= max_words))
+        if line.isascii():
+            # an ASCII line keeps its words in its key: count them on the line, and skip
+            # a long line unkeyed
+            if len(line.split(None, max_words)) <= max_words:
+                keys.add(line_key(line))
+        else:
+            key = line_key(line)
+            if len(key.split()) <= max_words:
+                keys.add(key)
+    keys.discard("")
+    return site, marker, tuple(sorted(keys))
 
 
 class BoilerplateCounter:

@@ -81,14 +81,16 @@ class Document:
     def __reduce__(self) -> tuple:
         """Pickle the edits as four columns: cleaning workers send back tens of edits per
         page, and one tuple per edit costs more to pickle than the rest of the page."""
-        state = [getattr(self, f.name) for f in _FIELDS]
+        values = self.__dict__
+        state = [values[name] for name in _FIELD_ORDER]
         edits = self.edits
-        state[_EDITS_AT] = (
-            array("q", [e.start for e in edits]),
-            array("q", [e.end for e in edits]),
-            tuple(e.replacement for e in edits),
-            tuple(e.reason for e in edits),
-        )
+        if edits:  # (a page on its way to cleaning has none: nothing to pack)
+            state[_EDITS_AT] = (
+                array("q", [e.start for e in edits]),
+                array("q", [e.end for e in edits]),
+                tuple(e.replacement for e in edits),
+                tuple(e.reason for e in edits),
+            )
         return (_document_from_state, (tuple(state),))
 
     def with_(self, **changes: Any) -> Document:
@@ -168,14 +170,21 @@ class Document:
 
 _FIELDS = fields(Document)
 _EDITS_AT = [f.name for f in _FIELDS].index("edits")
-_FIELD_NAMES = frozenset(f.name for f in _FIELDS)
+_FIELD_ORDER = tuple(f.name for f in _FIELDS)
+_FIELD_NAMES = frozenset(_FIELD_ORDER)
 
 
 def _document_from_state(state: tuple) -> Document:
-    """Inverse of `Document.__reduce__`."""
-    starts, ends, replacements, reasons = state[_EDITS_AT]
-    edits = tuple(map(Edit._make, zip(starts, ends, replacements, reasons, strict=True)))
-    return Document(*state[:_EDITS_AT], edits, *state[_EDITS_AT + 1 :])
+    """Inverse of `Document.__reduce__` (the fields as `with_` sets them: no __init__)."""
+    document = object.__new__(Document)
+    values = document.__dict__
+    values.update(zip(_FIELD_ORDER, state, strict=True))
+    if state[_EDITS_AT]:
+        starts, ends, replacements, reasons = state[_EDITS_AT]
+        values["edits"] = tuple(
+            map(Edit._make, zip(starts, ends, replacements, reasons, strict=True))
+        )
+    return document
 
 
 def _missing_to_none(value: Any) -> Any:
