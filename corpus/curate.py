@@ -51,7 +51,6 @@ from .dedup import (
     paragraph_ranges,
     scan_texts,
 )
-from .dedup import warm_up as warm_up_dedup
 from .errors import InputError
 from .ingest import iter_pages
 from .offsets import OffsetMap
@@ -383,10 +382,10 @@ def clean_and_scan(
     first = next(chunks, None)
     if first is None:
         return
-    # Word data, matchers and character tables are loaded here, once: the forked workers
-    # inherit them instead of each loading them while the other waits for a core.
+    # Word data and matchers are loaded here, once: the forked workers inherit them
+    # instead of each loading them while the other waits for a core. (Dedup's Unicode
+    # tables are built on a worker's first non-ASCII batch: ASCII text never needs them.)
     warm_up_clean(clean_config)
-    warm_up_dedup()
     yield from _in_worker_order(
         itertools.chain([first], chunks),
         _worker_chunk,

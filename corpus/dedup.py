@@ -119,11 +119,6 @@ def _char_tables() -> tuple[np.ndarray, np.ndarray]:
     return lower, word
 
 
-def warm_up() -> None:
-    """Build the character tables once, before workers fork (they inherit them)."""
-    _char_tables()
-
-
 _POWER_TABLES: list[tuple[np.ndarray, np.ndarray]] = []
 
 

@@ -25,7 +25,7 @@ from corpus.clean import (
     clean_documents,
     load_clean_config,
 )
-from corpus.glue import _TOKEN, find_glued_words
+from corpus.glue import _TOKEN, _listed_words, find_glued_words
 from corpus.records import Document, stable_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,6 +182,7 @@ def test_glue_words_missing_from_the_word_list_have_zipf_zero():
     from wordfreq import get_frequency_dict, zipf_frequency
 
     listed = get_frequency_dict(CONFIG.glue.language)
+    assert _listed_words(CONFIG.glue.language) == listed  # our bucket-wise copy of it
     rng = random.Random(7)
     for _ in range(2000):
         word = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 9)))
