@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from wordfreq import get_frequency_list, zipf_frequency
+from wordfreq import get_frequency_dict, get_frequency_list, zipf_frequency
 from wordfreq.language_info import get_language_info
 
 from .offsets import Edit
@@ -138,14 +138,12 @@ def _regex_tokenised(language: str) -> bool:
 
 @lru_cache(maxsize=8)
 def _listed_words(language: str) -> dict[str, float]:
-    """wordfreq's word list as `get_frequency_dict` makes it (bucket i at frequency
-    10^(-i/100), a later bucket overriding an earlier one), built a bucket at a time in
-    C instead of word by word (0.12 -> 0.02 s, paid before the workers fork). A lower-case
-    ASCII word missing from it has Zipf 0."""
-    words: dict[str, float] = {}
-    for index, bucket in enumerate(get_frequency_list(language)):
-        words.update(dict.fromkeys(bucket, 10 ** (-index / 100)))
-    return words
+    """wordfreq's word list: a lower-case ASCII word missing from it has Zipf 0.
+
+    Asked for as wordfreq's own lookups ask (`get_frequency_dict(lang, "best")`, both
+    positional), so its cache holds one copy: keyword or default arguments would make
+    another 320k-entry dict."""
+    return get_frequency_dict(language, "best")
 
 
 def _need(length: int, config: GlueConfig) -> float:
@@ -200,7 +198,8 @@ def _build_ascii_parts(config: GlueConfig) -> dict[str, float] | None:
     listed = _listed_words(config.language)
     direct = _regex_tokenised(config.language)  # else _zipf asks wordfreq word by word
     # wordfreq's buckets come in decreasing frequency, bucket i at 10^(-i/100)
-    for index, bucket in enumerate(get_frequency_list(config.language)):
+    # (asked for as wordfreq's get_frequency_dict asks: the same cached list, see above)
+    for index, bucket in enumerate(get_frequency_list(config.language, "best")):
         freq = 10 ** (-index / 100)  # wordfreq's cB_to_freq(-index)
         if freq < floor:
             break

@@ -25,7 +25,7 @@ from corpus.clean import (
     clean_documents,
     load_clean_config,
 )
-from corpus.glue import _TOKEN, _listed_words, find_glued_words
+from corpus.glue import _TOKEN, find_glued_words
 from corpus.records import Document, stable_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,7 +182,6 @@ def test_glue_words_missing_from_the_word_list_have_zipf_zero():
     from wordfreq import get_frequency_dict, zipf_frequency
 
     listed = get_frequency_dict(CONFIG.glue.language)
-    assert _listed_words(CONFIG.glue.language) == listed  # our bucket-wise copy of it
     rng = random.Random(7)
     for _ in range(2000):
         word = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 9)))
@@ -236,3 +235,25 @@ def test_glue_in_ranges_equals_one_call_per_range():
         ranges = [(a, b) for a, b in zip(cuts[::2], cuts[1::2], strict=False)]
         expected = [find_glued_words(text[a:b], offset=a, config=CONFIG.glue) for a, b in ranges]
         assert find_glued_words_in_ranges(text, ranges, config=CONFIG.glue) == expected, text
+
+
+def test_glue_shares_wordfreqs_cached_word_list_instead_of_copying_it():
+    # a second 320k-word dict or list costs ~20-30 MB in every process; checked in a fresh
+    # interpreter, as other tests fill wordfreq's caches their own way
+    import subprocess
+
+    code = """
+from wordfreq import get_frequency_dict, get_frequency_list, word_frequency
+from corpus.clean import load_clean_config, warm_up
+from corpus.glue import _listed_words
+config = load_clean_config()
+warm_up(config)
+word_frequency("cooperation", config.glue.language)  # wordfreq's own lookup path
+assert _listed_words(config.glue.language) is get_frequency_dict(config.glue.language, "best")
+assert get_frequency_list.cache_info().currsize == 1, get_frequency_list.cache_info()
+assert get_frequency_dict.cache_info().currsize == 1, get_frequency_dict.cache_info()
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
