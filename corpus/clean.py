@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+import itertools
 import multiprocessing
 import os
 import re
@@ -47,7 +48,7 @@ from .boilerplate import (
 from .config import read_yaml_mapping
 from .errors import ConfigError
 from .glue import GlueConfig, find_glued_words_in_ranges, insert_spaces
-from .offsets import Edit, apply_edits
+from .offsets import EDIT_ORDER, Edit, apply_edits
 from .records import STATUS_REJECTED, Document
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "configs" / "clean.yaml"
@@ -274,20 +275,18 @@ def _split_lines(raw: str) -> tuple[list[int], list[int], list[int], list[str]]:
     content_ends: list[int] = []
     ends: list[int] = []
     texts: list[str] = []
-    if "\r" not in raw:  # the common case: split on "\n" without a regex
-        pos = 0
-        pieces = raw.split("\n")
-        last = len(pieces) - 1
-        for index, text in enumerate(pieces):
-            if index == last and not text:
-                break
-            starts.append(pos)
-            pos += len(text)
-            content_ends.append(pos)
-            if index < last:
-                pos += 1
-            ends.append(pos)
-            texts.append(text)
+    if "\r" not in raw:  # the common case: split on "\n", positions by running sums
+        texts = raw.split("\n")
+        if not texts[-1]:
+            texts.pop()  # a final "\n" ends the last line; it does not start another
+        lengths = list(map(len, texts))
+        ends = list(itertools.accumulate(lengths, lambda end, length: end + length + 1, initial=-1))
+        del ends[0]
+        starts = [end - length for end, length in zip(ends, lengths, strict=True)]
+        content_ends = ends[:]
+        ends = [end + 1 for end in ends]
+        if ends and ends[-1] > len(raw):
+            ends[-1] = len(raw)  # the last line has no terminator
         return starts, content_ends, ends, texts
     for m in _LINE.finditer(raw):
         body = m.group().rstrip("\r\n")
@@ -412,9 +411,20 @@ class _Prepared:
         if facts is not None:
             return facts
         config = self.config
-        words = text.split()
-        norm = " ".join(words)
-        n_words = len(words)
+        if (
+            text.isascii()
+            and text.isprintable()  # no tab, no other ASCII whitespace but the space
+            and "  " not in text
+            and text[:1] != " "
+            and text[-1:] != " "
+        ):
+            # already in normal form: single spaces between words, none at the ends
+            norm = text
+            n_words = text.count(" ") + 1 if text else 0
+        else:
+            words = text.split()
+            norm = " ".join(words)
+            n_words = len(words)
         # line_key of an ASCII line only folds case and digits of its normalised text
         key = normalised_key(norm) if text.isascii() else line_key(text)
         if n_words == 0:
@@ -753,23 +763,14 @@ def clean_page(
             previous_kept_blank = True
 
     # 6. edits
+    # each run of adjacent lines removed for one reason is one edit
     edits: list[Edit] = []
-    run_start: int | None = None
-    for i in range(n):
-        reason = reasons[i]
-        if reason is None:
-            continue
-        if (
-            run_start is not None
-            and edits
-            and edits[-1].reason == reason
-            and edits[-1].end == starts[i]
-        ):
-            prev = edits.pop()
-            edits.append(Edit(prev.start, ends[i], "", reason))
-        else:
-            edits.append(Edit(starts[i], ends[i], "", reason))
-        run_start = starts[i]
+    i = 0
+    for reason, run in itertools.groupby(reasons):
+        length = len(list(run))
+        if reason is not None:
+            edits.append(Edit(starts[i], ends[i + length - 1], "", reason))
+        i += length
     # kept lines: a caption's trailing photo credit goes, the rest is the line's content
     kept = [i for i in range(n) if reasons[i] is None]
     content: list[tuple[int, int]] = []  # raw [start, end) of each kept line's content
@@ -809,6 +810,7 @@ def clean_page(
             found.append(Edit(line_content_end, ends[i], "\n", "whitespace"))
         # a line's edits stay inside the line, so overlaps are resolved line by line
         edits.extend(_disjoint(found) if len(found) > 1 else found)
+    edits.sort(key=EDIT_ORDER)  # sorted once: apply_edits finds them in order
     clean_text, offset_map = apply_edits(raw, edits)
 
     for name in credits:
@@ -819,7 +821,7 @@ def clean_page(
     deduped_authors = list(dict.fromkeys(authors))
     return doc.with_(
         clean_text=clean_text,
-        edits=tuple(sorted(edits, key=lambda e: (e.start, e.end))),
+        edits=tuple(edits),
         offset_map=offset_map,
         title=title,
         published=published,

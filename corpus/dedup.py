@@ -27,13 +27,11 @@ from scipy.sparse.csgraph import connected_components as _scipy_components
 
 from .config import read_yaml_mapping
 from .errors import ConfigError
+from .hashing import mix64, segment_hashes
 from .records import STATUS_DUPLICATE, STATUS_KEPT, Document
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "configs" / "dedup.yaml"
 KEEPER_KEYS = ("earliest_published", "longest", "first_seen")
-_POLY = np.uint64(0x100000001B3)  # odd, hence invertible modulo 2^64
-_POLY_INV = np.uint64(pow(0x100000001B3, -1, 1 << 64))
-_LEN_MIX = np.uint64(0x9E3779B97F4A7C15)
 _SHINGLES_PER_BLOCK = 2048  # shingles of one (num_perm x shingles) uint32 MinHash block: ~1.2 MB
 
 
@@ -119,60 +117,6 @@ def _char_tables() -> tuple[np.ndarray, np.ndarray]:
     return lower, word
 
 
-_POWER_TABLES: list[tuple[np.ndarray, np.ndarray]] = []
-
-
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """POLY^i and POLY^-i modulo 2^64 for i < n (numpy uint64 arithmetic wraps).
-
-    Only the largest table built so far is kept; smaller requests use a prefix of it.
-    """
-    tables = _POWER_TABLES[0] if _POWER_TABLES else None
-    if tables is None or len(tables[0]) < n:
-        fwd = np.full(n, _POLY, dtype=np.uint64)
-        fwd[0] = 1
-        inv = np.full(n, _POLY_INV, dtype=np.uint64)
-        inv[0] = 1
-        tables = (np.cumprod(fwd, dtype=np.uint64), np.cumprod(inv, dtype=np.uint64))
-        if not _POWER_TABLES or len(_POWER_TABLES[0][0]) < n:  # threads may race: keep the larger
-            _POWER_TABLES[:] = [tables]
-    return tables
-
-
-def _mix64(z: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser: spreads a polynomial hash over all 64 bits."""
-    z = z ^ (z >> np.uint64(30))
-    z = z * np.uint64(0xBF58476D1CE4E5B9)
-    z ^= z >> np.uint64(27)
-    z *= np.uint64(0x94D049BB133111EB)
-    z ^= z >> np.uint64(31)
-    return z
-
-
-def _segment_hashes(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Stable 64-bit hash of every slice values[start:end], all slices at once.
-
-    A polynomial hash modulo 2^64 from prefix sums (so each slice costs O(1)), mixed
-    with the slice length and finalised by splitmix64. No Python `hash()`: identical in
-    every process and on every machine.
-    """
-    n = len(values)
-    if len(starts) == 0:
-        return np.zeros(0, dtype=np.uint64)
-    fwd, inv = _powers(_round_up(n))
-    prefix = np.zeros(n + 1, dtype=np.uint64)
-    terms = np.add(values, np.uint64(1), dtype=np.uint64)
-    terms *= fwd[:n]
-    np.cumsum(terms, dtype=np.uint64, out=prefix[1:])
-    raw = (prefix[ends] - prefix[starts]) * inv[starts]
-    return _mix64(raw + (ends - starts).astype(np.uint64) * _LEN_MIX)
-
-
-def _round_up(n: int) -> int:
-    """Next power of two, so the power tables are built only a few times."""
-    return 1 << max(10, int(n - 1).bit_length())
-
-
 @dataclass(frozen=True)
 class _Tokens:
     """Token hashes of a batch of texts, with where each token sits."""
@@ -219,17 +163,25 @@ def _tokenise(texts: Sequence[str]) -> _Tokens:
         for t in texts
     ]
     cps, word = _code_points("\n".join(nfkc))
-    edges = np.diff(np.concatenate(([False], word, [False])).astype(np.int8))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
+    # word runs: their edges alternate start, end, start, end...
+    padded = np.zeros(len(word) + 2, dtype=np.bool_)
+    padded[1:-1] = word
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    starts, ends = edges[0::2], edges[1::2]
     lengths = np.fromiter((len(t) for t in nfkc), dtype=np.int64, count=len(nfkc))
     doc_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
-    doc = np.searchsorted(doc_starts, starts, side="right") - 1
-    newlines = np.flatnonzero(cps == 10)  # line i of a text starts after its i-th newline
-    line = np.searchsorted(newlines, starts) - np.searchsorted(newlines, doc_starts)[doc]
     bounds = np.searchsorted(starts, np.concatenate((doc_starts, [len(cps) + 1])))
+    doc = np.repeat(np.arange(len(nfkc)), np.diff(bounds))
+    # line i of a text starts after its i-th newline: number the batch's lines, then count
+    # from the first line of each text
+    newlines = np.flatnonzero(cps == 10)
+    tokens_before = np.searchsorted(starts, newlines)  # tokens before each newline
+    batch_line = np.repeat(
+        np.arange(len(newlines) + 1), np.diff(tokens_before, prepend=0, append=len(starts))
+    )
+    line = batch_line - np.searchsorted(newlines, doc_starts)[doc]
     return _Tokens(
-        hashes=_segment_hashes(cps, starts, ends),
+        hashes=segment_hashes(cps, starts, ends),
         doc=doc,
         line=line,
         start=starts,
@@ -272,7 +224,7 @@ def _shingles(tokens: _Tokens, k: int) -> tuple[np.ndarray, np.ndarray]:
         np.concatenate((tokens.doc[first], short)) if len(starts) else np.zeros(0, dtype=np.int64)
     )
     order = np.argsort(docs, kind="stable")
-    return _segment_hashes(tokens.hashes, starts[order], ends[order]), docs[order]
+    return segment_hashes(tokens.hashes, starts[order], ends[order]), docs[order]
 
 
 def shingle_sets(texts: Sequence[str], *, shingle_size: int) -> list[np.ndarray]:
@@ -383,7 +335,7 @@ def band_keys(
     block = signatures[:, : bands * rows].astype(np.uint64).reshape(n * bands, rows)
     flat = np.ascontiguousarray(block).ravel()
     starts = np.arange(0, n * bands * rows, rows)
-    keys = _segment_hashes(flat, starts, starts + rows)
+    keys = segment_hashes(flat, starts, starts + rows)
     doc_ids = np.arange(n) if docs is None else np.asarray(docs)
     return pd.DataFrame(
         {
@@ -403,7 +355,7 @@ def candidate_pairs(keys: pd.DataFrame) -> pd.DataFrame:
     would only add a candidate, which verification by true Jaccard then rejects.
     """
     band = keys["band"].to_numpy()
-    band_mix = _mix64(np.arange(int(band.max()) + 1 if len(band) else 0, dtype=np.uint64) + 1)
+    band_mix = mix64(np.arange(int(band.max()) + 1 if len(band) else 0, dtype=np.uint64) + 1)
     bucket = keys["key"].to_numpy(dtype=np.uint64) ^ band_mix[band]
     order = np.argsort(bucket, kind="stable")
     ordered = bucket[order]
@@ -561,7 +513,7 @@ def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
         tokens = _tokenise(batch)
         length[lo : lo + m] = [len(t) for t in batch]
         has = np.diff(tokens.doc_bounds) > 0
-        exact[lo : lo + m][has] = _segment_hashes(
+        exact[lo : lo + m][has] = segment_hashes(
             tokens.hashes, tokens.doc_bounds[:-1][has], tokens.doc_bounds[1:][has]
         ) | np.uint64(1)  # never 0, which marks "no words"
         shingles, docs = _shingles(tokens, config.shingle_size)
@@ -614,7 +566,7 @@ def _line_keys(tokens: _Tokens, offset: int, min_chars: int) -> pd.DataFrame:
         {
             "doc": tokens.doc[first] + offset,
             "line": tokens.line[first],
-            "key": _segment_hashes(tokens.hashes, first, last),
+            "key": segment_hashes(tokens.hashes, first, last),
             "chars": chars[keep],
         }
     )
@@ -820,12 +772,7 @@ class ScanAccumulator:
                 f"ScanAccumulator.add_scan: a scan of {len(scan.length)} texts but "
                 f"{len(published)} dates; pass one date (or None) per text"
             )
-        offset = self.n
-        keys = scan.keys.assign(doc=scan.keys["doc"].to_numpy(dtype=np.int64) + offset)
-        lines = scan.lines.assign(doc=scan.lines["doc"].to_numpy(dtype=np.int64) + offset)
-        self._parts.append(
-            Scan(exact_hash=scan.exact_hash, length=scan.length, keys=keys, lines=lines)
-        )
+        self._parts.append(scan)  # its document numbers are shifted once, in scan()
         self._published.extend(published)
         self.n += len(scan.length)
 
@@ -833,11 +780,22 @@ class ScanAccumulator:
         """The `Scan` of every text added so far, in the order added."""
         if not self._parts:
             return scan_texts([], config=self.config)
+        if len(self._parts) == 1:
+            return self._parts[0]
+        offsets = np.cumsum([0] + [len(p.length) for p in self._parts[:-1]])
+
+        def shifted(frames: list[pd.DataFrame]) -> pd.DataFrame:
+            # document numbers of part i move up by the texts of the parts before it
+            out = pd.concat(frames, ignore_index=True)
+            shift = np.repeat(offsets, [len(f) for f in frames])
+            out["doc"] = out["doc"].to_numpy(dtype=np.int64) + shift
+            return out
+
         return Scan(
             exact_hash=np.concatenate([p.exact_hash for p in self._parts]),
             length=np.concatenate([p.length for p in self._parts]),
-            keys=pd.concat([p.keys for p in self._parts], ignore_index=True),
-            lines=pd.concat([p.lines for p in self._parts], ignore_index=True),
+            keys=shifted([p.keys for p in self._parts]),
+            lines=shifted([p.lines for p in self._parts]),
         )
 
     def decide(self, texts_of: Callable[[np.ndarray], Sequence[str]]) -> DedupDecision:

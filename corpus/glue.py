@@ -407,11 +407,12 @@ def _glue_positions(text: str, config: GlueConfig) -> list[int]:
     if text.isascii():
         # every run of letters, then the tokens with joiners ("anti-drugpolicy", "it's");
         # a run that is only part of such a token never passes the occurrence check below
-        tokens = set(text.encode("ascii").translate(_ASCII_LETTER_RUNS).decode("ascii").split())
+        data = text.encode("ascii")
+        tokens = set(data.translate(_ASCII_LETTER_RUNS).decode("ascii").split())
         if "-" in text or "'" in text:
             tokens.update(_ascii_joined_tokens(text))
         # letters -> "a", digits -> "0": a letter right before a digit is a substring search
-        has_letter_digit = b"a0" in text.encode("ascii").translate(_ASCII_CLASSES)
+        has_letter_digit = b"a0" in data.translate(_ASCII_CLASSES)
     else:
         tokens = set(_TOKEN.findall(text))
         has_letter_digit = True

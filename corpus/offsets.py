@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from array import array
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import NamedTuple
 
 from .errors import ContrabandError
@@ -227,13 +228,18 @@ class OffsetMap:
         return f"OffsetMap({len(self)} segments)"
 
 
+EDIT_ORDER = attrgetter("start", "end")  # sort key: the order apply_edits applies edits in
+
+
 def apply_edits(raw: str, edits: Iterable[Edit]) -> tuple[str, OffsetMap]:
     """Apply disjoint raw-coordinate edits; return the clean text and its offset map.
 
     Insertions (start == end) at the same position as another edit's start are placed
     before it. Raises `OverlappingEditsError` naming both edits if two overlap.
     """
-    ordered = sorted(edits, key=lambda e: (e.start, e.end != e.start, e.end))
+    # by (start, end): an insertion (end == start) comes before an edit starting at the
+    # same position, as end >= start for every valid edit
+    ordered = sorted(edits, key=EDIT_ORDER)
     pieces: list[str] = []
     clean_starts: list[int] = []
     raw_starts: list[int] = []
