@@ -29,7 +29,7 @@ import multiprocessing
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,7 +47,7 @@ from .boilerplate import (
 )
 from .config import read_yaml_mapping
 from .errors import ConfigError
-from .glue import GlueConfig, find_glued_words_in_ranges, insert_spaces
+from .glue import GlueConfig, find_glued_words_in_pages, insert_spaces
 from .offsets import EDIT_ORDER, Edit, apply_edits
 from .records import STATUS_REJECTED, Document
 
@@ -554,6 +554,54 @@ def clean_page(
     """The cleaned copy of `doc`: clean text, every edit with its reason, the offset map,
     and title / published / authors moved out of the body. Rejected documents come back
     unchanged. Pure: no I/O, same input -> same output."""
+    return _clean_batch([doc], [boilerplate], config)[0]
+
+
+def clean_pages(
+    docs: Sequence[Document], *, config: CleanConfig, learned: Mapping[str, frozenset[str]]
+) -> list[Document]:
+    """`clean_page` of every page (with its site's `learned` boilerplate), in order. The
+    same result, faster: the glued words of all the pages are looked up in one batch."""
+    return _clean_batch(docs, [learned.get(d.site or "", frozenset()) for d in docs], config)
+
+
+_GlueRequest = tuple[str, list[tuple[int, int]]]  # raw text, ranges to repair
+
+
+def _clean_batch(
+    docs: Sequence[Document], boilerplates: Sequence[frozenset[str]], config: CleanConfig
+) -> list[Document]:
+    """Run each page's `_clean_steps` up to its glue request, answer all the requests in
+    one `find_glued_words_in_pages` call, then let each page finish."""
+    out: list[Document] = []
+    paused: list[tuple[int, Generator[_GlueRequest, list[list[Edit]], Document]]] = []
+    requests: list[_GlueRequest] = []
+    for doc, boilerplate in zip(docs, boilerplates, strict=True):
+        steps = _clean_steps(doc, config, boilerplate)
+        try:
+            requests.append(next(steps))
+        except StopIteration as done:  # nothing to repair (a rejected page)
+            out.append(done.value)
+            continue
+        paused.append((len(out), steps))
+        out.append(doc)  # replaced below
+    glued = find_glued_words_in_pages(requests, config=config.glue) if requests else []
+    for (row, steps), page_glued in zip(paused, glued, strict=True):
+        try:
+            steps.send(page_glued)
+        except StopIteration as done:
+            out[row] = done.value
+        else:
+            raise RuntimeError("_clean_steps asked for glued words twice")
+    return out
+
+
+def _clean_steps(
+    doc: Document, config: CleanConfig, boilerplate: frozenset[str]
+) -> Generator[_GlueRequest, list[list[Edit]], Document]:
+    """The cleaning of one page, paused once: it yields the raw ranges whose glued words
+    it needs (the kept lines and the title), is sent back their glue edits (one list per
+    range) and returns the cleaned document. A batch of pages thus asks glue once."""
     if doc.status == STATUS_REJECTED:
         return doc
     raw = doc.raw_text
@@ -791,9 +839,7 @@ def clean_page(
                 content_end = cut
         content.append((start, content_end))
     # glued words of every kept line and of the title, in one pass
-    glued = find_glued_words_in_ranges(
-        raw, content if title_span is None else [*content, title_span], config=config.glue
-    )
+    glued = yield raw, content if title_span is None else [*content, title_span]
     if title_span is not None:
         title = " ".join(insert_spaces(raw, glued[-1], *title_span).split())
     for k, i in enumerate(kept):
@@ -946,10 +992,7 @@ def _clean_range(bounds: tuple[int, int]) -> list[Document]:
     docs, config, learned = _WORKER_STATE
     start, end = bounds
     with _gc_paused():
-        return [
-            clean_page(d, config=config, boilerplate=learned.get(d.site or "", frozenset()))
-            for d in docs[start:end]
-        ]
+        return clean_pages(docs[start:end], config=config, learned=learned)
 
 
 def _worker_count(workers: int | None, n_docs: int) -> int:
@@ -1016,8 +1059,11 @@ def clean_documents(
     if n_workers == 1:
         with _gc_paused():
             return [
-                clean_page(d, config=config, boilerplate=learned.get(d.site or "", frozenset()))
-                for d in docs
+                page
+                for start in range(0, len(docs), _CHUNK_PAGES)
+                for page in clean_pages(
+                    docs[start : start + _CHUNK_PAGES], config=config, learned=learned
+                )
             ]
     chunk = max(1, min(_CHUNK_PAGES, -(-len(docs) // (4 * n_workers))))
     warm_up(config)

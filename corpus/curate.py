@@ -38,7 +38,7 @@ from .clean import (
     PARALLEL_MIN_PAGES,
     CleanConfig,
     boilerplate_counter,
-    clean_page,
+    clean_pages,
     load_clean_config,
 )
 from .clean import warm_up as warm_up_clean
@@ -485,10 +485,7 @@ def _clean_and_scan_chunk(
     gc_was_enabled = gc.isenabled()
     gc.disable()  # cleaning makes no cycles; collections over many small objects only cost
     try:
-        cleaned = [
-            clean_page(d, config=clean_config, boilerplate=learned.get(d.site or "", frozenset()))
-            for d in docs
-        ]
+        cleaned = clean_pages(docs, config=clean_config, learned=learned)
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -27,6 +27,7 @@ brand names are never split.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from bisect import bisect_right
@@ -34,9 +35,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 from wordfreq import get_frequency_dict, get_frequency_list, zipf_frequency
 from wordfreq.language_info import get_language_info
 
+from .hashing import segment_hashes
 from .offsets import Edit
 
 REASON = "glued_word"
@@ -86,6 +89,20 @@ _ASCII_CLASSES = (
     )
     + b" " * 128
 )
+# ASCII text, vectorised pass: byte -> 1 letter, 2 digit, 3 joiner ("-", "'"), 0 other
+_LETTER, _DIGIT, _JOINER = 1, 2, 3
+_ASCII_KINDS = bytes(
+    _LETTER
+    if c < 128 and chr(c).isalpha()
+    else _DIGIT
+    if c < 128 and chr(c).isdigit()
+    else _JOINER
+    if chr(c) in "-'"
+    else 0
+    for c in range(256)
+)
+# below this many characters a batch goes text by text: numpy's per-call cost would dominate
+_VECTOR_MIN_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -319,7 +336,35 @@ _APOSTROPHES = re.compile(r"([-'\u2019])")
 # repeat across lines and pages, so a line costs one regex scan plus a set difference;
 # the cache is cleared when it grows past _TOKEN_CACHE_MAX so memory stays bounded.
 _TOKEN_CACHE_MAX = 300_000
-_TOKEN_CUTS: dict[int, tuple[GlueConfig, dict[str, tuple[int, ...]], set[str]]] = {}
+_TOKEN_CUTS: dict[int, tuple[GlueConfig, dict[str, tuple[int, ...]], set[str], _TokenIndex]] = {}
+
+
+class _TokenIndex:
+    """The vectorised pass's view of the token cache: the 64-bit hashes (`segment_hashes`
+    of the bytes) of the plain ASCII tokens decided so far, sorted, and whether each one
+    has cuts. A token's cuts are always read from the cache by its text, so a hash
+    collision can at worst leave one unseen token undecided (about one chance in 10^9 at
+    the cache's largest), never insert a wrong space."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.hashes = np.zeros(0, dtype=np.uint64)
+        self.glued = np.zeros(0, dtype=np.bool_)
+
+    def find(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in the index, known?) of each of `hashes` (sorted)."""
+        at = np.searchsorted(self.hashes, hashes)
+        known = at < len(self.hashes)
+        known[known] = self.hashes[at[known]] == hashes[known]
+        return at, known
+
+    def add(self, hashes: np.ndarray, glued: np.ndarray) -> None:
+        """Add new `hashes` (sorted, unique, none known yet) and their glued flags."""
+        at = np.searchsorted(self.hashes, hashes)
+        self.hashes = np.insert(self.hashes, at, hashes)
+        self.glued = np.insert(self.glued, at, glued)
 
 
 def _token_cuts(token: str, config: GlueConfig) -> tuple[int, ...]:
@@ -346,11 +391,18 @@ def _token_cuts(token: str, config: GlueConfig) -> tuple[int, ...]:
 
 
 def _token_cache(config: GlueConfig) -> tuple[dict[str, tuple[int, ...]], set[str]]:
+    entry = _cache_entry(config)
+    return entry[1], entry[2]
+
+
+def _cache_entry(
+    config: GlueConfig,
+) -> tuple[GlueConfig, dict[str, tuple[int, ...]], set[str], _TokenIndex]:
     entry = _TOKEN_CUTS.get(id(config))
     if entry is None or entry[0] is not config:
-        entry = (config, {}, set())
+        entry = (config, {}, set(), _TokenIndex())
         _TOKEN_CUTS[id(config)] = entry
-    return entry[1], entry[2]
+    return entry
 
 
 def warm_up(config: GlueConfig) -> None:
@@ -378,25 +430,37 @@ def find_glued_words_in_ranges(
     text: str, ranges: Sequence[tuple[int, int]], *, config: GlueConfig
 ) -> list[list[Edit]]:
     """`[find_glued_words(text[s:e], offset=s, config=config) for s, e in ranges]` in one
-    pass (a page's lines cost one call instead of one each).
+    pass (a page's lines cost one call instead of one each)."""
+    return find_glued_words_in_pages([(text, ranges)], config=config)[0]
 
-    The ranges are joined with line breaks: a line break is neither part of a token nor a
-    word character, so every token, word boundary and glue rule sees each range exactly
-    as it would alone, and no insertion falls on a range's first or last position.
+
+def find_glued_words_in_pages(
+    pages: Sequence[tuple[str, Sequence[tuple[int, int]]]], *, config: GlueConfig
+) -> list[list[list[Edit]]]:
+    """`find_glued_words_in_ranges(text, ranges)` of every (text, ranges), all in one
+    batch (a chunk of pages costs a few array operations, see `glue_positions_of_texts`).
+
+    Each page's ranges are joined with line breaks: a line break is neither part of a
+    token nor a word character, so every token, word boundary and glue rule sees each
+    range exactly as it would alone, and no insertion falls on a range's first or last
+    position.
     """
-    if not ranges:
-        return []
-    joined = "\n".join(text[s:e] for s, e in ranges)
-    joined_starts: list[int] = []
-    position = 0
-    for s, e in ranges:
-        joined_starts.append(position)
-        position += e - s + 1
-    out: list[list[Edit]] = [[] for _ in ranges]
-    for p in _glue_positions(joined, config):
-        k = bisect_right(joined_starts, p) - 1
-        at = ranges[k][0] + p - joined_starts[k]
-        out[k].append(Edit(at, at, " ", REASON))
+    joined_texts: list[str] = []
+    joined_starts: list[list[int]] = []
+    for text, ranges in pages:
+        joined_texts.append("\n".join(text[s:e] for s, e in ranges))
+        joined_starts.append(
+            list(itertools.accumulate((e - s + 1 for s, e in ranges[:-1]), initial=0))
+        )
+    out: list[list[list[Edit]]] = []
+    found = glue_positions_of_texts(joined_texts, config=config)
+    for (_, ranges), starts, positions in zip(pages, joined_starts, found, strict=True):
+        edits: list[list[Edit]] = [[] for _ in ranges]
+        for p in positions:
+            k = bisect_right(starts, p) - 1
+            at = ranges[k][0] + p - starts[k]
+            edits[k].append(Edit(at, at, " ", REASON))
+        out.append(edits)
     return out
 
 
@@ -416,6 +480,16 @@ def _glue_positions(text: str, config: GlueConfig) -> list[int]:
     else:
         tokens = set(_TOKEN.findall(text))
         has_letter_digit = True
+    _decide_unseen(tokens, config)
+    for token in glued.intersection(tokens):
+        _add_occurrences(text, token, cuts_of[token], positions)
+    _add_rule_positions(text, has_letter_digit, config, positions)
+    return sorted(positions)
+
+
+def _decide_unseen(tokens: set[str], config: GlueConfig) -> None:
+    """Decide and cache the cuts of the `tokens` not in the cache yet."""
+    cuts_of, glued = _token_cache(config)
     unseen = tokens.difference(cuts_of)
     if unseen:
         if len(cuts_of) + len(unseen) > _TOKEN_CACHE_MAX:
@@ -427,16 +501,24 @@ def _glue_positions(text: str, config: GlueConfig) -> list[int]:
             cuts_of[token] = cuts
             if cuts:
                 glued.add(token)
-    for token in glued.intersection(tokens):
-        cuts = cuts_of[token]
-        start = text.find(token)
-        while start >= 0:
-            # an occurrence counts only where `_TOKEN.finditer` would yield exactly it
-            if _TOKEN_START.match(text, start):
-                match = _TOKEN.match(text, start)
-                if match is not None and match.end() == start + len(token):
-                    positions.update(start + cut for cut in cuts)
-            start = text.find(token, start + 1)
+
+
+def _add_occurrences(text: str, token: str, cuts: tuple[int, ...], positions: set[int]) -> None:
+    """The cuts of every occurrence of `token` in `text` that `_TOKEN.finditer` would
+    yield exactly (not one inside a longer token)."""
+    start = text.find(token)
+    while start >= 0:
+        if _TOKEN_START.match(text, start):
+            match = _TOKEN.match(text, start)
+            if match is not None and match.end() == start + len(token):
+                positions.update(start + cut for cut in cuts)
+        start = text.find(token, start + 1)
+
+
+def _add_rule_positions(
+    text: str, has_letter_digit: bool, config: GlueConfig, positions: set[int]
+) -> None:
+    """The rules that are not about one token: codes, years, commas."""
     if has_letter_digit:  # both rules need a letter right before a digit
         # lower-case word glued to a code such as "C04": the token regex stops at digits
         for match in _CODE_GLUE.finditer(text):
@@ -447,7 +529,98 @@ def _glue_positions(text: str, config: GlueConfig) -> list[int]:
                 positions.add(match.start(2))
     for match in _COMMA_GLUE.finditer(text):
         positions.add(match.end())
-    return sorted(positions)
+
+
+def glue_positions_of_texts(texts: Sequence[str], *, config: GlueConfig) -> list[list[int]]:
+    """`[_glue_positions(text, config) for text in texts]`, the ASCII texts in one
+    vectorised pass when they are long enough together (a chunk of pages)."""
+    out: list[list[int]] = [[] for _ in texts]
+    ascii_rows: list[int] = []
+    for row, text in enumerate(texts):
+        if text.isascii():
+            ascii_rows.append(row)
+        else:
+            out[row] = _glue_positions(text, config)
+    if sum(len(texts[row]) for row in ascii_rows) < _VECTOR_MIN_CHARS:
+        for row in ascii_rows:
+            out[row] = _glue_positions(texts[row], config)
+    else:
+        found = _ascii_glue_positions([texts[row] for row in ascii_rows], config)
+        for row, positions in zip(ascii_rows, found, strict=True):
+            out[row] = positions
+    return out
+
+
+def _ascii_glue_positions(texts: Sequence[str], config: GlueConfig) -> list[list[int]]:
+    """`_glue_positions` of ASCII texts, their plain tokens looked up all at once.
+
+    The texts are joined with line breaks (which no rule crosses). A plain token is a
+    run of letters that no joiner ties to the next run ("anti-drugpolicy" is not plain):
+    each is hashed and looked up in the cache's index, so a chunk of pages costs a few
+    array operations instead of a Python set of its words; only runs never seen before
+    and runs with cuts come back to Python. Tokens with joiners and the other rules are
+    found text by text, as `_glue_positions` finds them.
+    """
+    cuts_of, _, index = _cache_entry(config)[1:]
+    joined = "\n".join(texts)
+    data = joined.encode("ascii")
+    starts = list(itertools.accumulate((len(t) + 1 for t in texts), initial=0))
+    kinds = np.frombuffer(data.translate(_ASCII_KINDS), dtype=np.uint8)
+    n = len(kinds)
+    letter = np.zeros(n + 2, dtype=np.bool_)
+    letter[1:-1] = kinds == _LETTER
+    edges = np.flatnonzero(letter[1:] != letter[:-1])
+    run_start, run_end = edges[0::2], edges[1::2]
+    plain = run_end - run_start >= config.min_token_length  # shorter tokens have no cuts
+    tied = (run_start >= 2) & (kinds[np.maximum(run_start - 1, 0)] == _JOINER)
+    tied &= kinds[np.maximum(run_start - 2, 0)] == _LETTER
+    after = np.minimum(run_end, n - 1)
+    tied_right = (run_end + 1 < n) & (kinds[after] == _JOINER)
+    tied_right &= kinds[np.minimum(run_end + 1, n - 1)] == _LETTER
+    plain &= ~(tied | tied_right)
+    run_start, run_end = run_start[plain], run_end[plain]
+    hashes = segment_hashes(np.frombuffer(data, dtype=np.uint8), run_start, run_end)
+    order = np.argsort(hashes)
+    hashes = hashes[order]
+    at, known = index.find(hashes)
+    if not known.all():
+        if len(index.hashes) > _TOKEN_CACHE_MAX:  # bounded, like the cache itself
+            index.clear()
+        new, first = np.unique(hashes[~known], return_index=True)
+        runs = order[np.flatnonzero(~known)[first]]
+        flags = []
+        for a, b in zip(run_start[runs].tolist(), run_end[runs].tolist(), strict=True):
+            token = joined[a:b]
+            cuts = cuts_of.get(token)
+            if cuts is None:
+                _decide_unseen({token}, config)
+                cuts = cuts_of[token]
+            flags.append(bool(cuts))
+        index.add(new, np.array(flags, dtype=np.bool_))
+        at, known = index.find(hashes)
+    positions: list[set[int]] = [set() for _ in texts]
+    glued_runs = order[known & index.glued[np.minimum(at, len(index.glued) - 1)]]
+    for a, b in zip(run_start[glued_runs].tolist(), run_end[glued_runs].tolist(), strict=True):
+        token = joined[a:b]
+        cuts = cuts_of.get(token)
+        if cuts is None:  # evicted since (or a collision): decide it again
+            _decide_unseen({token}, config)
+            cuts = cuts_of[token]
+        row = bisect_right(starts, a) - 1
+        positions[row].update(a - starts[row] + cut for cut in cuts)
+    # rows with a letter right before a digit (the code and year rules need one)
+    pairs = np.flatnonzero((kinds[:-1] == _LETTER) & (kinds[1:] == _DIGIT))
+    letter_digit = set((np.searchsorted(starts, pairs, side="right") - 1).tolist())
+    for row, text in enumerate(texts):
+        if "-" in text or "'" in text:
+            tokens = _ascii_joined_tokens(text)
+            _decide_unseen(tokens, config)
+            for token in tokens:
+                cuts = cuts_of[token]
+                if cuts:
+                    _add_occurrences(text, token, cuts, positions[row])
+        _add_rule_positions(text, row in letter_digit, config, positions[row])
+    return [sorted(p) for p in positions]
 
 
 def repair_glued_words(text: str, *, config: GlueConfig) -> str:
