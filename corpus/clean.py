@@ -358,12 +358,63 @@ def _any_matcher(patterns: tuple[re.Pattern[str], ...]) -> Callable[[str], bool]
     anchored = tuple(p for p in patterns if not _searchable(p))
     searched = tuple(re.compile(p.pattern[2:], p.flags) for p in patterns if _searchable(p))
     match = _combined(anchored, "match")
-    search = _combined(searched, "search")
+    search = _prechecked(searched, _combined(searched, "search"))
     if match is None:
         return search or (lambda text: False)
     if search is None:
         return match
     return lambda text: match(text) or search(text)
+
+
+def _prechecked(
+    patterns: tuple[re.Pattern[str], ...], search: Callable[[str], bool] | None
+) -> Callable[[str], bool] | None:
+    """`search`, skipped on an ASCII line that lacks every pattern's required literal.
+
+    A search that cannot start from a literal ("\\ball rights reserved\\b", case-insensitive)
+    tries the pattern at every position of the line; a substring test is ~20x cheaper.
+    On ASCII text, case-insensitive matching of an ASCII literal is plain lower-casing."""
+    if search is None:
+        return None
+    literals = [_required_literal(p) for p in patterns]
+    if not all(literals):
+        return search
+    checks = tuple(
+        (literal.lower(), True) if p.flags & re.IGNORECASE else (literal, False)
+        for p, literal in zip(patterns, literals, strict=True)
+        if literal is not None
+    )
+    full_search = search
+
+    def prechecked(text: str) -> bool:
+        if text.isascii():
+            low = text.lower()
+            if not any(literal in (low if folded else text) for literal, folded in checks):
+                return False
+        return full_search(text)
+
+    return prechecked
+
+
+def _required_literal(pattern: re.Pattern[str]) -> str | None:
+    """The longest run of ASCII characters that every match of `pattern` contains, read
+    from the top level of its parse (CPython's own parser), or None if there is none."""
+    try:
+        from re import _constants, _parser  # type: ignore[attr-defined]
+
+        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        literal_op = _constants.LITERAL
+    except (ImportError, AttributeError, re.error):  # another Python: no pre-check
+        return None
+    best = run = ""
+    for op, value in parsed:
+        if op == literal_op and value < 128:
+            run += chr(value)
+            if len(run) > len(best):
+                best = run
+        else:
+            run = ""
+    return best or None
 
 
 def _searchable(pattern: re.Pattern[str]) -> bool:
