@@ -307,12 +307,18 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def _is_menu(text: str, config: CleanConfig) -> bool:
+def _is_menu(
+    text: str, config: CleanConfig, has_separator: Callable[[str], object] | None = None
+) -> bool:
+    """A menu line: only menu words, or >= 3 short items between separators.
+    `has_separator(text)` (optional) tells cheaply whether any separator occurs at all."""
     stripped = text.strip()
     if len(stripped) > 200:  # menus are short; skip the work for paragraphs
         return False
     if _menu_words_only(stripped, config):
         return True
+    if has_separator is not None and not has_separator(stripped):
+        return False
     for sep in config.menu_separators:
         if sep not in stripped or stripped.count(sep) < 2:  # fewer than 3 items
             continue
@@ -327,6 +333,11 @@ def _is_menu(text: str, config: CleanConfig) -> bool:
 
 def _menu_words_only(stripped: str, config: CleanConfig) -> bool:
     """At least `menu_min_words` words and all of them menu words ("Contact us RSS")."""
+    first = stripped.split(None, 1)  # most lines fail on their first word: split no further
+    if first:
+        word = first[0].strip("|·•»>/:").casefold()
+        if word and word not in config.menu_words:
+            return False
     count = 0
     for word in stripped.split():
         word = word.strip("|·•»>/:").casefold()
@@ -385,6 +396,15 @@ def _prechecked(
         if literal is not None
     )
     full_search = search
+    if len(checks) == 1:  # the usual case, without the loop
+        literal, folded = checks[0]
+
+        def prechecked_one(text: str) -> bool:
+            if text.isascii() and literal not in (text.lower() if folded else text):
+                return False
+            return full_search(text)
+
+        return prechecked_one
 
     def prechecked(text: str) -> bool:
         if text.isascii():
@@ -452,6 +472,8 @@ class _Prepared:
         self.config = config
         self.is_chrome_pattern = _any_matcher(config.chrome_patterns)
         self.is_block_header = _any_matcher(config.block_headers)
+        separators = [re.escape(sep) for sep in config.menu_separators if sep]
+        self.has_separator = re.compile("|".join(separators)).search if separators else None
         self.facts: dict[str, _Facts] = {}
         self.credit_words = tuple(w.lower() for w in config.photo_credit_words)
         # what an ASCII text can contain (the pre-checks below only run on ASCII text)
@@ -486,7 +508,7 @@ class _Prepared:
                 n_words,
                 key,
                 n_words <= config.chrome_max_words
-                and (_is_menu(norm, config) or self.is_chrome_pattern(norm)),
+                and (_is_menu(norm, config, self.has_separator) or self.is_chrome_pattern(norm)),
                 self.is_block_header(norm),
                 n_words <= config.link_max_words and not norm.endswith("."),
             )
