@@ -556,18 +556,26 @@ def _prepared(config: CleanConfig) -> _Prepared:
     return entry
 
 
+# bytes.translate deletion table: every ASCII byte that is not a letter or digit
+_ASCII_NOT_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
+
+
 def _alnum_key(text: str) -> str:
+    """The letters and digits of `text`, case-folded."""
+    if text.isascii():  # casefold is lower and isalnum is [A-Za-z0-9]: bytes do it at C speed
+        return text.lower().encode("ascii").translate(None, _ASCII_NOT_ALNUM).decode("ascii")
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
-_LOWER_WORD = re.compile(r"[a-z0-9]+")
 _LOWER_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def _lower_prefix(text: str) -> list[str]:
+    """The leading words of `text` made only of a-z and 0-9."""
     out = []
     for word in text.split():
-        if not _LOWER_WORD.fullmatch(word):
+        # fullmatch of [a-z0-9]+ without a regex: ASCII letters and digits, no capital
+        if not (word.isascii() and word.isalnum() and (word.islower() or word.isdigit())):
             break
         out.append(word)
     return out
