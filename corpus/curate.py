@@ -152,7 +152,9 @@ def write_corpus(docs: Sequence[Document], path: str | Path) -> Path:
 
 REPORT_MAX_DOCUMENTS = 200  # raw-vs-clean views in report.html; the rest are counted
 REPORT_MAX_ROWS = 10_000  # rows of the rejected-pages and duplicate tables in report.html
-_CHUNK_PAGES = 250  # pages cleaned, scanned and written (one row group) per worker task
+# pages cleaned, scanned and written (one row group) per worker task: 500 measured ~4% faster
+# than 250 at 20k pages (per-chunk array and table costs), and keeps memory small
+_CHUNK_PAGES = 500
 _MAX_PROBLEMS = 1_000  # rejected-page messages quoted by --strict
 
 
