@@ -53,7 +53,13 @@ def test_clean_line_key_fast_path_matches_the_definition():
 
 def test_clean_split_lines_matches_the_line_regex():
     pattern = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-    for raw in ["", "a", "a\n", "\n\nb", "a\r\nb\rc\n\nd", "x\n\n", "\r", "a\nb"]:
+    rng = random.Random(12)
+    raws = ["", "a", "a\n", "\n\nb", "a\r\nb\rc\n\nd", "x\n\n", "\r", "a\nb"]
+    for alphabet in ("ab \n", "ab\r\n"):  # the split without a regex, and with one
+        raws += [
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20))) for _ in range(2000)
+        ]
+    for raw in raws:
         expected = [
             (
                 m.start(),
@@ -64,6 +70,22 @@ def test_clean_split_lines_matches_the_line_regex():
             for m in pattern.finditer(raw)
         ]
         assert list(zip(*_split_lines(raw), strict=True)) == expected, repr(raw)
+
+
+def test_clean_title_key_and_slug_prefix_fast_paths_match_their_definitions():
+    from corpus.clean import _alnum_key, _lower_prefix
+
+    rng = random.Random(13)
+    alphabet = "aZ09 _-.é\u00df\u0130K\u212a\t"
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert _alnum_key(text) == "".join(ch for ch in text.casefold() if ch.isalnum())
+        expected = []
+        for word in text.split():
+            if not re.fullmatch(r"[a-z0-9]+", word):
+                break
+            expected.append(word)
+        assert _lower_prefix(text) == expected, repr(text)
 
 
 def test_clean_sentence_end_check_matches_the_regex():
@@ -207,18 +229,31 @@ def test_chrome_and_block_matchers_equal_matching_each_pattern():
     # `.*X` patterns are searched for as `X`, the rest matched as one alternation
     from corpus.clean import _any_matcher
 
+    # searched patterns are skipped on ASCII lines without their required literal
     patterns = CONFIG.chrome_patterns + CONFIG.block_headers
     patterns += (re.compile(r".*\bcookie\b", re.I), re.compile(r".*?x$"))
-    matcher = _any_matcher(patterns)
-    rng = random.Random(8)
+    case_sensitive = (re.compile(r".*\bCookie (policy|notice)"), re.compile(r".*Notice"))
     words = (
         "all rights reserved Related News read more © copyright Mobile Version share this "
-        "tags: cookie x Most read you may also like a the . : |"
+        "tags: cookie Cookie COOKIE policy notice Notice x Most read you may also like a the . : | "
+        "ÀLL RIGHTS ſ s K"
     ).split()
+    rng = random.Random(8)
     lines = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 7))) for _ in range(5000)]
-    lines += ["Copyright 2020 VCN. All rights reserved", "x", "most readx"]
-    for line in lines:
-        assert matcher(line) == any(p.match(line) for p in patterns), line
+    lines += ["Copyright 2020 VCN. All rights reserved", "x", "most readx", "ALL RIGHTS ReSeRvEd"]
+    for group in (CONFIG.chrome_patterns, patterns, case_sensitive, patterns + case_sensitive):
+        matcher = _any_matcher(group)
+        for line in lines:
+            assert matcher(line) == any(p.match(line) for p in group), line
+
+
+def test_clean_required_literal_comes_from_the_top_level_of_the_pattern():
+    from corpus.clean import _required_literal
+
+    assert _required_literal(re.compile(r"\ball rights reserved\b", re.I)) == "all rights reserved"
+    assert _required_literal(re.compile(r"ab\.c(x)?yy")) == "ab.c"
+    assert _required_literal(re.compile(r"foo|bar")) is None  # no literal in every match
+    assert _required_literal(re.compile(r"(?i:abc)")) is None
 
 
 def test_glue_in_ranges_equals_one_call_per_range():
@@ -257,3 +292,69 @@ assert get_frequency_dict.cache_info().currsize == 1, get_frequency_dict.cache_i
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+
+
+def _glue_texts(rng: random.Random) -> list[str]:
+    words = (
+        "strengthen cooperation todiscovering overa detectedin wasco-founded Hai Phong RILO "
+        "UNODC M918 C04 the anti-drugpolicy it's don’t Việt ² _ 3 - ' May2019 crimeC04 "
+        "2000,so toChinese drug-policy -x x- a-b xx'yy todiscovering-policy"
+    ).split()
+    return [
+        "".join(
+            rng.choice(words) + rng.choice([" ", "", "-", "'", ", ", "--", "\n"])
+            for _ in range(rng.randint(0, 12))
+        )
+        for _ in range(1500)
+    ]
+
+
+@pytest.mark.parametrize("cache_max", [300_000, 40])
+def test_glue_batch_of_texts_equals_text_by_text(monkeypatch, cache_max):
+    # the vectorised pass over a chunk (hash index of the token cache) against the
+    # per-text path and the plain rules; a tiny cache makes both evict as they go
+    from corpus import glue
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from synthetic import generate_corpus
+
+    monkeypatch.setattr(glue, "_TOKEN_CACHE_MAX", cache_max)
+    glue.clear_caches()
+    rng = random.Random(14)
+    texts = _glue_texts(rng)
+    texts += [page.raw for page in generate_corpus(150, seed=2).pages]
+    texts += [path.read_text(encoding="utf-8") for path in SEEDS]
+    rng.shuffle(texts)
+    batched = glue.glue_positions_of_texts(texts, config=CONFIG.glue)
+    assert sum(len(t) for t in texts) >= glue._VECTOR_MIN_CHARS  # the vectorised path ran
+    for text, positions in zip(texts, batched, strict=True):
+        assert positions == glue._glue_positions(text, CONFIG.glue), repr(text[:80])
+        assert set(positions) == _reference_all_glue_positions(text), repr(text[:80])
+    glue.clear_caches()
+
+
+def test_clean_pages_equals_clean_page_one_by_one():
+    # clean_pages asks glue once for a whole batch; clean_page once per page
+    from corpus.clean import clean_page, clean_pages, learn_boilerplate
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from synthetic import generate_corpus
+
+    docs = [
+        Document(id=stable_id(p.source, p.raw), source=p.source, raw_text=p.raw, site="synth")
+        for p in generate_corpus(200, seed=4).pages
+    ]
+    for path in SEEDS:
+        raw = path.read_text(encoding="utf-8")
+        docs.append(Document(id=stable_id(str(path), raw), source=str(path), raw_text=raw))
+    docs += [
+        d.with_(id=d.id + "u", raw_text=d.raw_text.replace("e", "é", 3).replace("\n", "\r\n", 4))
+        for d in docs[:40]
+    ]
+    learned = learn_boilerplate(docs, config=CONFIG)
+    batched = clean_pages(docs, config=CONFIG, learned=learned)
+    one_by_one = [
+        clean_page(d, config=CONFIG, boilerplate=learned.get(d.site or "", frozenset()))
+        for d in docs
+    ]
+    assert batched == one_by_one
