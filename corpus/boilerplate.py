@@ -78,6 +78,16 @@ def page_line_keys(doc: Document, *, max_words: int) -> tuple[str, int, tuple[st
     site = doc.site or ""
     marker = xxhash.xxh3_128_intdigest(f"{site}\0{doc.raw_text}".encode("utf-8", "surrogatepass"))
     keys = set()
+    if doc.raw_text.isascii():
+        # line_key of an ASCII line is its normalised_key with the words joined by single
+        # spaces, and normalised_key maps character to character: fold the whole page at
+        # once, then split each line no further than max_words + 1 pieces
+        for line in normalised_key(doc.raw_text).splitlines():
+            words = line.split(None, max_words)
+            if len(words) <= max_words:
+                keys.add(" ".join(words))
+        keys.discard("")
+        return site, marker, tuple(sorted(keys))
     for line in doc.raw_text.splitlines():
         if line.isascii():
             # an ASCII line keeps its words in its key: count them on the line, and skip
