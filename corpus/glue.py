@@ -350,8 +350,8 @@ class _TokenIndex:
         self.clear()
 
     def clear(self) -> None:
-        self.hashes = np.zeros(0, dtype=np.uint64)
-        self.glued = np.zeros(0, dtype=np.bool_)
+        self.hashes: np.ndarray = np.zeros(0, dtype=np.uint64)
+        self.glued: np.ndarray = np.zeros(0, dtype=np.bool_)
 
     def find(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(position in the index, known?) of each of `hashes` (sorted)."""

@@ -25,11 +25,11 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     tables = _POWER_TABLES[0] if _POWER_TABLES else None
     if tables is None or len(tables[0]) < n:
-        fwd = np.full(n, _POLY, dtype=np.uint64)
-        fwd[0] = 1
+        factors = np.full(n, _POLY, dtype=np.uint64)
+        factors[0] = 1
         inv = np.full(n, _POLY_INV, dtype=np.uint64)
         inv[0] = 1
-        fwd = np.cumprod(fwd, dtype=np.uint64)
+        fwd = np.cumprod(factors, dtype=np.uint64)
         fwd_sums = np.zeros(n + 1, dtype=np.uint64)
         np.cumsum(fwd, dtype=np.uint64, out=fwd_sums[1:])
         tables = (fwd, np.cumprod(inv, dtype=np.uint64), fwd_sums)
