@@ -92,7 +92,7 @@ def test_ingest_turns_bad_files_into_rejected_rows_naming_the_file(tmp_path):
         "huge.txt": (b"word " * 400, "too_large"),
         "scripts.html": (
             b"<html><head><script>var a = 1;</script></head><body><script>go()</script></body></html>",
-            "no_content",
+            "script_only",
         ),
         "notes.pdf": (b"%PDF-1.4", "unsupported_type"),
     }
