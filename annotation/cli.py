@@ -227,6 +227,14 @@ def preannotate(corpus_dir: Path, out: Path, model: Path | None, schema_path: Pa
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing in Label Studio.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.option(
+    "--wait",
+    "lock_wait",
+    type=click.FloatRange(0),
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for another push of the same project to finish (0: exit at once).",
+)
 @_user_errors
 def push(
     corpus_dir: Path,
@@ -240,8 +248,11 @@ def push(
     update_config: bool,
     dry_run: bool,
     no_progress: bool,
+    lock_wait: float,
 ) -> None:
-    """Create/update the Label Studio project and import the kept documents (idempotent)."""
+    """Create/update the Label Studio project and import the kept documents (idempotent).
+
+    One push per project at a time: a second one waits for the first (see --wait)."""
     from annotation.pipeline import push_corpus
 
     summary = push_corpus(
@@ -256,7 +267,46 @@ def push(
         update_config=update_config,
         dry_run=dry_run,
         progress=not no_progress,
+        lock_wait=lock_wait,
     )
+    _echo_notes("push", [*summary.conflicts, *getattr(summary, "duplicates", ())])
+    click.echo(summary.summary_line())
+
+
+def _echo_notes(verb: str, messages: list[str], *, limit: int = 50) -> None:
+    """Print messages to stderr, at most `limit` of them."""
+    for message in messages[:limit]:
+        click.echo(f"{verb}: {message}", err=True)
+    if len(messages) > limit:
+        click.echo(f"{verb}: ... and {len(messages) - limit} more", err=True)
+
+
+@main.command()
+@workdir_option
+@project_option
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Delete the unannotated extra tasks of every duplicated task key (annotated tasks "
+    "are never deleted).",
+)
+@click.option(
+    "--wait",
+    "lock_wait",
+    type=click.FloatRange(0),
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for a running push of the project to finish.",
+)
+@_user_errors
+def doctor(workdir: Path, project_title: str, repair: bool, lock_wait: float) -> None:
+    """Find task keys held by several tasks (e.g. after overlapping pushes of older versions)."""
+    from annotation.pipeline import doctor_project
+
+    summary = doctor_project(
+        workdir=workdir, project_title=project_title, repair=repair, lock_wait=lock_wait
+    )
+    _echo_notes("doctor", summary.messages())
     click.echo(summary.summary_line())
 
 

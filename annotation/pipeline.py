@@ -37,11 +37,22 @@ def push_corpus(
     update_config: bool = False,
     dry_run: bool = False,
     progress: bool = True,
+    lock_wait: float = 600.0,
 ):
-    """Read a curated corpus, make tasks, pre-annotate the new ones and push them (idempotent)."""
+    """Read a curated corpus, make tasks, pre-annotate the new ones and push them (idempotent).
+
+    One push per server and project at a time (`locks.writer_lock`, held from finding or
+    creating the project to the last import): a second one waits up to `lock_wait` seconds,
+    saying who holds the lock, then plans from what the first one imported. A project this
+    call created is deleted again when the push fails before importing anything (e.g.
+    predictions that break the schema), so a refused push leaves nothing on the server.
+    """
+    from contextlib import nullcontext
+
     from corpus.records import read_corpus
 
     from .labelstudio import LabelStudio
+    from .locks import project_lock_path, writer_lock
     from .push import PushSummary, push_tasks
     from .server import resolve_connection
     from .tasks import documents_to_tasks
@@ -50,30 +61,78 @@ def push_corpus(
     docs = read_corpus(str(corpus_dir))
     tasks = documents_to_tasks(docs, schema=schema, max_chars=max_chars)
     client = LabelStudio(resolve_connection(workdir=workdir))
-    if dry_run:
-        project_id = client.find_project(project_title)
-        if project_id is None:
-            return PushSummary.planned_new_project(project_title, tasks)
-    else:
-        project_id = client.ensure_project(
-            project_title, schema=schema, update_config=update_config
-        ).id
-
-    def predict_outgoing(outgoing: Sequence[Any]) -> dict[str, Any]:
-        """Pre-annotate only what this push sends (push_tasks calls it after planning)."""
-        return predict_tasks(outgoing, schema=schema, model=model)
-
-    return push_tasks(
-        tasks,
-        client=client,
-        project_id=project_id,
-        predictions=predict_outgoing if predictions else None,
-        schema=schema,
-        batch_size=batch_size,
-        dry_run=dry_run,
-        progress=progress,
-        ledger_dir=Path(workdir) / ".contraband" / "ledgers",
+    lock = (
+        nullcontext()
+        if dry_run
+        else writer_lock(
+            project_lock_path(client.url, project_title),
+            what=f"push of project {project_title!r} at {client.url}",
+            wait=lock_wait,
+            on_wait=lambda message: print(f"push: {message}", file=sys.stderr, flush=True),
+        )
     )
+    with lock:
+        created = False
+        if dry_run:
+            project_id = client.find_project(project_title)
+            if project_id is None:
+                return PushSummary.planned_new_project(project_title, tasks)
+        else:
+            project = client.ensure_project(
+                project_title, schema=schema, update_config=update_config
+            )
+            project_id, created = project.id, project.created
+
+        def predict_outgoing(outgoing: Sequence[Any]) -> dict[str, Any]:
+            """Pre-annotate only what this push sends (push_tasks calls it after planning)."""
+            return predict_tasks(outgoing, schema=schema, model=model)
+
+        try:
+            return push_tasks(
+                tasks,
+                client=client,
+                project_id=project_id,
+                predictions=predict_outgoing if predictions else None,
+                schema=schema,
+                batch_size=batch_size,
+                dry_run=dry_run,
+                progress=progress,
+                ledger_dir=Path(workdir) / ".contraband" / "ledgers",
+            )
+        except ContrabandError:
+            if created and client.read_task_list_head(project_id).count == 0:
+                client.delete_project(project_id)
+            raise
+
+
+def doctor_project(
+    *,
+    workdir: Path = Path("."),
+    project_title: str,
+    repair: bool = False,
+    lock_wait: float = 600.0,
+):
+    """Check a project for task keys held by several tasks; `repair` deletes the unannotated
+    extras. Holds the project's push lock, so it never runs beside a push."""
+    from .labelstudio import LabelStudio
+    from .locks import project_lock_path, writer_lock
+    from .push import repair_duplicates
+    from .server import resolve_connection
+
+    client = LabelStudio(resolve_connection(workdir=workdir))
+    project_id = client.find_project(project_title)
+    if project_id is None:
+        raise LabelStudioError(
+            f"Label Studio at {client.url} has no project titled {project_title!r}; "
+            "check --project"
+        )
+    with writer_lock(
+        project_lock_path(client.url, project_title),
+        what=f"push of project {project_title!r} at {client.url}",
+        wait=lock_wait,
+        on_wait=lambda message: print(f"doctor: {message}", file=sys.stderr, flush=True),
+    ):
+        return repair_duplicates(client=client, project_id=project_id, repair=repair)
 
 
 def predict_tasks(
