@@ -148,7 +148,7 @@ def server_start(workdir: Path, port: int | None) -> None:
 @workdir_option
 @_user_errors
 def server_stop(workdir: Path) -> None:
-    """Stop the embedded server."""
+    """Stop the embedded server: the main process and its export workers, also after a crash."""
     from annotation.server import stop_server
 
     click.echo("server: stopped" if stop_server(workdir=workdir) else "server: was not running")
@@ -158,12 +158,27 @@ def server_stop(workdir: Path) -> None:
 @workdir_option
 @_user_errors
 def server_status(workdir: Path) -> None:
-    """Say whether the embedded server runs, and where."""
+    """Say whether the embedded server runs, where, and list its processes."""
+    from annotation.server import list_server_processes
     from annotation.server import server_status as status
 
     info = status(workdir=workdir)
+    processes = list_server_processes(workdir=workdir)
+    for process in processes:
+        state = "running" if process["alive"] else "gone"
+        click.echo(
+            f"server: {process['role']} process pid {process['pid']} on {process['url']} "
+            f"since {process.get('started_at', '?')}: {state}"
+        )
     if info is None:
-        click.echo("server: not running (start it with `contraband server start`)")
+        leftovers = sum(1 for p in processes if p["alive"])
+        hint = (
+            f"; {leftovers} leftover process(es) of a crashed server: `contraband server stop` "
+            "ends them"
+            if leftovers
+            else ""
+        )
+        click.echo(f"server: not running (start it with `contraband server start`){hint}")
         sys.exit(3)
     click.echo(f"server: running at {info.url} (pid {info.pid}, data {info.data_dir})")
 

@@ -44,6 +44,14 @@ def project_lock_path(server_url: str, project_title: str) -> Path:
     return lock_dir() / f"{server}-{title}-{digest}.lock"
 
 
+def directory_lock_path(kind: str, directory: Path) -> Path:
+    """The lock file of writers of `kind` ("pull", "release") into one directory (kept outside
+    it, so that a release or export folder holds nothing but its data)."""
+    resolved = str(Path(directory).resolve())
+    digest = hashlib.sha1(resolved.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return lock_dir() / f"{kind}-{Path(resolved).name[:40]}-{digest}.lock"
+
+
 def _read_holder(handle: Any) -> dict[str, Any]:
     handle.seek(0)
     try:

@@ -8,6 +8,7 @@ spaCy label set all come from `Schema`.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,8 @@ class Schema:
         for e in self.entities:
             ex = ", ".join(f"&ldquo;{html.escape(x)}&rdquo;" for x in e.examples)
             out.append(
-                f'<tr><td><b style="color:{e.colour}">{e.name}</b></td><td>{html.escape(e.hotkey or "")}</td>'
+                f"<tr><td><b style={quoteattr('color:' + e.colour)}>{html.escape(e.name)}</b>"
+                f"</td><td>{html.escape(e.hotkey or '')}</td>"
                 f"<td>{html.escape(e.description)}</td><td>{ex}</td></tr>"
             )
         out.append(
@@ -119,7 +121,9 @@ class Schema:
         )
         for r in self.relations:
             out.append(
-                f"<tr><td><b>{r.name}</b></td><td>{' or '.join(r.head)}</td><td>{' or '.join(r.tail)}</td>"
+                f"<tr><td><b>{html.escape(r.name)}</b></td>"
+                f"<td>{html.escape(' or '.join(r.head))}</td>"
+                f"<td>{html.escape(' or '.join(r.tail))}</td>"
                 f"<td>{html.escape(r.description)}</td></tr>"
             )
         out.append("</table>")
@@ -133,7 +137,26 @@ def load_schema(path: str | Path | None = None) -> Schema:
     return schema_from_dict(raw, source=str(path))
 
 
+# Label and relation names: letters, digits, "_", "-", "." and inner spaces. They become XML
+# attribute values, HTML, Hugging Face ClassLabel names and spaCy labels: no markup.
+_NAME = re.compile(r"^\w[\w.-]*(?: [\w.-]+)*$")
+# Colours go into a style attribute: a hex colour or a CSS colour name only.
+_COLOUR = re.compile(r"^(#[0-9A-Fa-f]{3,8}|[A-Za-z]{3,30})$")
+
+
+def _name_problem(kind: str, name: str) -> str | None:
+    """Why `name` cannot be a label/relation name, or None."""
+    if _NAME.match(name):
+        return None
+    return (
+        f"{kind} name {name!r} may only hold letters, digits, '_', '-', '.' and single inner "
+        "spaces (no markup, quotes or line breaks)"
+    )
+
+
 def schema_from_dict(raw: Any, *, source: str = "<schema>") -> Schema:
+    """Build and check a Schema; every problem (duplicate or malformed names, unknown labels in
+    relations, bad colours) is collected into one SchemaError, before anything uses it."""
     problems: list[str] = []
     if not isinstance(raw, dict):
         raise SchemaError(f"{source}: expected a mapping with name, version, entities, relations")
@@ -154,6 +177,15 @@ def schema_from_dict(raw: Any, *, source: str = "<schema>") -> Schema:
     names = [e.name for e in entities]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"entity label {dup!r} is defined twice")
+    for e in entities:
+        problem = _name_problem("entity label", e.name)
+        if problem:
+            problems.append(problem)
+        if not _COLOUR.match(e.colour):
+            problems.append(
+                f"entity label {e.name!r}: colour {e.colour!r} is not a hex colour (#rrggbb) "
+                "or a CSS colour name"
+            )
     hotkeys = [e.hotkey for e in entities if e.hotkey]
     for dup in sorted({h for h in hotkeys if hotkeys.count(h) > 1}):
         problems.append(f"hotkey {dup!r} is used by two labels")
@@ -172,6 +204,13 @@ def schema_from_dict(raw: Any, *, source: str = "<schema>") -> Schema:
                         f"relation {r['name']}: {side} label {label!r} is not an entity label"
                     )
         relations.append(RelationLabel(str(r["name"]), head, tail, str(r.get("description", ""))))
+    relation_names = [r.name for r in relations]
+    for dup in sorted({n for n in relation_names if relation_names.count(n) > 1}):
+        problems.append(f"relation {dup!r} is defined twice")
+    for name in relation_names:
+        problem = _name_problem("relation", name)
+        if problem:
+            problems.append(problem)
     if not entities:
         problems.append("no entity labels defined")
     version = raw.get("version")
