@@ -116,8 +116,9 @@ def writer_lock(
                         "pid": os.getpid(),
                         "host": socket.gethostname(),
                         "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                        "command": " ".join(Path(a).name if i == 0 else a for i, a in
-                                            enumerate(sys.argv))[:200],
+                        "command": " ".join(
+                            Path(a).name if i == 0 else a for i, a in enumerate(sys.argv)
+                        )[:200],
                     }
                 )
             )

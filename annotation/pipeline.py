@@ -123,8 +123,7 @@ def doctor_project(
     project_id = client.find_project(project_title)
     if project_id is None:
         raise LabelStudioError(
-            f"Label Studio at {client.url} has no project titled {project_title!r}; "
-            "check --project"
+            f"Label Studio at {client.url} has no project titled {project_title!r}; check --project"
         )
     with writer_lock(
         project_lock_path(client.url, project_title),

@@ -454,9 +454,7 @@ def diff_summary(old: str, new: str, *, context: int = 30) -> str:
     while prefix < limit and old[prefix] == new[prefix]:
         prefix += 1
     suffix = 0
-    while (
-        suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]
-    ):
+    while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
         suffix += 1
     old_part = old[prefix : len(old) - suffix]
     new_part = new[prefix : len(new) - suffix]

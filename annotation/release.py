@@ -490,9 +490,7 @@ def _counts(
     return per_split
 
 
-def build_release(
-    tasks: Sequence[AnnotatedTask], *, releases_dir: Path, **options: Any
-) -> Path:
+def build_release(tasks: Sequence[AnnotatedTask], *, releases_dir: Path, **options: Any) -> Path:
     """Write releases/v<version>/ from adjudicated tasks and return its path.
 
     Refuses (ReleaseError) when that directory exists: a release is immutable; bump the

@@ -54,7 +54,6 @@ _BOMS = (
 # At most this share of a UTF-8 page's bytes may be invalid and replaced (beyond it the page is
 # handed to the detector as another encoding).
 _MAX_INVALID_UTF8_FRACTION = 0.01
-_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 # HTML whose visible text (outside script/style/noscript/template) has fewer letters is rejected.
 MIN_HTML_VISIBLE_LETTERS = 40
 _INVISIBLE_HTML = re.compile(
@@ -227,9 +226,7 @@ def _mojibake_flag(text: str) -> bool:
     return bool(is_bad(text))
 
 
-def _decode(
-    data: bytes, where: str
-) -> tuple[str, tuple[str, str] | None, dict[str, Any]]:
+def _decode(data: bytes, where: str) -> tuple[str, tuple[str, str] | None, dict[str, Any]]:
     """(text, problem, decoding): the decoded page, or (reason, message) when the bytes are not
     a usable text page; `decoding` notes anything notable (encoding, replaced bytes, mojibake).
     """
@@ -245,18 +242,23 @@ def _decode(
     head = data[:8192]
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
     if b"\x00" in head or controls / len(head) > _BINARY_CONTROL_FRACTION:
-        return "", (
-            "binary_file",
-            f"{where}: looks binary (NUL or control bytes, and no UTF-16/32 byte-order mark), "
-            "not a text page; remove it from the sources",
-        ), {}
+        return (
+            "",
+            (
+                "binary_file",
+                f"{where}: looks binary (NUL or control bytes, and no UTF-16/32 byte-order mark), "
+                "not a text page; remove it from the sources",
+            ),
+            {},
+        )
     try:
         text = data.decode("utf-8")
         return text, None, _decoding_note(text, "utf-8", 0)
     except UnicodeDecodeError:
         pass
     text, invalid = _decode_replacing(data, "utf-8")
-    valid_multibyte = len(_UTF8_MULTIBYTE.findall(data)) - invalid
+    # Characters that did decode as multi-byte UTF-8: evidence that the page is UTF-8.
+    valid_multibyte = sum(1 for c in text if c > "\x7f" and c != "\ufffd")
     if valid_multibyte >= invalid and invalid <= _MAX_INVALID_UTF8_FRACTION * len(data) + 1:
         # UTF-8 with a few broken bytes: replace those, never re-read the page as cp1252.
         return text, None, _decoding_note(text, "utf-8", invalid)
@@ -264,13 +266,17 @@ def _decode(
     if best is None or best.chaos > _MAX_CHAOS:
         if invalid <= _MAX_INVALID_UTF8_FRACTION * len(data) + 1:
             return text, None, _decoding_note(text, "utf-8", invalid)
-        return "", (
-            "undecodable",
-            f"{where}: bytes are neither UTF-8 nor a recognisable encoding"
-            f"{'' if best is None else f' (best guess {best.encoding},'}"
-            f"{'' if best is None else f' {best.chaos:.0%} garbled)'}; "
-            "re-save the page as UTF-8",
-        ), {}
+        return (
+            "",
+            (
+                "undecodable",
+                f"{where}: bytes are neither UTF-8 nor a recognisable encoding"
+                f"{'' if best is None else f' (best guess {best.encoding},'}"
+                f"{'' if best is None else f' {best.chaos:.0%} garbled)'}; "
+                "re-save the page as UTF-8",
+            ),
+            {},
+        )
     text = str(best)
     return text, None, _decoding_note(text, best.encoding, 0, detected=True)
 
