@@ -11,7 +11,8 @@ encoding); else charset-normalizer's detection. Text that decodes but reads as m
 ("â€“" for "–") is flagged by ftfy's badness check in `metadata["decoding"]["mojibake"]`.
 
 Identity: a page's id comes from its source (`records.document_id`: the JSONL `url`, else the
-file path and line), never from its content; a second page with an id already seen in the run
+file path relative to the source directory given, with that directory's name, and the JSONL
+line), never from its content; a second page with an id already seen in the run
 is rejected as `same_source`.
 
 HTML pages: the main content is extracted with trafilatura; `raw_text` is the *extracted
@@ -83,9 +84,13 @@ def iter_pages(sources: Iterable[str | Path], *, max_bytes: int = 5_000_000) -> 
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             for file in files:
-                yield from _once_per_source(_iter_file(file, max_bytes=max_bytes), first_source)
+                identity = f"{path.resolve().name}/{file.relative_to(path).as_posix()}"
+                pages = _iter_file(file, max_bytes=max_bytes, identity=identity)
+                yield from _once_per_source(pages, first_source)
         else:
-            yield from _once_per_source(_iter_file(path, max_bytes=max_bytes), first_source)
+            identity = f"{path.resolve().parent.name}/{path.name}"
+            pages = _iter_file(path, max_bytes=max_bytes, identity=identity)
+            yield from _once_per_source(pages, first_source)
 
 
 def _once_per_source(docs: Iterable[Document], first_source: dict[str, str]) -> Iterator[Document]:
@@ -140,7 +145,10 @@ def site_of(url: str | None, path: Path) -> str:
     return path.resolve().parent.name
 
 
-def _iter_file(path: Path, *, max_bytes: int) -> Iterator[Document]:
+def _iter_file(path: Path, *, max_bytes: int, identity: str) -> Iterator[Document]:
+    """The page(s) of one file; `identity` is the path that names it for `document_id`:
+    relative to the directory given as a source (with that directory's name), so that the
+    same dump curated from another working directory or checkout keeps its ids."""
     source = str(path)
     site = path.resolve().parent.name
     suffix = path.suffix.lower()
@@ -154,7 +162,7 @@ def _iter_file(path: Path, *, max_bytes: int) -> Iterator[Document]:
         )
         return
     if suffix in JSONL_SUFFIXES:
-        yield from _iter_jsonl(path, max_bytes=max_bytes)
+        yield from _iter_jsonl(path, max_bytes=max_bytes, identity=identity)
         return
     try:
         size = path.stat().st_size
@@ -183,9 +191,9 @@ def _iter_file(path: Path, *, max_bytes: int) -> Iterator[Document]:
         yield _reject(source, reason, message, site=site)
         return
     if suffix in HTML_SUFFIXES:
-        doc = _html_document(source, text, url=None, site=site)
+        doc = _html_document(source, text, url=None, site=site, identity=identity)
     else:
-        doc = Document(id=document_id(source), source=source, raw_text=text, site=site)
+        doc = Document(id=document_id(identity), source=source, raw_text=text, site=site)
     yield _with_decoding(doc, decoding)
 
 
@@ -301,13 +309,21 @@ def _decoding_note(
 
 
 def _html_document(
-    source: str, html: str, *, url: str | None, site: str, extra: dict[str, Any] | None = None
+    source: str,
+    html: str,
+    *,
+    url: str | None,
+    site: str,
+    extra: dict[str, Any] | None = None,
+    identity: str | None = None,
 ) -> Document:
+    """The main text of an HTML page (trafilatura), or a rejected row when it has none."""
     import trafilatura
 
     meta: dict[str, Any] = dict(extra or {})
     meta["html_length"] = len(html)
-    doc_id = document_id(source, url=url)  # the URL the input gave, never one found in the page
+    # The URL the input gave (never one found in the page), else where the page came from.
+    doc_id = document_id(identity or source, url=url)
     markup_only = _markup_only_reason(html)
     if markup_only is not None:
         reason, what = markup_only
@@ -372,7 +388,7 @@ def _markup_only_reason(html: str) -> tuple[str, str] | None:
     return "markup_only", "only markup, no visible text"
 
 
-def _iter_jsonl(path: Path, *, max_bytes: int) -> Iterator[Document]:
+def _iter_jsonl(path: Path, *, max_bytes: int, identity: str) -> Iterator[Document]:
     site = path.resolve().parent.name
     try:
         handle = path.open("rb")
@@ -432,7 +448,7 @@ def _iter_jsonl(path: Path, *, max_bytes: int) -> Iterator[Document]:
             html = record.get("html")
             if isinstance(page_text, str) and page_text.strip():
                 doc = Document(
-                    id=document_id(source, url=url),
+                    id=document_id(f"{identity}:{number}", url=url),
                     source=source,
                     raw_text=page_text,
                     url=url,
@@ -441,7 +457,14 @@ def _iter_jsonl(path: Path, *, max_bytes: int) -> Iterator[Document]:
                 )
                 yield _with_decoding(doc, decoding)
             elif isinstance(html, str) and html.strip():
-                doc = _html_document(source, html, url=url, site=page_site, extra=extra)
+                doc = _html_document(
+                    source,
+                    html,
+                    url=url,
+                    site=page_site,
+                    extra=extra,
+                    identity=f"{identity}:{number}",
+                )
                 if doc.status != STATUS_REJECTED:
                     doc = doc.with_(url=doc.url or url, site=site_of(doc.url or url, path))
                 yield _with_decoding(doc, decoding)
