@@ -17,7 +17,6 @@ from typing import Any, Literal, overload
 import httpx
 from label_studio_sdk import LabelStudio as _SDKClient
 from label_studio_sdk.core.api_error import ApiError
-from label_studio_sdk.label_interface import LabelInterface
 
 from corpus.errors import LabelStudioError
 
@@ -167,11 +166,13 @@ def sdk_http_client(sdk: _SDKClient) -> Any:
 def labeling_config_problems(config: str, *, labels: Sequence[str]) -> list[str]:
     """What the SDK's own LabelInterface finds wrong in a labeling config, and labels that
     differ from `labels` (empty: the config is valid and offers exactly those labels)."""
+    from label_studio_sdk.label_interface import LabelInterface  # local: slow to import
+
+    # The SDK raises its own private exception classes and lxml's: importing them would use
+    # more private parts, so anything the parser or a check raises counts as a problem.
     try:
         interface = LabelInterface(config)
         interface.validate()
-    # The SDK raises its own private exception classes and lxml's: importing them would use
-    # more private parts, so anything the parser or a check raises counts as a problem.
     except Exception as exc:
         return [f"{type(exc).__name__}: {exc}"]
     offered = [name for group in interface.labels for name in group]
@@ -182,6 +183,8 @@ def labeling_config_problems(config: str, *, labels: Sequence[str]) -> list[str]
 
 def prediction_problems(config: str, payload: Mapping[str, Any]) -> list[str]:
     """What the SDK's LabelInterface finds wrong in a prediction payload for `config`."""
+    from label_studio_sdk.label_interface import LabelInterface  # local: slow to import
+
     errors = LabelInterface(config).validate_prediction(dict(payload), return_errors=True)
     return [str(e) for e in errors] if isinstance(errors, list) else []
 
