@@ -135,3 +135,21 @@ def test_writer_lock_is_free_again_after_its_holder_is_killed(tmp_path):
     holder.join(30)
     with writer_lock(path, what="test", wait=5):
         pass
+
+
+def test_a_release_refuses_two_versions_of_one_page_naming_their_tasks():
+    from annotation.records import AnnotatedTask
+    from annotation.release import same_source_problems
+
+    def task(doc_id: str, task_id: int, url: str) -> AnnotatedTask:
+        text = f"Customs seized {task_id} kg."
+        return AnnotatedTask(doc_id, task_id, text, 0, len(text), meta={"url": url})
+
+    by_doc = {
+        "old": [task("old", 3, "https://www.news.example/a?utm_source=x")],
+        "new": [task("new", 9, "http://news.example/a/")],
+        "other": [task("other", 5, "https://news.example/b")],
+    }
+    (problem,) = same_source_problems(by_doc)
+    assert "2 versions of the page news.example/a" in problem
+    assert "document new (task 9); document old (task 3)" in problem
