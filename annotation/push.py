@@ -57,6 +57,8 @@ class PushPlan:
     delete: tuple[ExistingTask, ...] = ()
     # Tasks kept under the key of an older id scheme (same text, now another key).
     adopted: int = 0
+    # Changed unannotated chunks of a document with a changed annotated chunk: left as they are.
+    held: tuple[ExistingTask, ...] = ()
 
     def conflict_messages(self, diffs: Mapping[int, str] | None = None) -> list[str]:
         """One message per changed-but-annotated task: task id, document id, what changed."""
@@ -123,7 +125,9 @@ class PushSummary:
             f"{len(self.conflicts)} changed but annotated (reported, not replaced)",
         ]
         if self.stale:
-            parts.append(f"{self.stale} older chunk tasks no longer produced (left in place)")
+            parts.append(
+                f"{self.stale} other chunk tasks of those annotated documents left in place"
+            )
         if self.deleted:
             parts.append(f"{self.deleted} unannotated chunk tasks of edited documents removed")
         if self.duplicates:
@@ -363,10 +367,12 @@ def plan_push(tasks: Sequence[TaskPayload], existing: Mapping[str, ExistingTask]
     """Sort tasks into new / unchanged / update / conflict / delete per document (pure).
 
     A document is known by its id (from its source), its text by the content hash, so an
-    edited page keeps its id: with the same chunk layout each changed chunk is updated, or,
-    when annotated, reported (conflict); with another layout (chunks moved) an unannotated
-    document's tasks are updated in order, extra chunks imported and missing ones deleted, and
-    a document with any annotated chunk is reported and left alone. A task whose key is not in
+    edited page keeps its id. With the same chunk layout, changed chunks are updated and
+    missing ones imported; when a changed chunk is annotated, it is reported (conflict) and the
+    document's other chunks are left as they are too (never half old, half new). With another
+    layout (chunks moved), an unannotated document's tasks are updated in order, extra chunks
+    imported and surplus ones deleted; a document with any annotated chunk is reported and
+    left alone. A task whose key is not in
     the project but whose exact text is, under a key no new task has (an older id scheme), is
     unchanged: it is never imported a second time.
     """
@@ -393,6 +399,7 @@ def plan_push(tasks: Sequence[TaskPayload], existing: Mapping[str, ExistingTask]
     conflicts: list[tuple[TaskPayload, ExistingTask]] = []
     stale: list[ExistingTask] = []
     delete: list[ExistingTask] = []
+    held: list[ExistingTask] = []
     adopted = 0
     for doc_id, news in by_doc.items():
         olds = sorted(old_by_doc.get(doc_id, []), key=lambda o: chunk_start_of(o.key))
@@ -405,18 +412,26 @@ def plan_push(tasks: Sequence[TaskPayload], existing: Mapping[str, ExistingTask]
                 else:
                     new.append(task)
             continue
-        if {o.key for o in olds} == {t.key for t in news}:
-            by_key = {o.key: o for o in olds}
-            for task in news:
-                old = by_key[task.key]
-                if old.content_hash == task.content_hash:
-                    unchanged.append(task)
-                elif old.annotation_count == 0:
-                    update.append((task, old))
-                else:
-                    conflicts.append((task, old))
-            continue
         new_keys = {t.key for t in news}
+        if {o.key for o in olds} <= new_keys:  # same chunk layout (some chunks may be missing)
+            by_key = {o.key: o for o in olds}
+            changed = [
+                (t, by_key[t.key])
+                for t in news
+                if t.key in by_key and by_key[t.key].content_hash != t.content_hash
+            ]
+            unchanged.extend(
+                t for t in news if t.key in by_key and by_key[t.key].content_hash == t.content_hash
+            )
+            new.extend(t for t in news if t.key not in by_key)
+            annotated = [(t, o) for t, o in changed if o.annotation_count != 0]
+            if annotated:
+                # Never a document half old, half new: its other chunks stay as they are too.
+                conflicts.extend(annotated)
+                held.extend(o for t, o in changed if o.annotation_count == 0)
+            else:
+                update.extend(changed)
+            continue
         if any(o.annotation_count != 0 for o in olds):  # -1 (unknown) counts as annotated
             for index, old in enumerate(olds):
                 if old.annotation_count != 0:
@@ -439,6 +454,7 @@ def plan_push(tasks: Sequence[TaskPayload], existing: Mapping[str, ExistingTask]
         tuple(stale),
         delete=tuple(delete),
         adopted=adopted,
+        held=tuple(held),
     )
 
 
@@ -583,7 +599,7 @@ def push_tasks(
             len(plan.unchanged),
             len(plan.update),
             tuple(plan.conflict_messages(diffs)),
-            len(plan.stale),
+            len(plan.stale) + len(plan.held),
             with_predictions,
             0,
             time.monotonic() - started,
@@ -665,7 +681,7 @@ def push_tasks(
         len(plan.unchanged),
         len(plan.update),
         tuple(plan.conflict_messages(diffs)),
-        len(plan.stale),
+        len(plan.stale) + len(plan.held),
         with_predictions,
         retried,
         time.monotonic() - started,

@@ -72,6 +72,23 @@ def test_plan_of_a_rechunked_document_with_an_annotated_chunk_imports_nothing_fo
     assert [old.key for _, old in plan.conflicts] == [before[1].key]
 
 
+def test_plan_of_a_chunked_document_never_mixes_old_and_new_chunks():
+    text = "\n\n".join(PARAGRAPHS)
+    before = tasks_of(doc(text), max_chars=130)
+    edited = tasks_of(
+        doc(text.replace("Paragraph 0", "Paragraph O").replace("5 kg", "6 kg")), max_chars=130
+    )
+    assert [t.key for t in edited] == [t.key for t in before]  # same layout
+    plan = plan_push(edited, on_server(before, annotated={before[0].key}))
+    assert [o.key for _, o in plan.conflicts] == [before[0].key] and not plan.update
+    assert [o.key for o in plan.held] == [before[-1].key]
+    missing = on_server(before)
+    del missing[before[2].key]  # deleted by hand: imported again, the rest untouched
+    again = plan_push(before, missing)
+    assert [t.key for t in again.new] == [before[2].key]
+    assert len(again.unchanged) == len(before) - 1
+
+
 def test_plan_keeps_a_task_pushed_under_an_older_id_scheme_instead_of_importing_it_again():
     legacy = ExistingTask(7, "0123456789abcdef:0", content_hash("Customs seized 5 kg."), 1)
     plan = plan_push(tasks_of(doc("Customs seized 5 kg.", "stable")), {legacy.key: legacy})

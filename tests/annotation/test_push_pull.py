@@ -401,7 +401,9 @@ def test_push_with_a_current_ledger_plans_without_a_key_scan(
     )
     assert (changed.imported, changed.updated, len(changed.conflicts)) == (0, 1, 1)
     assert (changed.ledger, len(scans)) == ("current", 0)
-    assert f"Task {on_server['short1:0'].id} (short1:0)" in changed.conflicts[0]
+    assert (
+        f"Task {on_server['short1:0'].id} (document short1, key short1:0)" in (changed.conflicts[0])
+    )
     settled = push_tasks(
         documents_to_tasks(edited, schema=schema),
         client=client,
