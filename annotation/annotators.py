@@ -71,10 +71,18 @@ class AnnotatorsOutcome:
                 f"invite link (anyone who has it can join the organization: share it only "
                 f"with the annotators): {self.invite_url}"
             )
-        counts = {s: sum(a.status == s for a in self.accounts) for s in ("created", "existing")}
-        invited = sum(a.status == "invite" for a in self.accounts)
+        counts = {
+            s: sum(a.status == s for a in self.accounts)
+            for s in ("created", "to-create", "existing", "invite")
+        }
+        invited = counts["invite"]
+        created = (
+            f"{counts['to-create']} would be created"
+            if counts["to-create"]
+            else f"{counts['created']} created"
+        )
         out.append(
-            f"annotators: {len(self.accounts)} emails -> {counts['created']} created, "
+            f"annotators: {len(self.accounts)} emails -> {created}, "
             f"{counts['existing']} already had an account, {invited} to sign up with the "
             f"invite link; Label Studio at {self.url}"
         )

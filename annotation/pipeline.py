@@ -40,7 +40,8 @@ class CorpusPush:
         if self.refresh is not None:
             line += "; " + self.refresh.summary_phrase()
         if self.shown_version:
-            line += f"; annotators see the predictions of {self.shown_version}"
+            unchanged = "" if self.model_version else " (unchanged: this push sent none)"
+            line += f"; annotators see the predictions of {self.shown_version}{unchanged}"
         if self.settings:
             changed = (
                 f" (changed: {', '.join(self.settings_changed)})" if self.settings_changed else ""
@@ -155,11 +156,13 @@ def push_corpus(
             dry_run=dry_run,
             progress=progress,
         )
-    sent = summary.predictions > 0 or summary.updated > 0 or (refresh and refresh.refreshed)
+    sent = bool(summary.predictions or summary.updated or (refresh and refresh.refreshed))
     shown = None
     if predictions and sent and not dry_run:
         shown = preannotator.model_version
         changed |= client.update_project_fields(project_id, {"model_version": shown})
+    elif not dry_run:  # nothing sent: the project keeps showing what it showed
+        shown = client.read_project_fields(project_id, ["model_version"])["model_version"]
     return CorpusPush(
         summary,
         refresh,
@@ -447,7 +450,10 @@ def run_demo(
     echo(_second_annotator_note(client, project_id))
 
     pulled = pull_annotations(
-        workdir=workdir, project_title=project_title, out_dir=Path(build_dir) / "labelstudio"
+        workdir=workdir,
+        project_title=project_title,
+        out_dir=Path(build_dir) / "labelstudio",
+        progress=progress,
     )
     echo(pulled.summary_line())
     outcome = release_annotations(

@@ -266,7 +266,8 @@ def test_second_round_overlap_agreement_and_a_model_in_the_loop(
             progress=False,
         )
         assert (third.push.imported, third.refresh.refreshed, third.refresh.current) == (0, 0, 2)
-        assert third.shown_version is None and _task_state(client, project_id) == after
+        assert third.model_version is None and third.shown_version == version
+        assert _task_state(client, project_id) == after
     finally:
         project_id = client.find_project(title)
         if project_id is not None:
