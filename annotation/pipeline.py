@@ -103,7 +103,8 @@ def push_corpus(
 
     The project gets the settings of configs/labelstudio.yaml (or `settings_path`). With
     `model`, the unannotated tasks already in the project get that model's predictions too
-    (annotated tasks are never touched). Whenever this push sends predictions, the project's
+    (annotated tasks are never touched); so do they when new tasks get predictions of another
+    version than the project showed. Whenever this push sends predictions, the project's
     model_version becomes theirs, so annotators see them.
     """
     from corpus.records import read_corpus
@@ -131,6 +132,7 @@ def push_corpus(
             project_title, schema=schema, update_config=update_config
         ).id
         changed = client.update_project_fields(project_id, settings.to_project_fields())
+    shown_before = client.read_project_fields(project_id, ["model_version"])["model_version"]
     preannotator = _LazyPreannotator(model, schema=schema)
     summary = push_tasks(
         tasks,
@@ -144,7 +146,12 @@ def push_corpus(
         ledger_dir=Path(workdir) / ".contraband" / "ledgers",
     )
     refresh = None
-    if model is not None and predictions:
+    # Annotators see only the predictions of the project's model version: when this push
+    # switches it (new tasks predicted by another model or the rules), the unannotated tasks
+    # get the same version too, or they would show nothing.
+    switches = bool(summary.predictions) and shown_before not in (None, "")
+    switches = switches and shown_before != preannotator.model_version
+    if predictions and (model is not None or switches):
         refresh = refresh_predictions(
             tasks,
             client=client,

@@ -43,6 +43,16 @@ def seed_corpus(tmp_path_factory):
     kept = frame[frame["status"] == "kept"].sort_values("id")
     (root / "first_four").mkdir()
     kept.head(4).to_parquet(root / "first_four" / "corpus.parquet")
+    (root / "extra").mkdir()
+    (root / "extra" / "extra-page.txt").write_text(
+        "Border guards seized 12 kg of heroin in Lao Cai on June 2, 2021.\n", encoding="utf-8"
+    )
+    curate([root / "extra" / "extra-page.txt"], out_dir=root / "extra-corpus", progress=False)
+    extra = pd.read_parquet(root / "extra-corpus" / "corpus.parquet")
+    (root / "plus_one").mkdir()
+    pd.concat([kept, extra[extra["status"] == "kept"]]).to_parquet(
+        root / "plus_one" / "corpus.parquet"
+    )
     return root
 
 
@@ -268,6 +278,22 @@ def test_second_round_overlap_agreement_and_a_model_in_the_loop(
         assert (third.push.imported, third.refresh.refreshed, third.refresh.current) == (0, 0, 2)
         assert third.model_version is None and third.shown_version == version
         assert _task_state(client, project_id) == after
+
+        # a new page pushed with the rules: the project switches to the rules' version, and
+        # the unannotated tasks follow, so that none shows nothing; annotated ones stay
+        fourth = push_corpus(
+            seed_corpus / "plus_one", workdir=workdir, project_title=title, progress=False
+        )
+        rules = fourth.shown_version
+        assert fourth.push.imported == 1 and rules.startswith("rules-")
+        assert (fourth.refresh.refreshed, fourth.refresh.annotated) == (2, 3)
+        final = _task_state(client, project_id)
+        assert len(final) == 6
+        for key, (annotations, versions) in final.items():
+            if key in annotated:
+                assert (annotations, versions) == before[key]
+            else:
+                assert annotations == () and versions == (rules,)
     finally:
         project_id = client.find_project(title)
         if project_id is not None:
