@@ -66,7 +66,7 @@ schema_option = click.option(
     default=None,
     envvar="CONTRABAND_CONFIG_DIR",
     help="A directory of configs that replace the shipped defaults file by file "
-    "(schema.yaml, clean.yaml, dedup.yaml, preannotate.yaml, spacy/*.cfg); "
+    "(schema.yaml, clean.yaml, dedup.yaml, preannotate.yaml, labelstudio.yaml, spacy/*.cfg); "
     "also read from CONTRABAND_CONFIG_DIR.",
 )
 @click.pass_context

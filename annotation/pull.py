@@ -12,6 +12,8 @@ validated while the server exports the next ones. `export-<time>.json`
 is the manifest (every part with its id range, task count, size and sha256) and
 `export-<time>.sha256` lists the manifest's checksum first, then every part's, in
 `sha256sum -c` format. `read_export` checks them and gives the tasks back in id order.
+When every part says the same as the newest stored export's (find_identical_export), that
+export is kept and this pull's bodies are not stored a second time; the summary says so.
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ class PullResult:
     export_sha256: str  # sha256 of the manifest (which holds every part's sha256)
     drafts: int = 0  # unsubmitted drafts seen in the export (kept in the raw export, not converted)
     export_parts: tuple[Path, ...] = field(default=())  # the raw bodies, in task id order
-    # The raw bodies were byte for byte those of the previous export, which is kept instead.
+    # The bodies said the same as those of the previous export (content_digest), which is
+    # kept instead of a second copy.
     export_reused: bool = False
 
     def summary_line(self) -> str:
@@ -485,6 +488,7 @@ def pull(
                     "predictions": len(predictions) if part.kind == "predictions" else None,
                     "bytes": len(part.raw),
                     "sha256": hashlib.sha256(part.raw).hexdigest(),
+                    "content_sha256": content_digest(part),
                 }
             )
             if on_part is not None:
@@ -552,16 +556,38 @@ def _write_manifest(
     return export_path, digest
 
 
+# Fields the server computes at request time (a relative age such as "15 minutes"): they
+# change a body without any change in the project, so they are left out of the comparison.
+VOLATILE_PREDICTION_FIELDS = ("created_ago",)
+
+
+def content_digest(part: ExportPart) -> str:
+    """sha256 of what a part says about the project: the raw body, except for predictions,
+    whose VOLATILE_PREDICTION_FIELDS are dropped (canonical JSON, sorted by prediction id)."""
+    if part.kind != "predictions":
+        return hashlib.sha256(part.raw).hexdigest()
+    items = [
+        {k: v for k, v in item.items() if k not in VOLATILE_PREDICTION_FIELDS}
+        for item in json.loads(part.raw)
+    ]
+    items.sort(key=lambda item: int(item.get("id") or 0))
+    canonical = json.dumps(items, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(canonical).hexdigest()
+
+
 def _part_identity(part: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (part["kind"], part["first_task_id"], part["last_task_id"], part["sha256"])
+    digest = part.get("content_sha256") or part["sha256"]
+    return (part["kind"], part["first_task_id"], part["last_task_id"], digest)
 
 
 def find_identical_export(
     out_dir: Path, parts: Sequence[Mapping[str, Any]]
 ) -> tuple[Path, str] | None:
-    """The newest stored export whose parts are byte for byte `parts`: (manifest, its sha256).
+    """The newest stored export whose parts say the same as `parts`: (manifest, its sha256).
 
-    Only the newest manifest is compared (an older identical one means something changed
+    Parts are compared by content_sha256 (content_digest: the bytes, except for the
+    predictions' request-time fields), so the kept export may differ from this pull's bodies
+    in those fields only. Only the newest manifest is compared (an older identical one means something changed
     in between and changed back, which is worth keeping). A manifest that cannot be read or
     whose sha256 file disagrees is never reused.
     """

@@ -12,13 +12,9 @@ import pytest
 from annotation.annotators import append_logins, normalise_emails
 from annotation.labelstudio import ExistingTask
 from annotation.model_version import model_name, model_version_of
-from annotation.project_settings import (
-    DEFAULT_SETTINGS_PATH,
-    ProjectSettings,
-    load_project_settings,
-)
+from annotation.project_settings import SETTINGS_FILE, ProjectSettings, load_project_settings
 from annotation.pseudonym import annotator_pseudonym
-from annotation.pull import export_to_tasks, find_identical_export
+from annotation.pull import ExportPart, content_digest, export_to_tasks, find_identical_export
 from annotation.push import plan_refresh
 from annotation.tasks import documents_to_tasks
 from corpus.errors import ConfigError, InputError
@@ -36,15 +32,15 @@ def test_default_project_settings_ask_for_two_annotators_on_every_task():
         "sampling": "Sequential sampling",
         "show_overlap_first": True,
     }
-    assert DEFAULT_SETTINGS_PATH.name == "labelstudio.yaml"
+    assert SETTINGS_FILE == "labelstudio.yaml"
 
 
 def test_project_settings_refuse_a_misspelt_key_naming_it(tmp_path):
     path = tmp_path / "ls.yaml"
     path.write_text("annotators_per_task: 2\noverlap_percentage: 50\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) 'overlap_percentage'") as caught:
+    with pytest.raises(ConfigError, match=r"unknown key 'overlap_percentage'") as caught:
         load_project_settings(path)
-    assert str(path) in str(caught.value) and "overlap_percent" in str(caught.value)
+    assert str(path) in str(caught.value) and "did you mean 'overlap_percent'" in str(caught.value)
 
 
 def test_project_settings_report_every_bad_value_together(tmp_path):
@@ -59,9 +55,10 @@ def test_project_settings_report_every_bad_value_together(tmp_path):
     message = str(caught.value)
     for name in ("annotators_per_task", "overlap_percent", "sampling", "show_overlap_first"):
         assert name in message
-    assert "sequential, uniform, uncertainty" in message
+    assert "'sequential', 'uniform' or 'uncertainty'" in message
+    path.write_text("annotators_per_task: true\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="annotators_per_task"):
-        ProjectSettings(annotators_per_task=True)  # a bool is not a count
+        load_project_settings(path)  # a bool is not a count
 
 
 def test_uncertainty_sampling_maps_to_label_studio_s_value():
@@ -205,3 +202,18 @@ def test_an_identical_export_is_found_and_a_changed_one_is_not(tmp_path):
     assert find_identical_export(tmp_path / "nothing-here", parts) is None
     (tmp_path / "export-20260101T000000Z.sha256").write_text("0" * 64 + "  x\n")
     assert find_identical_export(tmp_path, parts) is None  # a tampered manifest is not reused
+
+
+def test_content_digest_ignores_the_predictions_request_time_age_only():
+    def predictions(age: str, score: float) -> ExportPart:
+        body = [{"id": 2, "score": score, "created_ago": age}, {"id": 1, "created_ago": age}]
+        return ExportPart("predictions", None, None, json.dumps(body).encode())
+
+    assert content_digest(predictions("15 minutes", 0.5)) == content_digest(
+        predictions("40 minutes", 0.5)
+    )
+    assert content_digest(predictions("15 minutes", 0.5)) != content_digest(
+        predictions("15 minutes", 0.7)
+    )
+    tasks = ExportPart("tasks", 1, 2, b'[{"created_ago": "1 minute"}]')
+    assert content_digest(tasks) == hashlib.sha256(tasks.raw).hexdigest()  # tasks: the bytes
