@@ -35,6 +35,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
 
+from annotation.model_version import model_version_of
 from annotation.preannotate.structure import (
     Quantity,
     Vocab,
@@ -897,10 +898,7 @@ def load_trained_pipeline(
         Path(config_dir) if config_dir else default_rule_config_dir(), schema=schema, nlp=nlp
     )
     nlp.add_pipe("contraband_relations", config={"rules": config.relations})
-    meta = nlp.meta
-    nlp.meta["contraband_version"] = (
-        f"model-{meta.get('name', path.name)}-{meta.get('version', '0.0.0')}"
-    )
+    nlp.meta["contraband_version"] = model_version_of(path)  # name + content hash
     return nlp
 
 

@@ -233,7 +233,8 @@ def test_trained_pipeline_spans_get_the_rule_relations(tmp_path: Path, schema: S
     nlp.meta["version"] = "0.1.0"
     nlp.to_disk(tmp_path / "model")
     model = load_preannotator(tmp_path / "model", schema=schema)
-    assert model.model_version == "model-tiny-0.1.0"
+    # name + content hash of the model's files (annotation.model_version)
+    assert model.model_version.startswith("model-tiny-") and len(model.model_version) == 23
     (annotation,) = model.predict(
         [
             "Vietnam Customs seized 8.3 tons of pangolin scales in Hai Phong. "
