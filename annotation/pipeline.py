@@ -24,12 +24,73 @@ DEMO_GOLD_ANNOTATOR = "gold-annotator@contraband.local"
 
 
 # -- push ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CorpusPush:
+    """What `push` did: the import, the model refresh, the project's settings and model version."""
+
+    push: Any  # annotation.push.PushSummary
+    refresh: Any = None  # annotation.push.RefreshSummary, with --model
+    settings: str = ""  # the project settings applied (ProjectSettings.describe())
+    settings_changed: tuple[str, ...] = ()  # Label Studio fields this push changed
+    model_version: str | None = None  # the version of the predictions this push sent
+    shown_version: str | None = None  # the project's model_version after the push
+
+    def summary_line(self) -> str:
+        line = self.push.summary_line()
+        if self.refresh is not None:
+            line += "; " + self.refresh.summary_phrase()
+        if self.shown_version:
+            unchanged = "" if self.model_version else " (unchanged: this push sent none)"
+            line += f"; annotators see the predictions of {self.shown_version}{unchanged}"
+        if self.settings:
+            changed = (
+                f" (changed: {', '.join(self.settings_changed)})" if self.settings_changed else ""
+            )
+            line += f"; project settings: {self.settings}{changed}"
+        return line
+
+
+class _LazyPreannotator:
+    """Loads the pre-annotator on first use, so a push that sends nothing loads no model."""
+
+    def __init__(self, model: Path | None, *, schema: Schema) -> None:
+        self.model = model
+        self.schema = schema
+        self._loaded: Any = None
+
+    def get(self) -> Any:
+        if self._loaded is None:
+            from .preannotate import load_preannotator
+
+            self._loaded = load_preannotator(self.model, schema=self.schema)
+        return self._loaded
+
+    @property
+    def model_version(self) -> str:
+        """The version of the predictions (from the model's files, or the rules' config)."""
+        if self.model is not None:
+            from .model_version import model_version_of
+
+            return model_version_of(Path(self.model))
+        return str(self.get().model_version)
+
+    def predict(self, tasks: Sequence[Any]) -> dict[str, Any]:
+        """Pre-annotations keyed by task key, with document offsets."""
+        if not tasks:
+            return {}
+        annotations = self.get().predict(
+            [t.text for t in tasks], offsets=[t.chunk_start for t in tasks]
+        )
+        return {t.key: a for t, a in zip(tasks, annotations, strict=True)}
+
+
 def push_corpus(
     corpus_dir: Path,
     *,
     workdir: Path = Path("."),
     project_title: str,
     schema_path: Path | None = None,
+    settings_path: Path | None = None,
     model: Path | None = None,
     predictions: bool = True,
     batch_size: int = 1000,
@@ -38,7 +99,7 @@ def push_corpus(
     dry_run: bool = False,
     progress: bool = True,
     lock_wait: float = 600.0,
-):
+) -> CorpusPush:
     """Read a curated corpus, make tasks, pre-annotate the new ones and push them (idempotent).
 
     One push per server and project at a time (`locks.writer_lock`, held from finding or
@@ -46,63 +107,138 @@ def push_corpus(
     saying who holds the lock, then plans from what the first one imported. A project this
     call created is deleted again when the push fails before importing anything (e.g.
     predictions that break the schema), so a refused push leaves nothing on the server.
+    The rest: `_push_corpus_unlocked`.
     """
-    from contextlib import nullcontext
+    from .labelstudio import LabelStudio
+    from .locks import project_lock_path, writer_lock
+    from .server import resolve_connection
 
+    options = dict(
+        workdir=workdir,
+        project_title=project_title,
+        schema_path=schema_path,
+        settings_path=settings_path,
+        model=model,
+        predictions=predictions,
+        batch_size=batch_size,
+        max_chars=max_chars,
+        update_config=update_config,
+        dry_run=dry_run,
+        progress=progress,
+    )
+    if dry_run:
+        return _push_corpus_unlocked(corpus_dir, **options)
+    client = LabelStudio(resolve_connection(workdir=workdir))
+    with writer_lock(
+        project_lock_path(client.url, project_title),
+        what=f"push of project {project_title!r} at {client.url}",
+        wait=lock_wait,
+        on_wait=lambda message: print(f"push: {message}", file=sys.stderr, flush=True),
+    ):
+        existed = client.find_project(project_title) is not None
+        try:
+            return _push_corpus_unlocked(corpus_dir, **options)
+        except ContrabandError:
+            project_id = None if existed else client.find_project(project_title)
+            if project_id is not None and client.read_task_list_head(project_id).count == 0:
+                client.delete_project(project_id)
+            raise
+
+
+def _push_corpus_unlocked(
+    corpus_dir: Path,
+    *,
+    workdir: Path = Path("."),
+    project_title: str,
+    schema_path: Path | None = None,
+    settings_path: Path | None = None,
+    model: Path | None = None,
+    predictions: bool = True,
+    batch_size: int = 1000,
+    max_chars: int = 10_000,
+    update_config: bool = False,
+    dry_run: bool = False,
+    progress: bool = True,
+) -> CorpusPush:
+    """`push_corpus` with the project's push lock held.
+
+    The project gets the settings of configs/labelstudio.yaml (or `settings_path`). With
+    `model`, the unannotated tasks already in the project get that model's predictions too
+    (annotated tasks are never touched); so do they when new tasks get predictions of another
+    version than the project showed. Whenever this push sends predictions, the project's
+    model_version becomes theirs, so annotators see them.
+    """
     from corpus.records import read_corpus
 
     from .labelstudio import LabelStudio
-    from .locks import project_lock_path, writer_lock
-    from .push import PushSummary, push_tasks
+    from .project_settings import load_project_settings
+    from .push import PushSummary, push_tasks, refresh_predictions
     from .server import resolve_connection
     from .tasks import documents_to_tasks
 
     schema = load_schema(schema_path)
+    settings = load_project_settings(settings_path)
     docs = read_corpus(str(corpus_dir))
     tasks = documents_to_tasks(docs, schema=schema, max_chars=max_chars)
     client = LabelStudio(resolve_connection(workdir=workdir))
-    lock = (
-        nullcontext()
-        if dry_run
-        else writer_lock(
-            project_lock_path(client.url, project_title),
-            what=f"push of project {project_title!r} at {client.url}",
-            wait=lock_wait,
-            on_wait=lambda message: print(f"push: {message}", file=sys.stderr, flush=True),
-        )
+    changed: dict[str, Any] = {}
+    if dry_run:
+        project_id = client.find_project(project_title)
+        if project_id is None:
+            return CorpusPush(
+                PushSummary.planned_new_project(project_title, tasks), settings=settings.describe()
+            )
+    else:
+        project_id = client.ensure_project(
+            project_title, schema=schema, update_config=update_config
+        ).id
+        changed = client.update_project_fields(project_id, settings.to_project_fields())
+    shown_before = client.read_project_fields(project_id, ["model_version"])["model_version"]
+    preannotator = _LazyPreannotator(model, schema=schema)
+    summary = push_tasks(
+        tasks,
+        client=client,
+        project_id=project_id,
+        predictions=preannotator.predict if predictions else None,
+        schema=schema,
+        batch_size=batch_size,
+        dry_run=dry_run,
+        progress=progress,
+        ledger_dir=Path(workdir) / ".contraband" / "ledgers",
     )
-    with lock:
-        created = False
-        if dry_run:
-            project_id = client.find_project(project_title)
-            if project_id is None:
-                return PushSummary.planned_new_project(project_title, tasks)
-        else:
-            project = client.ensure_project(
-                project_title, schema=schema, update_config=update_config
-            )
-            project_id, created = project.id, project.created
-
-        def predict_outgoing(outgoing: Sequence[Any]) -> dict[str, Any]:
-            """Pre-annotate only what this push sends (push_tasks calls it after planning)."""
-            return predict_tasks(outgoing, schema=schema, model=model)
-
-        try:
-            return push_tasks(
-                tasks,
-                client=client,
-                project_id=project_id,
-                predictions=predict_outgoing if predictions else None,
-                schema=schema,
-                batch_size=batch_size,
-                dry_run=dry_run,
-                progress=progress,
-                ledger_dir=Path(workdir) / ".contraband" / "ledgers",
-            )
-        except ContrabandError:
-            if created and client.read_task_list_head(project_id).count == 0:
-                client.delete_project(project_id)
-            raise
+    refresh = None
+    # Annotators see only the predictions of the project's model version: when this push
+    # switches it (new tasks predicted by another model or the rules), the unannotated tasks
+    # get the same version too, or they would show nothing.
+    switches = bool(summary.predictions) and shown_before not in (None, "")
+    switches = switches and shown_before != preannotator.model_version
+    if predictions and (model is not None or switches):
+        refresh = refresh_predictions(
+            tasks,
+            client=client,
+            project_id=project_id,
+            predict=preannotator.predict,
+            model_version=preannotator.model_version,
+            schema=schema,
+            batch_size=batch_size,
+            dry_run=dry_run,
+            progress=progress,
+        )
+    sent = bool(summary.predictions or summary.updated or (refresh and refresh.refreshed))
+    shown = None
+    if predictions and sent and not dry_run:
+        shown = preannotator.model_version
+        changed |= client.update_project_fields(project_id, {"model_version": shown})
+    elif not dry_run:  # nothing sent: the project keeps showing what it showed
+        shown = client.read_project_fields(project_id, ["model_version"])["model_version"]
+    return CorpusPush(
+        summary,
+        refresh,
+        settings=settings.describe(),
+        settings_changed=tuple(changed),
+        model_version=preannotator.model_version if predictions and sent else None,
+        shown_version=shown,
+    )
 
 
 def doctor_project(
@@ -138,15 +274,7 @@ def predict_tasks(
     tasks: Sequence[Any], *, schema: Schema, model: Path | None = None
 ) -> dict[str, Any]:
     """Pre-annotations keyed by task key, with document offsets."""
-    from .preannotate import load_preannotator
-
-    if not tasks:
-        return {}
-    preannotator = load_preannotator(model, schema=schema)
-    annotations = preannotator.predict(
-        [t.text for t in tasks], offsets=[t.chunk_start for t in tasks]
-    )
-    return {t.key: a for t, a in zip(tasks, annotations, strict=True)}
+    return _LazyPreannotator(model, schema=schema).predict(tasks)
 
 
 # -- pull ---------------------------------------------------------------------------
@@ -416,9 +544,13 @@ def run_demo(
         f"gold: {len(gold)} gold documents from {gold_dir}; {added} annotations added "
         "(tasks that already had an annotation were left alone)"
     )
+    echo(_second_annotator_note(client, project_id))
 
     pulled = pull_annotations(
-        workdir=workdir, project_title=project_title, out_dir=Path(build_dir) / "labelstudio"
+        workdir=workdir,
+        project_title=project_title,
+        out_dir=Path(build_dir) / "labelstudio",
+        progress=progress,
     )
     echo(pulled.summary_line())
     outcome = release_annotations(
@@ -430,20 +562,38 @@ def run_demo(
 
     url = info.url if info else os.environ["LABEL_STUDIO_URL"]
     echo("")
+    program = Path(sys.argv[0]).as_posix()
     echo(
-        f"Annotators: open {url}/projects/{project_id} and log in"
+        f"Annotators: `{program} annotators add EMAIL...` gives each one an account, then "
+        f"they open {url}/projects/{project_id}"
         + (
-            f" as {info.username} with the password stored in {Path(workdir) / '.env'} (LABEL_STUDIO_PASSWORD)."
+            f" (the admin logs in as {info.username} with LABEL_STUDIO_PASSWORD from "
+            f"{Path(workdir) / '.env'})."
             if info
             else "."
         )
     )
-    echo(f"Stop the server with `{Path(sys.argv[0]).as_posix()} server stop`.")
+    echo(f"Stop the server with `{program} server stop`.")
     echo(
         f'Researchers: datasets.load_dataset("{outcome.path}") loads the release '
         f"(configs: default, annotations, events)."
     )
     return outcome
+
+
+def _second_annotator_note(client: Any, project_id: int) -> str:
+    """Say how many tasks still wait for another annotator under the project's overlap."""
+    fields = client.read_project_fields(
+        project_id, ["maximum_annotations", "overlap_cohort_percentage"]
+    )
+    per_task = int(fields.get("maximum_annotations") or 1)
+    existing = client.list_task_keys(project_id)
+    waiting = sum(1 for t in existing.values() if t.annotation_count < per_task)
+    return (
+        f"overlap: {per_task} annotator(s) per task on {fields.get('overlap_cohort_percentage')}% "
+        f"of tasks (configs/labelstudio.yaml); at most {waiting} of {len(existing)} tasks wait "
+        "for another annotator"
+    )
 
 
 def add_gold_annotations(
