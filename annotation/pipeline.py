@@ -111,8 +111,11 @@ def push_corpus(
     """
     from .labelstudio import LabelStudio
     from .locks import project_lock_path, writer_lock
+    from .project_settings import load_project_settings
     from .server import resolve_connection
 
+    load_schema(schema_path)  # misspelt settings are refused before anything connects
+    load_project_settings(settings_path)
     options = dict(
         workdir=workdir,
         project_title=project_title,

@@ -12,8 +12,8 @@ encoding); else charset-normalizer's detection. Text that decodes but reads as m
 
 Identity: a page's id comes from its source (`records.document_id`: the JSONL `url`, else the
 file path relative to the source directory given, with that directory's name, and the JSONL
-line), never from its content; a second page with an id already seen in the run
-is rejected as `same_source`.
+line), never from its content; a second page with a URL already seen in the run keeps the id
+of its own source and names the first one in `metadata["same_url_as"]`.
 
 HTML pages: the main content is extracted with trafilatura; `raw_text` is the *extracted
 text*, so the offset map of an HTML document maps clean text back to that extracted
@@ -95,9 +95,10 @@ def iter_pages(sources: Iterable[str | Path], *, max_bytes: int = 5_000_000) -> 
 
 
 def _once_per_source(docs: Iterable[Document], first_source: dict[str, str]) -> Iterator[Document]:
-    """The documents, a second page of the same source (same URL) rejected as `same_source`.
-
-    Two versions of one article must never both become tasks: the first one read is kept.
+    """The documents, each id given once: a second page with the URL of an earlier one (two
+    scrapes of one article in the sources) takes the id of its own source instead, and
+    `metadata["same_url_as"]` names the first. Deduplication then usually marks one of them a
+    duplicate; a release refuses two surviving versions of one URL (`same_source_problems`).
     """
     for doc in docs:
         if doc.status == STATUS_REJECTED:
@@ -107,14 +108,7 @@ def _once_per_source(docs: Iterable[Document], first_source: dict[str, str]) -> 
         if first == doc.source:
             yield doc
             continue
-        yield _reject(
-            doc.source,
-            "same_source",
-            f"{doc.source}: same page as {first} (URL {doc.url}); only the first is kept. "
-            "Remove the older copy from the sources, or keep one line per URL",
-            site=doc.site,
-            url=doc.url,
-        )
+        yield doc.with_(id=document_id(doc.source), metadata={**doc.metadata, "same_url_as": first})
 
 
 def _reject(

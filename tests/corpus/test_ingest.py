@@ -50,7 +50,8 @@ def test_document_identity_comes_from_the_source_not_the_content(tmp_path, monke
     (dump / "pages.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     first, again, other = iter_pages([dump / "pages.jsonl"])
     assert first.id == document_id("x", url="https://news.example/a") != other.id
-    assert again.reject_reason == "same_source" and "pages.jsonl:1" in again.metadata["error"]
+    assert again.status == STATUS_KEPT and again.id not in (first.id, other.id)
+    assert again.metadata["same_url_as"].endswith("pages.jsonl:1")
     assert canonical_url("HTTPS://WWW.News.Example:443/a/b/?b=2&a=1&fbclid=x") == (
         "news.example/a/b?a=1&b=2"
     )
