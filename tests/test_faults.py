@@ -517,7 +517,9 @@ def test_a_push_refused_for_its_schema_or_predictions_creates_no_project(
             out[task.key] = Annotation("rules", spans, (Relation("s1", "s1", "NOT_A_RELATION"),))
         return out
 
-    monkeypatch.setattr(pipeline, "predict_tasks", unknown_relation)
+    monkeypatch.setattr(
+        pipeline._LazyPreannotator, "predict", lambda self, tasks: unknown_relation(tasks)
+    )
     with pytest.raises(SchemaError, match="NOT_A_RELATION"):
         pipeline.push_corpus(
             corpus, workdir=label_studio.workdir, project_title=project_title, progress=False
