@@ -36,8 +36,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import glue
-from .boilerplate import (
+from .. import glue
+from ..boilerplate import (
     DEFAULT_SKETCH_LG_SIZE,
     BoilerplateCounter,
     clear_key_cache,
@@ -45,13 +45,13 @@ from .boilerplate import (
     normalised_key,
     page_line_keys,
 )
-from .config import read_yaml_mapping
-from .errors import ConfigError
-from .glue import GlueConfig, find_glued_words_in_pages, insert_spaces
-from .offsets import EDIT_ORDER, Edit, apply_edits
-from .records import STATUS_REJECTED, Document
+from ..config import read_yaml_mapping
+from ..errors import ConfigError
+from ..glue import GlueConfig, find_glued_words_in_pages, insert_spaces
+from ..offsets import EDIT_ORDER, Edit, apply_edits
+from ..records import STATUS_REJECTED, Document
 
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "configs" / "clean.yaml"
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "configs" / "clean.yaml"
 
 
 # --------------------------------------------------------------------------- config
