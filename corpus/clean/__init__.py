@@ -50,6 +50,7 @@ from ..errors import ConfigError
 from ..glue import GlueConfig, find_glued_words_in_pages, insert_spaces
 from ..offsets import EDIT_ORDER, Edit, apply_edits
 from ..records import STATUS_REJECTED, Document
+from .classify import PageInputs, content_probabilities, default_line_model, page_inputs
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "configs" / "clean.yaml"
 
@@ -89,6 +90,14 @@ class CleanConfig:
     boilerplate_max_words: int = 12
     boilerplate_sketch_lg_size: int = DEFAULT_SKETCH_LG_SIZE
     glue: GlueConfig = field(default_factory=GlueConfig)
+    # the line classifier (corpus/clean/classify.py): a line whose content probability is
+    # below `min_content_probability` is removed as `boilerplate_line`; one at or above
+    # `strong_content_probability` is never cut as part of a related-news block
+    classifier_enabled: bool = True
+    min_content_probability: float | None = None  # None: the model's own threshold
+    strong_content_probability: float = 0.5
+    title_window_lines: int = 8  # the title is looked for this close above the article
+    glue_languages: frozenset[str] = frozenset({"en"})
 
 
 def _compile(pattern: str, where: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
@@ -98,6 +107,13 @@ def _compile(pattern: str, where: str, flags: int = re.IGNORECASE) -> re.Pattern
         raise ConfigError(
             f"{where}: invalid regular expression {pattern!r} ({exc}); fix it"
         ) from exc
+
+
+def _yes_no(value: Any, key: str) -> bool:
+    """A YAML boolean; "no" as a string is not silently true."""
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"{key} must be true or false, got {value!r}")
 
 
 def load_clean_config(path: str | Path | None = None) -> CleanConfig:
@@ -120,14 +136,17 @@ def load_clean_config(path: str | Path | None = None) -> CleanConfig:
             section("boilerplate"),
             section("glue"),
         )
+        glue = dict(glue)
+        glue_languages = glue.pop("languages", ["en"])
         glue_config = GlueConfig(
             **{k: (tuple(v) if isinstance(v, list) else v) for k, v in glue.items()}
         )
+        classifier = section("classifier")
         config = CleanConfig(
             head_max_lines=int(head.get("max_lines", 15)),
             title_max_words=int(head.get("title_max_words", 25)),
             paragraph_min_words=int(para.get("min_words", 12)),
-            day_first=bool(dates.get("day_first", True)),
+            day_first=_yes_no(dates.get("day_first", True), "dates.day_first"),
             menu_words=frozenset(str(w).casefold() for w in chrome.get("menu_words", [])),
             menu_min_words=int(chrome.get("menu_min_words", 2)),
             menu_separators=tuple(chrome.get("menu_separators", ["|"])),
@@ -159,6 +178,17 @@ def load_clean_config(path: str | Path | None = None) -> CleanConfig:
             boilerplate_max_words=int(bp.get("max_words", 12)),
             boilerplate_sketch_lg_size=int(bp.get("sketch_lg_size", DEFAULT_SKETCH_LG_SIZE)),
             glue=glue_config,
+            classifier_enabled=_yes_no(classifier.get("enabled", True), "classifier.enabled"),
+            min_content_probability=(
+                None
+                if classifier.get("min_content_probability") is None
+                else float(classifier["min_content_probability"])
+            ),
+            strong_content_probability=float(
+                classifier.get("strong_content_probability", 0.5)
+            ),
+            title_window_lines=int(head.get("title_window_lines", 8)),
+            glue_languages=frozenset(str(code) for code in glue_languages),
         )
         if not 3 <= config.boilerplate_sketch_lg_size <= 26:
             raise ValueError(
@@ -649,16 +679,40 @@ def clean_pages(
 _GlueRequest = tuple[str, list[tuple[int, int]]]  # raw text, ranges to repair
 
 
+def _extracted_from_html(doc: Document) -> bool:
+    return "html_length" in doc.metadata
+
+
 def _clean_batch(
     docs: Sequence[Document], boilerplates: Sequence[frozenset[str]], config: CleanConfig
 ) -> list[Document]:
-    """Run each page's `_clean_steps` up to its glue request, answer all the requests in
-    one `find_glued_words_in_pages` call, then let each page finish."""
+    """Score every page's lines with the line classifier in one batch, run each page's
+    `_clean_steps` up to its glue request, answer all the requests in one
+    `find_glued_words_in_pages` call, then let each page finish."""
     out: list[Document] = []
     paused: list[tuple[int, Generator[_GlueRequest, list[list[Edit]], Document]]] = []
     requests: list[_GlueRequest] = []
-    for doc, boilerplate in zip(docs, boilerplates, strict=True):
-        steps = _clean_steps(doc, config, boilerplate)
+    inputs = [
+        None if doc.status == STATUS_REJECTED else page_inputs(doc.raw_text,
+                                                               lines=_split_lines(doc.raw_text)[3])
+        for doc in docs
+    ]
+    # pages extracted from HTML were already separated from their chrome by the extractor
+    classified = [
+        page is not None and config.classifier_enabled and not _extracted_from_html(doc)
+        for doc, page in zip(docs, inputs, strict=True)
+    ]
+    probabilities = iter(
+        content_probabilities(
+            default_line_model(),
+            [page.features for page, c in zip(inputs, classified, strict=True) if c and page],
+        )
+        if any(classified)
+        else []
+    )
+    for doc, boilerplate, page, c in zip(docs, boilerplates, inputs, classified, strict=True):
+        scores = next(probabilities) if c else None
+        steps = _clean_steps(doc, config, boilerplate, page, scores)
         try:
             requests.append(next(steps))
         except StopIteration as done:  # nothing to repair (a rejected page)
@@ -677,8 +731,96 @@ def _clean_batch(
     return out
 
 
+CLASSIFIED = "boilerplate_line"  # reason of lines the line classifier scores as not content
+
+
+_URL_WORDS = re.compile(r"[^\W_]+")
+
+
+def _title_evidence(
+    i: int, head: list[int], reasons: list[str | None], texts: list[str], url: str | None
+) -> bool:
+    """Whether a kept head line is the page's headline, on evidence: it is the first kept
+    line of the page, a markdown heading, most of its words are in the URL, or another
+    line of the head (the page's <title>, an image alt text) starts with or contains it."""
+    text = texts[i].strip()
+    if text.startswith("#") or i == next((j for j in head if reasons[j] is None), None):
+        return True
+    words = [w.casefold() for w in _URL_WORDS.findall(text)]
+    if url and words:
+        in_url = set(_URL_WORDS.findall(url.casefold()))
+        if sum(w in in_url for w in words) >= max(2, 0.6 * len(words)):
+            return True
+    key = _alnum_key(text)
+    if len(key) < 12:
+        return False
+    return any(j != i and key in _alnum_key(texts[j]) for j in head)
+
+
+def _prose_around(
+    nonblank: list[int],
+    reasons: list[str | None],
+    texts: list[str],
+    n_words: list[int],
+    content_p: list[float],
+    config: CleanConfig,
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Per non-blank line, the characters of kept article paragraphs before and after it."""
+    sizes = [
+        len(texts[i])
+        if reasons[i] is None
+        and n_words[i] >= config.paragraph_min_words
+        and content_p[i] >= config.strong_content_probability
+        else 0
+        for i in nonblank
+    ]
+    total = sum(sizes)
+    before: dict[int, int] = {}
+    after: dict[int, int] = {}
+    running = 0
+    for i, size in zip(nonblank, sizes, strict=True):
+        before[i] = running
+        after[i] = total - running - size
+        running += size
+    return before, after
+
+
+def _classified_title(
+    head: list[int],
+    near: set[int],
+    reasons: list[str | None],
+    texts: list[str],
+    n_words: list[int],
+    keys: list[str],
+    config: CleanConfig,
+) -> int | None:
+    """The headline among the last head lines the classifier removed, when no kept line
+    there looks like one: the longest title-like line (a headline outgrows the menu items
+    and counters around it)."""
+    if any(reasons[i] is None and n_words[i] >= 3 for i in near):
+        return None
+    best: int | None = None
+    for i in head:
+        if i not in near or reasons[i] != CLASSIFIED:
+            continue
+        text = texts[i].strip()
+        if not 3 <= n_words[i] <= config.title_max_words or text.endswith(".") or "](" in text:
+            continue
+        if parse_date_line(text, day_first=config.day_first) is not None:
+            continue
+        if config.byline_pattern.match(text):
+            continue
+        if best is None or n_words[i] > n_words[best]:
+            best = i
+    return best
+
+
 def _clean_steps(
-    doc: Document, config: CleanConfig, boilerplate: frozenset[str]
+    doc: Document,
+    config: CleanConfig,
+    boilerplate: frozenset[str],
+    page: PageInputs | None = None,
+    scores: Any = None,
 ) -> Generator[_GlueRequest, list[list[Edit]], Document]:
     """The cleaning of one page, paused once: it yields the raw ranges whose glued words
     it needs (the kept lines and the title), is sent back their glue edits (one list per
@@ -700,24 +842,54 @@ def _clean_steps(
     authors: list[str] = list(doc.authors)
     metadata = dict(doc.metadata)
 
+    language = page.language.code if page is not None else None
+    if language:
+        metadata["language"] = language
+    content_p = [1.0] * n
+    if page is not None and scores is not None:
+        for k, i in enumerate(page.line_numbers):
+            content_p[i] = float(scores[k])
+    threshold = (
+        config.min_content_probability
+        if config.min_content_probability is not None
+        else default_line_model().threshold
+    )
+
     # 1. chrome (learned boilerplate comes after the structural steps, see 3b)
     for i in nonblank:
         if facts[i][3]:
             reasons[i] = "site_chrome"
+    # 1b. lines the classifier scores as page chrome (menus, widgets, footers in any language)
+    for i in nonblank:
+        if reasons[i] is None and content_p[i] < threshold:
+            reasons[i] = CLASSIFIED
 
-    # 2. the head: title, dateline, scrape timestamps
+    # 2. the head: title, dateline, scrape timestamps. The head is what comes before the
+    # first article paragraph; the title and dateline are looked for in its last lines,
+    # also among lines the classifier removed (an extractor leaves the headline out).
     head_end = n
-    for seen, i in enumerate(nonblank, start=1):
+    seen = 0
+    for i in nonblank:
+        if reasons[i] is not None:
+            continue
+        seen += 1
         if (
             n_words[i] >= config.paragraph_min_words and _ends_sentence(texts[i].strip())
         ) or seen > config.head_max_lines:
             head_end = i
             break
+    head = [i for i in nonblank if i < head_end and reasons[i] in (None, CLASSIFIED)]
+    near = set(head[-config.title_window_lines :])
     title_index: int | None = None
     title_span: tuple[int, int] | None = None  # raw range of a title read from the text
     preset_title_key = line_key(doc.title) if doc.title else None
-    for i in range(head_end):
-        if reasons[i] is not None or blank[i]:
+    classified_title = _classified_title(head, near, reasons, texts, n_words, keys, config)
+    for i in head:
+        if reasons[i] == CLASSIFIED and i not in near:
+            continue
+        if reasons[i] == CLASSIFIED and (
+            title_index is not None or preset_title_key is not None or i != classified_title
+        ) and parse_date_line(texts[i].strip(), day_first=config.day_first) is None:
             continue
         text = texts[i].strip()
         iso = parse_date_line(text, day_first=config.day_first)
@@ -737,7 +909,19 @@ def _clean_steps(
                 reasons[i] = "title"
                 title_index = i
             continue
-        if 2 <= n_words[i] <= config.title_max_words and not text.endswith("."):
+        if (
+            2 <= n_words[i] <= config.title_max_words
+            and not text.endswith(".")
+            and "](" not in text
+            and (
+                i == classified_title
+                or (
+                    reasons[i] is None
+                    and classified_title is None
+                    and _title_evidence(i, head, reasons, texts, doc.url)
+                )
+            )
+        ):
             reasons[i] = "title"
             title_index = i
             lead = len(texts[i]) - len(texts[i].lstrip())
@@ -750,9 +934,9 @@ def _clean_steps(
                 published = published or metadata.pop("scraped_at", None)
                 break
 
-    # 3. bylines
+    # 3. bylines (also on lines the classifier removed: the names still go to `authors`)
     for i in nonblank:
-        if reasons[i] is not None or n_words[i] > config.byline_max_words:
+        if reasons[i] not in (None, CLASSIFIED) or n_words[i] > config.byline_max_words:
             continue
         m = config.byline_pattern.match(facts[i][0])
         if m:
@@ -777,8 +961,9 @@ def _clean_steps(
         # a teaser: the line right after a repeated headline (headline + image alt text)
         return previous is not None and facts[previous][5] and counts[keys[previous]] > 1
 
+    prose_before, prose_after = _prose_around(nonblank, reasons, texts, n_words, content_p, config)
     for position, i in enumerate(nonblank):
-        if reasons[i] is not None or not facts[i][4]:
+        if reasons[i] not in (None, CLASSIFIED) or not facts[i][4]:
             continue
         rest = nonblank[position + 1 :]
         hits = 0
@@ -788,9 +973,21 @@ def _clean_steps(
                 hits += 1
             previous = j
         if not rest or hits / len(rest) >= config.tail_min_fraction:
-            for j in range(i, n):
-                if reasons[j] is None:
+            # the tail block. Below the article (most of the page's prose is above the
+            # heading) it runs to the end of the page; elsewhere each line goes only on its
+            # own evidence (a link, a teaser, a repeat, or a line the classifier does not
+            # hold for strong content): a run of prose below a heading-like word stays.
+            reasons[i] = "related_block"
+            below_article = prose_after[i] * 2 < prose_before[i]
+            previous = None
+            for j in rest:
+                if reasons[j] is None and (
+                    below_article
+                    or block_line(j, previous)
+                    or content_p[j] < config.strong_content_probability
+                ):
                     reasons[j] = "related_block"
+                previous = j
             break
         reasons[i] = "related_block"
         previous = None
@@ -858,10 +1055,12 @@ def _clean_steps(
     credit_matches: dict[int, re.Match[str] | None] = {}
     find_credit = prep.credit_match if prep.may_have_credits(raw) else _no_match
     for i in nonblank:
-        if reasons[i] is not None:
+        if reasons[i] not in (None, CLASSIFIED):
             continue
         text = texts[i]
-        m = credit_matches[i] = find_credit(text.rstrip())
+        m = find_credit(text.rstrip())
+        if reasons[i] is None:
+            credit_matches[i] = m
         if m and not text[: m.start()].strip():
             reasons[i] = "photo_credit"
             credits.extend(_parse_names(m.group("names"), config))
@@ -920,7 +1119,12 @@ def _clean_steps(
                 content_end = cut
         content.append((start, content_end))
     # glued words of every kept line and of the title, in one pass
-    glued = yield raw, content if title_span is None else [*content, title_span]
+    glue_ranges = content if title_span is None else [*content, title_span]
+    if language not in config.glue_languages:
+        glue_ranges = []  # glued words are repaired only in languages configured for it
+    glued = yield raw, glue_ranges
+    if not glued:
+        glued = [[] for _ in content] + ([] if title_span is None else [[]])
     if title_span is not None:
         title = " ".join(insert_spaces(raw, glued[-1], *title_span).split())
     for k, i in enumerate(kept):
