@@ -40,28 +40,45 @@ class Stage:
 
     def to_json(self) -> dict[str, Any]:
         if self.kind == "logistic":
-            return {"kind": "logistic", **{k: [round(float(v), 6) for v in a]
-                                            for k, a in self.params.items()}}
+            return {
+                "kind": "logistic",
+                **{k: [round(float(v), 6) for v in a] for k, a in self.params.items()},
+            }
         trees = [
-            {k: [round(float(v), 6) if k in ("threshold", "value") else int(v) for v in t[k]]
-             for k in ("feature", "threshold", "left", "right", "value")}
+            {
+                k: [round(float(v), 6) if k in ("threshold", "value") else int(v) for v in t[k]]
+                for k in ("feature", "threshold", "left", "right", "value")
+            }
             for t in self.params["trees"]
         ]
-        return {"kind": "trees", "init": self.params["init"],
-                "learning_rate": self.params["learning_rate"], "trees": trees}
+        return {
+            "kind": "trees",
+            "init": self.params["init"],
+            "learning_rate": self.params["learning_rate"],
+            "trees": trees,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Stage:
         if data["kind"] == "logistic":
-            return cls("logistic", {k: np.asarray(data[k], dtype=float)
-                                    for k in ("mean", "std", "coef")})
+            return cls(
+                "logistic", {k: np.asarray(data[k], dtype=float) for k in ("mean", "std", "coef")}
+            )
         trees = [
-            {k: np.asarray(t[k], dtype=float if k in ("threshold", "value") else np.int64)
-             for k in ("feature", "threshold", "left", "right", "value")}
+            {
+                k: np.asarray(t[k], dtype=float if k in ("threshold", "value") else np.int64)
+                for k in ("feature", "threshold", "left", "right", "value")
+            }
             for t in data["trees"]
         ]
-        return cls("trees", {"init": float(data["init"]),
-                             "learning_rate": float(data["learning_rate"]), "trees": trees})
+        return cls(
+            "trees",
+            {
+                "init": float(data["init"]),
+                "learning_rate": float(data["learning_rate"]),
+                "trees": trees,
+            },
+        )
 
 
 def _tree_scores(params: dict[str, Any], x: np.ndarray) -> np.ndarray:

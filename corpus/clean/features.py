@@ -117,6 +117,15 @@ FEATURE_NAMES = (
     "page_log_lines",
     "log_words_sq",
     "stopwords_x_words",
+    "previous_log_words",
+    "next_log_words",
+    "previous_stopwords",
+    "next_stopwords",
+    "previous_link",
+    "next_link",
+    "inside_prose_span",
+    "log_prose_chars_after",
+    "log_prose_chars_before",
 )
 
 
@@ -129,13 +138,15 @@ def _mean_around(values: np.ndarray, k: int) -> np.ndarray:
     ones = np.concatenate([np.zeros(k), np.ones(n), np.zeros(k)])
     csum = np.concatenate([[0.0], np.cumsum(padded)])
     ccount = np.concatenate([[0.0], np.cumsum(ones)])
-    window_sum = csum[2 * k + 1 :] - csum[: n] - values
-    window_count = ccount[2 * k + 1 :] - ccount[: n] - 1
+    window_sum = csum[2 * k + 1 :] - csum[:n] - values
+    window_count = ccount[2 * k + 1 :] - ccount[:n] - 1
     return np.divide(window_sum, window_count, out=np.zeros(n), where=window_count > 0)
 
 
 def line_features(
-    lines: Sequence[str], blank_before: Sequence[bool], blank_after: Sequence[bool],
+    lines: Sequence[str],
+    blank_before: Sequence[bool],
+    blank_after: Sequence[bool],
     stopwords: frozenset[str],
 ) -> np.ndarray:
     """One row of `FEATURE_NAMES` per non-blank line of a page (in page order).
@@ -160,7 +171,9 @@ def line_features(
         row[1] = math.log1p(n_words)
         if n_words:
             if has_stoplist:
-                row[2] = sum(1 for w in text.lower().split() if w.strip(_PUNCT) in stopwords) / n_words
+                row[2] = (
+                    sum(1 for w in text.lower().split() if w.strip(_PUNCT) in stopwords) / n_words
+                )
             row[5] = len(_SENTENCE_MARK.findall(text)) / n_words
             row[6] = text.count(",") / n_words
             row[14] = sum(1 for w in words if w[0].isupper()) / n_words
@@ -202,6 +215,16 @@ def line_features(
     x[:, 33] = math.log1p(n)
     x[:, 34] = x[:, 1] ** 2 / 10
     x[:, 35] = x[:, 2] * x[:, 1]
+    for column, source in ((36, 1), (38, 2), (40, 7)):
+        x[1:, column] = x[:-1, source]
+        x[:-1, column + 1] = x[1:, source]
+    prose_lines = np.flatnonzero(prose)
+    if len(prose_lines):
+        x[prose_lines[0] : prose_lines[-1] + 1, 42] = 1.0
+    prose_chars = prose * np.expm1(x[:, 0])
+    after = np.cumsum(prose_chars[::-1])[::-1] - prose_chars
+    x[:, 43] = np.log1p(after)
+    x[:, 44] = np.log1p(np.cumsum(prose_chars) - prose_chars)
     return x
 
 
