@@ -99,17 +99,18 @@ def main() -> None:
         p, r, f = total(part, ours)
         bp, br, bf = total(part, lambda rec: rec["text"])
         print(f"  {key:<22} {len(part):>4}   {p:.3f} {r:.3f} {f:.3f}    {bp:.3f} {br:.3f} {bf:.3f}")
-    total_splits, broken, examples = sc.glue_audit(recs, got, None)
-    print(f"  glued-word splits: {total_splits}, breaking a word the page has whole: {broken}"
-          + (f" ({broken / total_splits:.1%})" if total_splits else ""))
-
     html_path = args.eval_dir / "trafilatura-dev-html.jsonl.gz"
-    if not args.no_html and html_path.exists():
-        html = {}
+    html: dict[str, str] = {}
+    if html_path.exists():
         with gzip.open(html_path, "rt", encoding="utf-8") as fh:
             for line in fh:
                 d = json.loads(line)
                 html[d["eval_id"]] = d["html"]
+    # the scorer's audit: a split breaks a word when the page's HTML has the word whole
+    total_splits, broken, _ = sc.glue_audit(recs, got, html or None)
+    print(f"  glued-word splits: {total_splits}, breaking a word the page has whole: {broken}"
+          + (f" ({broken / total_splits:.1%})" if total_splits else ""))
+    if not args.no_html and html:
         import trafilatura
 
         anchor = {r["eval_id"]: trafilatura.extract(html[r["eval_id"]], include_comments=False,
@@ -120,8 +121,8 @@ def main() -> None:
             part = groups[key]
             p, r, f = total(part, lambda rec: from_html.get(rec["eval_id"], ""))
             ap_, ar_, af_ = total(part, lambda rec: anchor[rec["eval_id"]])
-            print(f"  {key:<22} {len(part):>4}   curate {p:.3f} {r:.3f} {f:.3f}    "
-                  f"trafilatura.extract {ap_:.3f} {ar_:.3f} {af_:.3f}")
+            print(f"  {key:<22} {len(part):>4}   curate {p:.4f} {r:.4f} {f:.4f}    "
+                  f"trafilatura.extract {ap_:.4f} {ar_:.4f} {af_:.4f}")
 
     domain = args.eval_dir / "score_domain.py"
     if domain.exists():

@@ -90,6 +90,15 @@ def line_labels(lines: list[str], extracted: str) -> np.ndarray:
     return labels
 
 
+def truncation_point(labels: np.ndarray, seed: str) -> int | None:
+    """A line inside the page's content run, in its second half (None: too little content)."""
+    content = np.flatnonzero(labels)
+    if len(content) < 6:
+        return None
+    rng = np.random.default_rng(int(hashlib.md5(seed.encode()).hexdigest()[:8], 16))
+    return int(content[rng.integers(len(content) // 2, len(content) - 1)])
+
+
 def chunk_labels(lines: list[str], rec: dict, labels: np.ndarray) -> np.ndarray:
     """The extractor's labels, overruled where a line lies in a known keep or drop chunk."""
     keep = [norm(w) for w in rec["with"]]
@@ -168,6 +177,8 @@ def main() -> None:
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--kind", choices=["trees", "logistic"], default="trees")
     ap.add_argument("--threshold", type=float, default=0.3, help="written into the model")
+    ap.add_argument("--truncated", action="store_true",
+                    help="also train on each training page cut inside its article")
     ap.add_argument("--chunk-labels", action="store_true",
                     help="also learn from the training pages' keep/drop chunks")
     ap.add_argument("--report-thresholds", type=float, nargs="+", default=[0.2, 0.25, 0.3, 0.35])
@@ -177,14 +188,24 @@ def main() -> None:
     recs = read(args.eval_dir / "trafilatura-dev.jsonl.gz")
     ext = extractions(args.eval_dir, args.cache)
     pages = []
+    extra = []  # truncated copies: trained on, never scored
     for rec in recs:
         inputs = page_inputs(rec["text"])
         labels = line_labels(inputs.lines, ext.get(rec["eval_id"], ""))
         if args.chunk_labels and not held_out(rec["url"]):
             labels = chunk_labels(inputs.lines, rec, labels)
         pages.append((rec, inputs, labels))
+        if args.truncated and not held_out(rec["url"]):
+            cut = truncation_point(labels, rec["eval_id"])
+            if cut is not None:
+                # the same page cut inside its article, as scrapers and excerpts cut pages:
+                # the last lines of a page are not always its footer
+                lines = rec["text"].split("\n")[: inputs.line_numbers[cut] + 1]
+                short = page_inputs("\n".join(lines))
+                extra.append((rec, short, labels[: len(short.lines)]))
     train = [p for p in pages if not held_out(p[0]["url"])]
     test = [p for p in pages if held_out(p[0]["url"])]
+    fit_pages = train + extra
     print(f"pages: {len(train)} train, {len(test)} held out; "
           f"lines: {sum(len(p[2]) for p in train)} train")
 
@@ -200,7 +221,7 @@ def main() -> None:
             ws.append(np.full(len(labels), 1.0 / max(1, np.sqrt(len(labels)))))
         return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
 
-    x1, y1, w1 = stack(train)
+    x1, y1, w1 = stack(fit_pages)
     if args.kind == "trees":
         stage1 = Stage.from_json(fit_trees(x1, y1, w1))
     else:
@@ -208,7 +229,7 @@ def main() -> None:
         stage1 = Stage("logistic", {"mean": mean1, "std": std1,
                                     "coef": fit_logistic((x1 - mean1) / std1, y1, w1, args.l2)})
     model = LineModel(stage1, None, 0.5)
-    x2, y2, w2 = stack(train, model.context_of)
+    x2, y2, w2 = stack(fit_pages, model.context_of)
     if args.kind == "trees":
         stage2 = Stage.from_json(fit_trees(x2, y2, w2, seed=1))
     else:

@@ -81,8 +81,8 @@ class Stage:
         )
 
 
-def _tree_scores(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
-    """Sum of the trees' leaf values, walked level by level for all rows at once."""
+def _tree_scores_plain(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """Sum of the trees' leaf values, each tree walked for all rows (the plain definition)."""
     rows = np.arange(len(x))
     total = np.full(len(x), params["init"])
     rate = params["learning_rate"]
@@ -99,6 +99,62 @@ def _tree_scores(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
             node = np.where(inner, np.where(go_left, left[node], right[node]), node)
         total += rate * tree["value"][node]
     return total
+
+
+def _packed(params: dict[str, Any]) -> dict[str, Any]:
+    """The trees as one table of nodes: a leaf points at itself on both sides and compares
+    feature 0 with +inf, so every row can take the same number of steps in every tree."""
+    if "packed" in params:
+        return params["packed"]
+    trees = params["trees"]
+    offsets = np.cumsum([0] + [len(t["left"]) for t in trees[:-1]])
+    feature, threshold, left, right, value = [], [], [], [], []
+    depth = 0
+    for offset, t in zip(offsets, trees, strict=True):
+        n = len(t["left"])
+        leaf = t["left"] < 0
+        here = np.arange(n) + offset
+        feature.append(np.where(leaf, 0, t["feature"]))
+        threshold.append(np.where(leaf, np.inf, t["threshold"]))
+        left.append(np.where(leaf, here, t["left"] + offset))
+        right.append(np.where(leaf, here, t["right"] + offset))
+        value.append(t["value"])
+        depth = max(depth, _depth(t))
+    packed = {
+        "roots": offsets.astype(np.int64),
+        "feature": np.concatenate(feature).astype(np.int64),
+        "threshold": np.concatenate(threshold),
+        "left": np.concatenate(left).astype(np.int64),
+        "right": np.concatenate(right).astype(np.int64),
+        "value": np.concatenate(value) * params["learning_rate"],
+        "depth": depth,
+    }
+    params["packed"] = packed
+    return packed
+
+
+def _depth(tree: dict[str, Any]) -> int:
+    depth = {0: 0}
+    for node in range(len(tree["left"])):
+        for child in (tree["left"][node], tree["right"][node]):
+            if child >= 0:
+                depth[int(child)] = depth[node] + 1
+    return max(depth.values())
+
+
+def _tree_scores(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """`_tree_scores_plain`, all trees at once: one step down every tree per level."""
+    packed = _packed(params)
+    n, width = x.shape
+    flat = x.ravel()
+    base = (np.arange(n, dtype=np.int64) * width)[:, None]
+    node = np.broadcast_to(packed["roots"], (n, len(packed["roots"]))).copy()
+    feature, threshold = packed["feature"], packed["threshold"]
+    left, right = packed["left"], packed["right"]
+    for _ in range(packed["depth"]):
+        go_left = flat[base + feature[node]] <= threshold[node]
+        node = np.where(go_left, left[node], right[node])
+    return params["init"] + packed["value"][node].sum(axis=1)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

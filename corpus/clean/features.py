@@ -130,17 +130,22 @@ FEATURE_NAMES = (
 
 
 def _mean_around(values: np.ndarray, k: int) -> np.ndarray:
-    """Mean of `values` over the k lines before and after each line (the line excluded)."""
+    """Mean of `values` (one row per line; one column or several) over the k lines before
+    and after each line, the line itself excluded."""
     n = len(values)
     if n == 0:
         return values
-    padded = np.concatenate([np.zeros(k), values, np.zeros(k)])
-    ones = np.concatenate([np.zeros(k), np.ones(n), np.zeros(k)])
-    csum = np.concatenate([[0.0], np.cumsum(padded)])
-    ccount = np.concatenate([[0.0], np.cumsum(ones)])
-    window_sum = csum[2 * k + 1 :] - csum[:n] - values
-    window_count = ccount[2 * k + 1 :] - ccount[:n] - 1
-    return np.divide(window_sum, window_count, out=np.zeros(n), where=window_count > 0)
+    flat = values.ndim == 1
+    v = values[:, None] if flat else values
+    csum = np.zeros((n + 1, v.shape[1]))
+    np.cumsum(v, axis=0, out=csum[1:])
+    index = np.arange(n)
+    lo = np.maximum(index - k, 0)
+    hi = np.minimum(index + k + 1, n)
+    window_sum = csum[hi] - csum[lo] - v
+    count = (hi - lo - 1)[:, None]
+    out = np.divide(window_sum, count, out=np.zeros_like(window_sum), where=count > 0)
+    return out[:, 0] if flat else out
 
 
 def line_features(
@@ -205,10 +210,7 @@ def line_features(
         row[24] = 1.0 if blank_after[i] else 0.0
     prose = x[:, 22]
     x[:, 25] = _mean_around(prose, 1)
-    x[:, 26] = _mean_around(prose, 3)
-    x[:, 27] = _mean_around(x[:, 2], 3)
-    x[:, 28] = _mean_around(x[:, 1], 3)
-    x[:, 29] = _mean_around(x[:, 7], 3)
+    x[:, 26:30] = _mean_around(x[:, [22, 2, 1, 7]], 3)
     x[:, 30] = _mean_around(prose, 10)
     x[:, 31] = np.log1p(_distance_to(prose))
     x[:, 32] = prose.mean()

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import justext
 import pycountry
 
-SAMPLE_CHARS = 800  # enough for a confident guess on prose; the longest lines first
+SAMPLE_CHARS = 250  # py3langid costs 1-4 us a character; ~40 words of prose tell the language
 MIN_SAMPLE_CHARS = 40  # below this a guess is noise: the language stays unknown
 MIN_PROBABILITY = 0.5
 

@@ -22,6 +22,7 @@ from .lines import LineScanner, _no_match, _split_lines
 from .normalise import _disjoint, _normalise_line
 from .rules import (
     PageLines,
+    keep_cut_last_line,
     mark_blank_lines,
     mark_bylines,
     mark_chrome,
@@ -29,6 +30,7 @@ from .rules import (
     mark_credit_lines,
     mark_doubled_and_repeated,
     mark_head,
+    mark_labelled_link_lists,
     mark_learned_boilerplate,
     mark_related_blocks,
     mark_slug_lines,
@@ -167,10 +169,12 @@ def _clean_steps(
     threshold = config.min_content_probability
     mark_chrome(page)
     mark_classified(page, cleaner.model.threshold if threshold is None else threshold)
+    keep_cut_last_line(page, config)
     mark_head(page, config, boilerplate)
     mark_bylines(page, config)
     mark_learned_boilerplate(page, boilerplate)
     mark_related_blocks(page, config)
+    mark_labelled_link_lists(page)
     mark_slug_lines(page, config)
     mark_doubled_and_repeated(page, config)
     mark_credit_lines(page, cleaner.scanner, config)

@@ -106,6 +106,26 @@ def mark_classified(page: PageLines, threshold: float) -> None:
             page.reasons[i] = CLASSIFIED
 
 
+def keep_cut_last_line(page: PageLines, config: CleanConfig) -> None:
+    """Give back the page's last line when the page was cut inside its article (scrapers and
+    search excerpts cut pages): a prose-length line right after strong article text, with
+    nothing after it. The classifier, which learned that pages end in footers, removed it."""
+    if len(page.nonblank) < 2:
+        return
+    last, before = page.nonblank[-1], page.nonblank[-2]
+    text = page.texts[last].strip()
+    if (
+        page.reasons[last] == CLASSIFIED
+        and page.reasons[before] is None
+        and page.content_p[before] >= config.strong_content_probability
+        and page.facts[before].n_words >= config.paragraph_min_words
+        and page.facts[last].n_words >= 8
+        and "](" not in text
+        and "http" not in text
+    ):
+        page.reasons[last] = None
+
+
 # -- 2. the head: title, dateline, scrape timestamps -------------------------------------------
 
 _URL_WORDS = re.compile(r"[^\W_]+")
@@ -127,123 +147,131 @@ def find_head_end(page: PageLines, config: CleanConfig) -> int:
     return len(page.texts)
 
 
-def title_evidence(page: PageLines, i: int, head: list[int]) -> bool:
-    """Whether a kept head line is the page's headline, on evidence: it is the first kept
-    line of the page, a markdown heading, most of its words are in the URL, or another
-    line of the head (the page's <title>, an image alt text) contains it."""
+def title_evidence(page: PageLines, i: int, head: list[int]) -> int:
+    """How strongly a head line looks like the page's headline: 3 for a markdown heading or
+    a line whose words are mostly in the URL, 2 for a line another head line contains (the
+    page's <title>, an image alt text), 1 for the first kept line of the page, else 0."""
     text = page.texts[i].strip()
-    if text.startswith("#") or i == next((j for j in head if page.reasons[j] is None), None):
-        return True
+    if text.startswith("#"):
+        return 3
     words = [w.casefold() for w in _URL_WORDS.findall(text)]
     url = page.doc.url
     if url and words:
         in_url = set(_URL_WORDS.findall(url.casefold()))
         if sum(w in in_url for w in words) >= max(2, 0.6 * len(words)):
-            return True
+            return 3
     key = _alnum_key(text)
-    if len(key) < 12:
-        return False
-    return any(j != i and key in _alnum_key(page.texts[j]) for j in head)
+    if (
+        page.facts[i].n_words >= 4
+        and len(key) >= 20
+        and any(j != i and key in _alnum_key(page.texts[j]) for j in head)
+    ):
+        return 2
+    if i == next((j for j in head if page.reasons[j] is None), None) and i in page.nonblank[:5]:
+        return 1  # the page starts with it
+    return 0
 
 
-def classified_title(
-    page: PageLines, head: list[int], near: set[int], config: CleanConfig
+def _title_like(page: PageLines, i: int, config: CleanConfig, min_words: int = 2) -> bool:
+    text = page.texts[i].strip()
+    return (
+        min_words <= page.facts[i].n_words <= config.title_max_words
+        and not text.endswith(".")
+        and "](" not in text
+    )
+
+
+def choose_title(
+    page: PageLines,
+    head: list[int],
+    near: list[int],
+    dates: dict[int, str],
+    config: CleanConfig,
+    boilerplate: frozenset[str],
 ) -> int | None:
-    """The headline among the last head lines the classifier removed, when no kept line
-    there looks like one: the longest title-like line (a headline outgrows the menu items
-    and counters around it)."""
-    if any(page.reasons[i] is None and page.facts[i].n_words >= 3 for i in near):
-        return None
-    best: int | None = None
-    for i in head:
-        if i not in near or page.reasons[i] != CLASSIFIED:
+    """The headline: the head line near the article with the strongest evidence (kept lines
+    before lines the classifier removed, then the earlier); without any evidence, the
+    longest title-like line the classifier removed there (an extractor leaves the headline
+    out, so the classifier learned to remove it)."""
+    best: tuple[float, int] | None = None
+    fallback: int | None = None
+    for i in near:
+        if i in dates or page.facts[i].key in boilerplate or not _title_like(page, i, config):
             continue
-        text = page.texts[i].strip()
-        n_words = page.facts[i].n_words
-        if not 3 <= n_words <= config.title_max_words or text.endswith(".") or "](" in text:
-            continue
-        if parse_date_line(text, day_first=config.day_first) is not None:
-            continue
-        if config.byline_pattern.match(text):
-            continue
-        if best is None or n_words > page.facts[best].n_words:
-            best = i
-    return best
+        evidence = title_evidence(page, i, head)
+        if page.reasons[i] == CLASSIFIED:
+            if _title_like(page, i, config, min_words=3) and not config.byline_pattern.match(
+                page.texts[i].strip()
+            ):
+                if fallback is None or page.facts[i].n_words > page.facts[fallback].n_words:
+                    fallback = i
+            score = evidence - 0.5 if evidence >= 2 else 0
+        else:
+            score = evidence
+        if score > 0 and (best is None or score > best[0]):
+            best = (score, i)
+    if best is not None:
+        return best[1]
+    if any(page.reasons[i] is None and _title_like(page, i, config, 3) for i in near):
+        return None  # a kept headline-like line without evidence: no title rather than a wrong one
+    return fallback
 
 
 def mark_head(page: PageLines, config: CleanConfig, boilerplate: frozenset[str]) -> None:
     """Title, dateline and scrape timestamps in the head (before the first paragraph).
 
-    They are looked for in the head's last lines also among lines the classifier removed
-    (an extractor leaves the headline out): date lines there still give the date, and the
-    headline still becomes the title."""
+    They are looked for in the head's last lines also among lines the classifier removed:
+    date lines there still give the date, and the headline still becomes the title."""
     page.head_end = head_end = find_head_end(page, config)
     head = [i for i in page.nonblank if i < head_end and page.reasons[i] in (None, CLASSIFIED)]
-    near = set(head[-config.title_window_lines :])
-    preset_title_key = line_key(page.doc.title) if page.doc.title else None
-    from_classified = classified_title(page, head, near, config)
+    near = head[-config.title_window_lines :]
+    near_set = set(near)
+    dates: dict[int, str] = {}
     for i in head:
-        text = page.texts[i].strip()
-        iso = parse_date_line(text, day_first=config.day_first)
-        if (
-            page.reasons[i] == CLASSIFIED
-            and iso is None
-            and (
-                i not in near
-                or page.title_index is not None
-                or preset_title_key is not None
-                or i != from_classified
-            )
-        ):
-            continue
-        if page.reasons[i] == CLASSIFIED and i not in near:
-            continue
-        if iso is not None:
-            _mark_date(page, i, iso, preset_title_key)
-            continue
-        if page.title_index is not None or page.facts[i].key in boilerplate:
-            continue  # a line every page of the site has is never the title
-        if preset_title_key is not None:
-            if page.facts[i].key == preset_title_key:
-                page.reasons[i] = "title"
-                page.title_index = i
-            continue
-        if (
-            2 <= page.facts[i].n_words <= config.title_max_words
-            and not text.endswith(".")
-            and "](" not in text
-            and (
-                i == from_classified
-                or (
-                    page.reasons[i] is None
-                    and from_classified is None
-                    and title_evidence(page, i, head)
-                )
-            )
-        ):
-            page.reasons[i] = "title"
-            page.title_index = i
-            lead = len(page.texts[i]) - len(page.texts[i].lstrip())
-            start = page.starts[i] + lead
-            page.title_span = (start, start + len(text))  # glue-repaired with the body
-    if page.title_index is None and preset_title_key is None:
-        # no title line: a date line at the top is the page's own dateline
-        for i in range(head_end):
-            if page.reasons[i] == "scrape_timestamp":
-                page.reasons[i] = "dateline"
-                page.published = page.published or page.metadata.pop("scraped_at", None)
-                break
-
-
-def _mark_date(page: PageLines, i: int, iso: str, preset_title_key: str | None) -> None:
-    """A date line before the title is a scrape timestamp; after it, the dateline."""
-    if page.title_index is None and preset_title_key is None:
-        page.reasons[i] = "scrape_timestamp"
-        page.metadata.setdefault("scraped_at", iso)
+        if page.reasons[i] is None or i in near_set:
+            iso = parse_date_line(page.texts[i].strip(), day_first=config.day_first)
+            if iso is not None:
+                dates[i] = iso
+    preset_title_key = line_key(page.doc.title) if page.doc.title else None
+    if preset_title_key is not None:
+        title = next(
+            (
+                i
+                for i in head
+                if i not in dates
+                and page.reasons[i] is None
+                and page.facts[i].key == preset_title_key
+            ),
+            None,
+        )
     else:
-        page.reasons[i] = "dateline"
-        if page.published is None:
-            page.published = iso
+        title = choose_title(page, head, near, dates, config, boilerplate)
+    if title is not None:
+        page.reasons[title] = "title"
+        page.title_index = title
+        if preset_title_key is None:
+            text = page.texts[title]
+            start = page.starts[title] + len(text) - len(text.lstrip())
+            page.title_span = (start, start + len(text.strip()))  # glue-repaired with the body
+    for i, iso in dates.items():
+        if title is None and preset_title_key is None:
+            continue
+        if preset_title_key is None and i < title:  # type: ignore[operator]
+            page.reasons[i] = "scrape_timestamp"
+            page.metadata.setdefault("scraped_at", iso)
+        else:
+            page.reasons[i] = "dateline"
+            if page.published is None:
+                page.published = iso
+    if title is None and preset_title_key is None and dates:
+        # no title line: the first date line of the head is the page's own dateline, any
+        # other is a scrape timestamp
+        first, *others = dates
+        page.reasons[first] = "dateline"
+        page.published = page.published or dates[first]
+        for i in others:
+            page.reasons[i] = "scrape_timestamp"
+            page.metadata.setdefault("scraped_at", dates[i])
 
 
 # -- 3. bylines and learned boilerplate ---------------------------------------------------------
@@ -354,6 +382,39 @@ def mark_related_blocks(page: PageLines, config: CleanConfig) -> None:
                 break
             reasons[j] = "related_block"
             previous = j
+
+
+LABEL_MAX_WORDS = 5  # a section label over headline links: "Chiang Rai News", "Sport"
+LABEL_MIN_PAIRS = 3
+
+
+def mark_labelled_link_lists(page: PageLines) -> None:
+    """Teaser lists whose items each carry the same short label ("Chiang Rai News" over every
+    headline link): the label recurs at least `LABEL_MIN_PAIRS` times, and each time the
+    next line is a headline link (short, not a sentence). The labels and their headlines
+    go; a label that is followed by prose claims nothing."""
+    facts, reasons, nonblank = page.facts, page.reasons, page.nonblank
+    positions: dict[str, list[int]] = {}
+    for k, i in enumerate(nonblank):
+        if facts[i].n_words <= LABEL_MAX_WORDS and not facts[i].norm.endswith("."):
+            positions.setdefault(facts[i].key, []).append(k)
+    for at in positions.values():
+        if len(at) < LABEL_MIN_PAIRS:
+            continue
+        pairs = []
+        for k in at:
+            if k + 1 >= len(nonblank):
+                continue
+            j = nonblank[k + 1]
+            item = facts[j]
+            if item.link_like and item.n_words >= 3 and item.key != facts[nonblank[k]].key:
+                pairs.append((nonblank[k], j))
+        if len(pairs) < LABEL_MIN_PAIRS or len(pairs) * 4 < len(at) * 3:
+            continue
+        for label, item in pairs:
+            for i in (label, item):
+                if reasons[i] in (None, CLASSIFIED):
+                    reasons[i] = "related_block"
 
 
 # -- 5. slugs, doubled headlines, repeats -------------------------------------------------------

@@ -116,3 +116,41 @@ def test_a_heading_like_word_above_prose_never_cuts_the_prose():
     doc = clean_page(Document(id="d", source="t.txt", raw_text=raw), config=CONFIG)
     for paragraph in article:
         assert paragraph in doc.clean_text
+
+
+def _mean_around_plain(values: np.ndarray, k: int) -> np.ndarray:
+    n = len(values)
+    out = np.zeros(n)
+    for i in range(n):
+        around = [j for j in range(max(0, i - k), min(n, i + k + 1)) if j != i]
+        out[i] = values[around].mean() if around else 0.0
+    return out
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 40])
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_window_means_equal_their_plain_definition(n, k):
+    from corpus.clean.features import _mean_around
+
+    rng = np.random.default_rng(n * 100 + k)
+    column = rng.random(n)
+    np.testing.assert_allclose(_mean_around(column, k), _mean_around_plain(column, k))
+    matrix = rng.random((n, 3))
+    for c in range(3):
+        np.testing.assert_allclose(_mean_around(matrix, k)[:, c], _mean_around_plain(matrix[:, c], k))
+
+
+def test_trees_walked_together_equal_each_tree_walked_alone():
+    from corpus.clean.classify import _tree_scores, _tree_scores_plain
+
+    model = default_line_model()
+    x = np.vstack([page_inputs(german_page()).features, page_inputs("Home\nNews\n").features])
+    x = np.vstack([x, np.random.default_rng(3).normal(size=(50, x.shape[1])) * 3])
+    for stage in (model.stage1, model.stage2):
+        if stage is not None and stage.kind == "trees":
+            width = len(FEATURE_NAMES) if stage is model.stage1 else x.shape[1] + 5
+            rows = x if stage is model.stage1 else np.hstack([x, np.zeros((len(x), 5))])
+            assert rows.shape[1] == width
+            np.testing.assert_allclose(
+                _tree_scores(stage.params, rows), _tree_scores_plain(stage.params, rows)
+            )
