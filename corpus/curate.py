@@ -37,8 +37,8 @@ from .boilerplate import page_line_keys
 from .clean import (
     PARALLEL_MIN_PAGES,
     CleanConfig,
+    Cleaner,
     boilerplate_counter,
-    clean_pages,
     load_clean_config,
 )
 from .clean import warm_up as warm_up_clean
@@ -376,9 +376,10 @@ def clean_and_scan(
     worker count. Pure: no I/O.
     """
     chunks = _chunked(pages, _CHUNK_PAGES)
+    cleaner = Cleaner(clean_config)  # one per run: its caches serve every chunk
     if workers == 1:
         for chunk in chunks:
-            yield _clean_and_scan_chunk(chunk, clean_config, dedup_config, learned)
+            yield _clean_and_scan_chunk(chunk, cleaner, dedup_config, learned)
         return
     single = replace(dedup_config, workers=1)  # the processes are the parallelism
     first = next(chunks, None)
@@ -392,7 +393,7 @@ def clean_and_scan(
         itertools.chain([first], chunks),
         _worker_chunk,
         workers=workers,
-        state=(clean_config, single, learned),
+        state=(cleaner, single, learned),
     )
 
 
@@ -466,7 +467,7 @@ def _start_worker(state: Any) -> None:
 
 
 def _worker_chunk(docs: list[Document]) -> CleanedChunk:
-    """`_clean_and_scan_chunk` in a worker, `_WORKER_STATE` = (clean config, dedup config,
+    """`_clean_and_scan_chunk` in a worker, `_WORKER_STATE` = (cleaner, dedup config,
     learned boilerplate)."""
     assert _WORKER_STATE is not None, "worker used before _start_worker ran"
     return _clean_and_scan_chunk(docs, *_WORKER_STATE)
@@ -480,14 +481,14 @@ def _worker_line_keys(docs: list[Document]) -> list[tuple[str, int, tuple[str, .
 
 def _clean_and_scan_chunk(
     docs: list[Document],
-    clean_config: CleanConfig,
+    cleaner: Cleaner,
     dedup_config: DedupConfig,
     learned: dict[str, frozenset[str]],
 ) -> CleanedChunk:
     gc_was_enabled = gc.isenabled()
     gc.disable()  # cleaning makes no cycles; collections over many small objects only cost
     try:
-        cleaned = clean_pages(docs, config=clean_config, learned=learned)
+        cleaned = cleaner.clean_pages(docs, learned=learned)
     finally:
         if gc_was_enabled:
             gc.enable()
