@@ -42,6 +42,7 @@ import yaml
 
 from corpus.errors import ReleaseError
 
+from .events import to_csv_frame
 from .records import SOURCE_ANNOTATION, AnnotatedTask, Annotation
 from .schema import Schema
 
@@ -577,8 +578,10 @@ def build_release(
                 events_excluded = int(event_split.isna().sum())  # their document needs review
                 events = events[event_split.notna()].reset_index(drop=True)
                 event_split = event_split[event_split.notna()].reset_index(drop=True)
-            events.to_csv(tmp / "events.csv", index=False)
-            # one Arrow schema for all splits: a column empty in one split keeps its type
+            to_csv_frame(events).to_csv(tmp / "events.csv", index=False)
+            # one Arrow schema for all splits: a column empty in one split keeps its type.
+            # An event is in its document's split; an empty split gets no file (the
+            # datasets library cannot read a parquet file without rows).
             table = pa.Table.from_pandas(events, preserve_index=False)
             for split in SPLITS:
                 mask = (event_split == split).tolist() if len(events) else []
