@@ -4,7 +4,7 @@ A release is a directory `releases/vX.Y.Z/` that `datasets.load_dataset(path)` l
 
     data/default/{train,validation,test}.parquet      one row per document (adjudicated spans)
     data/annotations/{train,validation,test}.parquet  one row per (document, annotator pseudonym)
-    data/events/{train,validation,test}.parquet       seizure events, split like their documents
+    data/events/{train,validation,test}.parquet       one row per seizure, in its document's split
     events.csv, agreement.json, plots/*.png
     README.md        dataset card: YAML configs + features (generated from the schema), counts,
                      agreement, adjudication, plots, changelog
