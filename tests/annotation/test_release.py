@@ -503,6 +503,11 @@ def test_release_diff_covers_the_annotations_and_events_configs(tmp_path):
         tasks, version="0.1.1", releases_dir=tmp_path, schema=SCHEMA, events=seizure_events(tasks)
     )
     assert diff_releases(v1, same).unchanged
+    events = load_release(v1, "events", cache_dir=tmp_path / "cache")
+    row = next(r for s in events for r in events[s] if r["seizure_text"] == "500 kg of ketamine")
+    assert row["mention_count"] == len(row["mentions"]) == 1
+    assert row["mentions"][0]["text"] == "500 kg of ketamine"
+    assert row["sources"][0]["url"] == "https://news.example/d1"
     assert "rows added / removed / changed: 0 / 0 / 0" in diff_releases(v1, same).to_markdown()
 
     # the same annotations under a new pseudonym for Bob, and one event's quantity corrected

@@ -175,3 +175,28 @@ def test_cli_train_relations_needs_a_base_pipeline(tmp_path) -> None:
     result = CliRunner().invoke(main, ["train", str(tmp_path / "export"), "--config", "relations"])
     assert result.exit_code != 0
     assert "--base models/ner/model-best" in result.output
+
+
+def test_cli_push_with_a_model_worse_than_the_rules_warns_first(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
+    model = tmp_path / "models" / "ner" / "model-best"
+    model.mkdir(parents=True)
+    figures = {"relations": {"f": 0.0}, "spans": {"f": 0.434}}
+    comparison = {
+        "split": "test",
+        "documents": 28,
+        "model": figures,
+        "rules": {"relations": {"f": 0.725}, "spans": {"f": 0.955}},
+    }
+    (model.parent / "scores.json").write_text(json.dumps({"comparison": comparison}))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    result = CliRunner().invoke(
+        main,
+        ["push", str(corpus), "--model", str(model), "--workdir", str(tmp_path / "w")],
+    )
+    assert "warning: the model scores below the rule pre-annotator on the test split" in (
+        result.output
+    )
+    assert "spans F1 0.434 < rules 0.955; relations F1 0.000 < rules 0.725" in result.output
