@@ -496,17 +496,31 @@ def _link_documents(events: list[_Event], generic: frozenset[tuple[str, str]]) -
             i = parent[i]
         return i
 
-    by_quantity: dict[tuple[float, str | None], list[int]] = {}
+    # Only events that could match are compared: the same quantity and either the same
+    # duplicate cluster, or (for reports of other stories) a place, a date of the same year and
+    # a specific item with the same head word ("scale" of "pangolin scale").
+    groups: dict[tuple[Any, ...], list[int]] = {}
     for i, event in enumerate(events):
-        if event.quantity is not None and event.items:
-            key = (round(event.quantity[0], 6), event.quantity[1])
-            by_quantity.setdefault(key, []).append(i)
-    for members in by_quantity.values():
+        if event.quantity is None or not event.items:
+            continue
+        quantity = (round(event.quantity[0], 6), event.quantity[1])
+        for cluster in event.clusters:
+            groups.setdefault((quantity, "cluster", cluster), []).append(i)
+        if event.places:
+            heads = {item.rsplit(" ", 1)[-1] for item in (i[1] for i in event.items - generic)}
+            for year in {d[:4] for d in event.dates}:
+                for head in heads:
+                    groups.setdefault((quantity, year, head), []).append(i)
+    compared: set[tuple[int, int]] = set()
+    for members in groups.values():
         for x, i in enumerate(members):
             for j in members[x + 1 :]:
                 a, b = events[i], events[j]
+                if (i, j) in compared or find(i) == find(j):
+                    continue  # compared already, or linked already
                 if a.mentions[0]["doc_id"] == b.mentions[0]["doc_id"]:
-                    continue  # already grouped inside their document
+                    continue  # grouped inside their document already
+                compared.add((i, j))
                 strict = not (a.clusters & b.clusters)
                 if same_seizure(a, b, generic=generic, strict=strict):
                     parent[find(j)] = find(i)
