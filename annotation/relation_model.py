@@ -389,7 +389,7 @@ class RelationModel:
                 probs = self._probabilities(rows, allowed)
                 grad = probs.astype(np.float32)
                 grad[target] -= 1.0
-                block = np.ix_(rows, allowed)
+                block = np.ix_(rows, np.asarray(allowed, dtype=np.int64))
                 full = grad[None, :] + s.l2 * self.weights[block]
                 squares[block] += full**2
                 self.weights[block] -= s.learn_rate * full / np.sqrt(squares[block])

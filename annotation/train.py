@@ -42,6 +42,7 @@ from corpus.errors import ConfigError, InputError
 from .preannotate import RELATIONS_ATTR, doc_spans, load_preannotator
 from .relation_model import (
     RELATION_MODEL,
+    RelationModel,
     RelationSettings,
     add_sentences,
     prf,
@@ -94,7 +95,7 @@ class TrainResult:
 
 
 def _gold_support(docs: Iterable[Doc]) -> dict[str, Counter[str]]:
-    support = {"ents": Counter(), "spans": Counter(), "rel": Counter()}
+    support: dict[str, Counter[str]] = {"ents": Counter(), "spans": Counter(), "rel": Counter()}
     for doc in docs:
         support["ents"].update(e.label_ for e in doc.ents)
         if SPANS_KEY in doc.spans:
@@ -258,6 +259,8 @@ def add_relation_model(
         RELATION_MODEL,
         config={"relations": schema_relation_rules(schema), "settings": asdict(settings)},
     )
+    if not isinstance(component, RelationModel):  # the factory makes one: this is a bug
+        raise TypeError(f"{RELATION_MODEL} made a {type(component).__name__}")
     counts = component.fit(add_sentences(train_docs))
     nlp.to_disk(model_path)
     return counts
