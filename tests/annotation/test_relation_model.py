@@ -195,3 +195,78 @@ def test_score_relations_counts_support_per_label() -> None:
     }
     assert scores["rel_per_type"]["SEIZED_AT"]["f"] == 0.0
     assert (scores["rel_f"], scores["rel_support"]) == (0.5, 2)
+
+
+SEEDS = PROJECT_ROOT / "seeds"
+
+
+@pytest.mark.slow
+def test_relation_model_trained_on_the_seed_release_finds_relations_in_its_held_out_document(
+    tmp_path,
+) -> None:
+    """Fitted on four seed pages, scored on the fifth (given the gold spans, so the relation
+    classifier alone is measured): 0.78 F1 on 43 relations when written (the rules: 0.77)."""
+    from annotation.adjudicate import adjudicate
+    from annotation.gold import load_gold_dir
+    from annotation.records import AnnotatedTask
+    from annotation.release import build_release
+    from annotation.spacy_export import export_spacy
+    from annotation.tasks import documents_to_tasks
+    from corpus.curate import curate
+    from corpus.records import read_corpus
+
+    curate([SEEDS], out_dir=tmp_path / "corpus", progress=False)
+    docs = [d for d in read_corpus(str(tmp_path / "corpus")) if d.status == "kept"]
+    gold = load_gold_dir(SEEDS / "gold", docs, schema=SCHEMA)
+    tasks = []
+    for i, task in enumerate(documents_to_tasks(docs, schema=SCHEMA)):
+        ann = gold[task.doc_id]
+        spans = tuple(
+            s for s in ann.spans if task.chunk_start <= s.start and s.end <= task.chunk_end
+        )
+        ids = {s.id for s in spans}
+        relations = tuple(r for r in ann.relations if r.head in ids and r.tail in ids)
+        tasks.append(
+            AnnotatedTask(
+                doc_id=task.doc_id,
+                task_id=i + 1,
+                text=task.text,
+                chunk_start=task.chunk_start,
+                chunk_end=task.chunk_end,
+                meta=dict(task.data),
+                annotations=(
+                    ann.with_(annotator="annotator-0123456789", spans=spans, relations=relations),
+                ),
+            )
+        )
+    release = build_release(
+        adjudicate(tasks), version="0.1.0", releases_dir=tmp_path / "releases", schema=SCHEMA
+    )
+    export_spacy(release, out_dir=tmp_path / "spacy", schema=SCHEMA)
+    nlp = spacy.blank("en")
+    pieces = [
+        doc
+        for stem in ("train", "dev", "test")
+        for doc in DocBin().from_disk(tmp_path / "spacy" / f"{stem}.spacy").get_docs(nlp.vocab)
+    ]
+    # hold out the page with the most relations (its seizures); train on the other four
+    by_page: dict[str, list[Doc]] = {}
+    for doc in pieces:
+        by_page.setdefault(doc.user_data["id"].split("#")[0], []).append(doc)
+    held_out = max(by_page, key=lambda d: sum(len(x.user_data["relations"]) for x in by_page[d]))
+    train = [doc for page, docs in by_page.items() if page != held_out for doc in docs]
+    test = by_page[held_out]
+    model, _ = train_relation_model(
+        train,
+        schema=SCHEMA,
+        settings=read_relation_settings(PROJECT_ROOT / "configs" / "spacy" / "relations.cfg"),
+    )
+    test = add_sentences(test)
+    gold_relations = [list(d.user_data["relations"]) for d in test]
+    predicted = [model(d).user_data["relations"] for d in test]
+    scores = score_relations(zip(predicted, gold_relations, strict=True))
+    assert scores["rel_support"] >= 20
+    assert scores["rel_f"] >= 0.6, scores
+    assert {"QUANTITY_OF", "SEIZED_ITEM", "SEIZED_AT"} <= {
+        label for label, row in scores["rel_per_type"].items() if row["f"] > 0
+    }
