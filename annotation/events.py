@@ -68,10 +68,10 @@ from typing import Any
 import pandas as pd
 
 from corpus.errors import ConfigError
+from corpus.settings import default_config_path
 
 from .adjudicate import AnnotationDataError
 from .records import AnnotatedTask, Annotation, Span
-from .schema import PROJECT_ROOT
 
 SEIZURE = "SEIZURE"
 MENTION_COLUMNS = (
@@ -114,7 +114,7 @@ MERGED_TEXT_COLUMNS = (
 )
 SOURCE_FIELDS = ("doc_id", "url", "title", "published")
 MENTION_FIELDS = ("doc_id", "start", "end", "text", "sentence")
-DEFAULT_GENERIC_ITEMS = PROJECT_ROOT / "configs" / "gazetteer" / "seizure_items.jsonl"
+GENERIC_ITEMS = "gazetteer/seizure_items.jsonl"  # under configs/ (or CONTRABAND_CONFIG_DIR)
 # relation label -> event column holding the texts of its tail spans
 RELATION_COLUMNS = {
     "SEIZED_BY": "agency",
@@ -344,15 +344,16 @@ class _Event:
         self.places |= other.places
 
 
-def read_generic_items(path: Path = DEFAULT_GENERIC_ITEMS) -> frozenset[tuple[str, str]]:
+def read_generic_items(path: Path | None = None) -> frozenset[tuple[str, str]]:
     """(label, folded text) of the generic seized items ("drugs", "scales") of a pattern file.
 
     The file is the pre-annotator's (configs/gazetteer/seizure_items.jsonl): one SpanRuler
     phrase pattern per line, {"label": ..., "pattern": "..."}; token patterns are skipped.
     """
+    path = Path(path) if path else default_config_path(GENERIC_ITEMS)
     items: set[tuple[str, str]] = set()
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: generic seizure items not found; restore "

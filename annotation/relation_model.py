@@ -138,24 +138,35 @@ def schema_relation_rules(schema: Schema) -> list[dict[str, Any]]:
 
 
 def read_relations(doc: Doc) -> list[tuple[SpacySpan, SpacySpan, str]]:
-    """doc.user_data["relations"] as (head span, tail span, label) with spaCy spans.
+    """doc.user_data["relations"] as (head span, tail span, label), each span labelled like the
+    doc's span at the same characters (doc.spans["sc"], else doc.ents) when there is one.
 
-    The spans carry the label of the doc's span at the same characters (doc.spans["sc"], else
-    doc.ents) when there is one. A relation whose characters are not on token boundaries of
-    this Doc is an error: the tuples belong to another tokenisation or text.
+    `annotation.spacy_export.doc_relations` reads the tuples (and refuses any that is not on
+    token boundaries); this adds the span labels a relation's two ends carry.
     """
+    from annotation.spacy_export import doc_relations  # local: spacy_export reads releases
+
     labels = {(s.start_char, s.end_char): s.label_ for s in doc_spans(doc)}
     out = []
-    for i, (hs, he, ts, te, label) in enumerate(doc.user_data.get("relations") or []):
-        head = doc.char_span(hs, he, label=labels.get((hs, he), ""))
-        tail = doc.char_span(ts, te, label=labels.get((ts, te), ""))
-        if head is None or tail is None:
-            raise ValueError(
-                f"doc {doc.user_data.get('id', '?')}: relation {i} ({label}) points at "
-                f"characters [{hs}, {he}) -> [{ts}, {te}) that are not token boundaries of this "
-                "Doc; relations must come from the same text and tokenizer"
+    for relation in doc_relations(doc):
+        head, tail = relation.head, relation.tail
+        out.append(
+            (
+                SpacySpan(
+                    doc,
+                    head.start,
+                    head.end,
+                    label=labels.get((head.start_char, head.end_char), ""),
+                ),
+                SpacySpan(
+                    doc,
+                    tail.start,
+                    tail.end,
+                    label=labels.get((tail.start_char, tail.end_char), ""),
+                ),
+                relation.label,
             )
-        out.append((head, tail, str(label)))
+        )
     return out
 
 

@@ -38,6 +38,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Corpus
 
 from corpus.errors import ConfigError, InputError
+from corpus.settings import default_config_path
 
 from .preannotate import RELATIONS_ATTR, doc_spans, load_preannotator
 from .relation_model import (
@@ -50,11 +51,11 @@ from .relation_model import (
     schema_relation_rules,
     score_relations,
 )
-from .schema import PROJECT_ROOT, Schema, load_schema
+from .schema import Schema, load_schema
 
 MODEL_DIR = "model-best"
 SCORES_FILE = "scores.json"
-DEFAULT_RELATIONS_CONFIG = PROJECT_ROOT / "configs" / "spacy" / "relations.cfg"
+RELATIONS_CONFIG = "spacy/relations.cfg"  # under configs/ (or CONTRABAND_CONFIG_DIR)
 # nlp.evaluate() keys kept in scores.json: overall and per-label P/R/F of ner, spancat, relations
 SCORE_PREFIXES = ("ents_", "spans_", "rel_")
 SPANS_KEY = "sc"
@@ -266,6 +267,11 @@ def add_relation_model(
     return counts
 
 
+def default_relations_config() -> Path:
+    """configs/spacy/relations.cfg (or its CONTRABAND_CONFIG_DIR override)."""
+    return default_config_path(RELATIONS_CONFIG)
+
+
 def _check_export(export_dir: Path) -> None:
     for name in ("train.spacy", "dev.spacy"):
         if not (export_dir / name).is_file():
@@ -313,12 +319,13 @@ def train_model(
     config: Path,
     out_dir: Path,
     overrides: Mapping[str, Any] | None = None,
-    relations_config: Path | None = DEFAULT_RELATIONS_CONFIG,
+    relations: bool = True,
+    relations_config: Path | None = None,
     schema: Schema | None = None,
 ) -> TrainResult:
     """Train with `config` on export_dir/train.spacy (dev: dev.spacy), add the relation model
-    (unless relations_config is None or the export has no relation), evaluate, compare with
-    the rules, write scores.json.
+    (unless relations=False or the export has no relation; settings from relations_config,
+    default configs/spacy/relations.cfg), evaluate, compare with the rules, write scores.json.
 
     overrides are spaCy config overrides ("training.max_steps": 50, ...); paths.train and
     paths.dev are set from export_dir unless given.
@@ -330,7 +337,9 @@ def train_model(
             f"{config}: spaCy config not found; use configs/spacy/ner.cfg or spancat.cfg"
         )
     _check_export(export_dir)
-    settings = read_relation_settings(relations_config) if relations_config else None
+    if relations and relations_config is None:
+        relations_config = default_relations_config()
+    settings = read_relation_settings(relations_config) if relations_config and relations else None
     spacy_settings: dict[str, Any] = {
         "paths.train": str(export_dir / "train.spacy"),
         "paths.dev": str(export_dir / "dev.spacy"),
@@ -364,12 +373,13 @@ def train_relations(
     *,
     base: Path,
     out_dir: Path,
-    config: Path = DEFAULT_RELATIONS_CONFIG,
+    config: Path | None = None,
     schema: Schema | None = None,
 ) -> TrainResult:
     """Fit the relation model alone on export_dir/train.spacy and add it to a copy of the
     trained pipeline `base` (its ner/spancat find the spans) in out_dir/model-best."""
     export_dir, base, out_dir = Path(export_dir), Path(base), Path(out_dir)
+    config = Path(config) if config else default_relations_config()
     schema = schema or load_schema()
     _check_export(export_dir)
     if not (base / "config.cfg").is_file():

@@ -178,7 +178,7 @@ def test_read_relations_names_a_relation_off_token_boundaries() -> None:
     nlp = spacy.blank("en")
     doc = nlp("Customs seized heroin.")
     doc.user_data["relations"] = [(0, 3, 15, 21, "SEIZED_BY")]
-    with pytest.raises(ValueError, match=r"relation 0 \(SEIZED_BY\).*\[0, 3\)"):
+    with pytest.raises(ValueError, match=r"relation SEIZED_BY \(0-3 -> 15-21\)"):
         read_relations(doc)
 
 
