@@ -31,6 +31,7 @@ the package also declares it as a ``spacy_factories`` entry point).
 from __future__ import annotations
 
 import json
+import logging
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -50,6 +51,8 @@ from annotation.preannotate import RELATIONS_ATTR, doc_spans
 from annotation.schema import Schema
 from corpus.errors import ConfigError
 
+LOGGER = logging.getLogger(__name__)
+MIN_SPANS_CHECKED = 20  # max_span_density applies to Docs with more spans than this
 RELATION_MODEL = "contraband_relation_model"
 NO_RELATION = "NONE"
 WEIGHTS_FILE = "weights.npz"  # compressed: most hashed rows stay zero
@@ -66,6 +69,9 @@ class RelationSettings:
     """The relation model's settings (configs/spacy/relations.cfg, section [relations])."""
 
     max_distance: int = 40  # tokens between the two spans of a candidate pair
+    # a Doc with more predicted spans than this many per token (and more than 20) gets no
+    # relation, with a warning: annotated text has about 0.1 per token, an untrained spancat ~8
+    max_span_density: float = 1.0
     hash_bits: int = 18  # feature rows: 2**hash_bits
     epochs: int = 30
     learn_rate: float = 0.3
@@ -105,6 +111,7 @@ class RelationSettings:
     def _range_problems(self) -> list[str]:
         checks = [
             (self.max_distance >= 0, "max_distance must be >= 0"),
+            (self.max_span_density > 0, "max_span_density must be > 0"),
             (8 <= self.hash_bits <= 24, "hash_bits must be between 8 and 24"),
             (self.epochs >= 1, "epochs must be >= 1"),
             (self.learn_rate > 0, "learn_rate must be > 0"),
@@ -314,6 +321,7 @@ class RelationModel:
                     self.allowed.setdefault((str(head), str(tail)), [0]).append(k)
         self.weights = np.zeros((1 << settings.hash_bits, len(self.classes)), dtype=np.float32)
         self.trained_labels: dict[str, int] = {}  # relation -> training examples seen
+        self.skipped_docs = 0  # Docs with implausibly many spans (see max_span_density)
 
     # candidates and probabilities
     def candidates(self, doc: Doc, spans: Sequence[SpacySpan]) -> list[tuple[int, int]]:
@@ -350,6 +358,23 @@ class RelationModel:
 
     def __call__(self, doc: Doc) -> Doc:
         spans = doc_spans(doc)
+        if len(spans) > max(MIN_SPANS_CHECKED, self.settings.max_span_density * len(doc)):
+            # an undertrained spancat proposes several spans per token; pairing them all would
+            # take minutes per Doc, and such spans are noise anyway
+            self.skipped_docs += 1
+            if self.skipped_docs == 1:
+                LOGGER.warning(
+                    "%s: Doc %r has %d predicted spans for %d tokens, more than "
+                    "max_span_density=%s per token; no relation is predicted for it, nor for "
+                    "any such Doc (logged once; counted in skipped_docs). Train the span model "
+                    "longer, or raise max_span_density in configs/spacy/relations.cfg",
+                    self.name,
+                    doc.user_data.get("id", doc.text[:40]),
+                    len(spans),
+                    len(doc),
+                    self.settings.max_span_density,
+                )
+            spans = []
         write_relations(doc, spans, self.predict(doc, spans) if spans else [])
         return doc
 

@@ -270,3 +270,21 @@ def test_relation_model_trained_on_the_seed_release_finds_relations_in_its_held_
     assert {"QUANTITY_OF", "SEIZED_ITEM", "SEIZED_AT"} <= {
         label for label, row in scores["rel_per_type"].items() if row["f"] > 0
     }
+
+
+def test_relation_model_skips_a_doc_with_implausibly_many_spans(trained, caplog) -> None:
+    nlp, model, _ = trained
+    doc = seizure_doc(nlp, 1)
+    gold = list(doc.spans["sc"])
+    # every 1- to 3-token n-gram as a span, as an untrained spancat proposes
+    doc.spans["sc"] = gold + [
+        doc[i : i + n] for n in (1, 2, 3) for i in range(len(doc) - n + 1) if n > 1 or i % 2
+    ]
+    doc.user_data["relations"] = []
+    with caplog.at_level("WARNING"):
+        model(doc)
+    assert doc.user_data["relations"] == [] and "max_span_density=1.0" in caplog.text
+    assert model.skipped_docs == 1
+    doc.spans["sc"] = gold
+    model(doc)
+    assert doc.user_data["relations"]  # the same Doc with plausible spans
