@@ -348,7 +348,8 @@ def read_generic_items(path: Path | None = None) -> frozenset[tuple[str, str]]:
     """(label, folded text) of the generic seized items ("drugs", "scales") of a pattern file.
 
     The file is the pre-annotator's (configs/gazetteer/seizure_items.jsonl): one SpanRuler
-    phrase pattern per line, {"label": ..., "pattern": "..."}; token patterns are skipped.
+    phrase pattern per line, {"label": ..., "pattern": "..."}; token patterns, blank lines and
+    "#" comment lines are skipped.
     """
     path = Path(path) if path else default_config_path(GENERIC_ITEMS)
     items: set[tuple[str, str]] = set()
@@ -360,7 +361,7 @@ def read_generic_items(path: Path | None = None) -> frozenset[tuple[str, str]]:
             "configs/gazetteer/seizure_items.jsonl or pass generic_items=frozenset()"
         ) from None
     for n, line in enumerate(lines, 1):
-        if not line.strip():
+        if not line.strip() or line.lstrip().startswith("#"):  # comments, as the pre-annotator
             continue
         try:
             entry = json.loads(line)

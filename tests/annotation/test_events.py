@@ -335,8 +335,8 @@ def test_events_csv_writes_sources_and_mentions_as_json(tmp_path) -> None:
 def test_events_generic_items_come_from_the_gazetteer_file(tmp_path) -> None:
     assert ("DRUG", "drug") in read_generic_items()
     bad = tmp_path / "items.jsonl"
-    bad.write_text('{"label": "DRUG", "pattern": "drugs"}\nnot json\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"items.jsonl:2"):
+    bad.write_text('# generic words\n{"label": "DRUG", "pattern": "drugs"}\nnot json\n')
+    with pytest.raises(ConfigError, match=r"items.jsonl:3"):
         read_generic_items(bad)
     assert fold_text("Pangolin Scales") == "pangolin scale"
 
