@@ -103,6 +103,7 @@ CORPUS_SCHEMA = pa.schema(
         ("duplicate_of", pa.string()),
         ("cluster_id", pa.string()),
         ("similarity", pa.float64()),
+        ("containment", pa.float64()),
         ("duplicate_paragraphs", pa.list_(_PARAGRAPH)),
         ("metadata", pa.string()),
     ]
@@ -613,6 +614,7 @@ def _rows_table(docs: Sequence[Document]) -> pa.Table:
         "duplicate_of": pa.array(column("duplicate_of"), strings),
         "cluster_id": pa.array(column("cluster_id"), strings),
         "similarity": pa.array(column("similarity"), pa.float64()),
+        "containment": pa.array(column("containment"), pa.float64()),
         "duplicate_paragraphs": pa.array(
             paragraphs, CORPUS_SCHEMA.field("duplicate_paragraphs").type
         ),
@@ -669,9 +671,10 @@ def _write_final(
     if decision is not None:
         keeper = decision.rows["keeper"].to_numpy(dtype=np.int64)
         similarity = decision.rows["similarity"].to_numpy(dtype=np.float64)
+        contained = decision.rows["containment"].to_numpy(dtype=np.float64)
         hits = decision.paragraph_hits
     else:
-        keeper = similarity = np.zeros(0)
+        keeper = similarity = contained = np.zeros(0)
         hits = pd.DataFrame({"doc": [], "line": [], "key": [], "cluster": []})
     keepers = _keeper_ids(partial, positions, keeper)
     hit_docs = hits["doc"].to_numpy(dtype=np.int64)
@@ -703,6 +706,7 @@ def _write_final(
             duplicate_of = table["duplicate_of"].to_pylist()
             cluster_id = table["cluster_id"].to_pylist()
             sim = table["similarity"].to_pylist()
+            cont = table["containment"].to_pylist()
             dup_paragraphs = table["duplicate_paragraphs"].to_pylist()
             for j, doc in enumerate(parts.tolist()):
                 if doc < 0:
@@ -714,12 +718,14 @@ def _write_final(
                 duplicate_of[j] = keeper_id if is_dup else None
                 cluster_id[j] = f"c-{keeper_id}"
                 sim[j] = float(similarity[doc])
+                cont[j] = float(contained[doc])
                 dup_paragraphs[j] = paragraphs.get(doc, [])
             for name, values in (
                 ("status", status),
                 ("duplicate_of", duplicate_of),
                 ("cluster_id", cluster_id),
                 ("similarity", sim),
+                ("containment", cont),
                 ("duplicate_paragraphs", dup_paragraphs),
             ):
                 index = CORPUS_SCHEMA.get_field_index(name)
@@ -769,6 +775,7 @@ def _feed_report(
             "duplicate_of",
             "cluster_id",
             "similarity",
+            "containment",
             "metadata",
         ]
     ).to_pylist()
@@ -783,6 +790,7 @@ def _feed_report(
             duplicate_of=row["duplicate_of"],
             cluster_id=row["cluster_id"],
             similarity=row["similarity"],
+            containment=row["containment"],
             keeper_source=keepers[int(keeper[doc])][1] if status == STATUS_DUPLICATE else None,
         )
         if status != STATUS_REJECTED:

@@ -46,6 +46,12 @@ class DedupConfig:
     seed: int = 20240521
     threshold: float = 0.8
     paragraph_min_chars: int = 80
+    containment_threshold: float = 0.8
+    content_line_min_words: int = 8
+    min_content_shingles: int = 50
+    anchor_every: int = 8
+    anchor_min_shared: int = 2
+    anchor_max_docs: int = 100
     keeper_policy: tuple[str, ...] = KEEPER_KEYS
     batch_size: int = 512
     workers: int = 2
@@ -60,6 +66,20 @@ class DedupConfig:
             problems.append(f"bands*rows={self.bands * self.rows} exceeds num_perm={self.num_perm}")
         if not 0.0 < self.threshold <= 1.0:
             problems.append(f"threshold={self.threshold} must be in (0, 1]")
+        if not 0.0 < self.containment_threshold <= 1.0:
+            problems.append(
+                f"containment_threshold={self.containment_threshold} must be in (0, 1]"
+            )
+        for name in (
+            "content_line_min_words",
+            "min_content_shingles",
+            "anchor_every",
+            "anchor_min_shared",
+        ):
+            if getattr(self, name) < 1:
+                problems.append(f"{name}={getattr(self, name)} must be >= 1")
+        if self.anchor_max_docs < 2:
+            problems.append(f"anchor_max_docs={self.anchor_max_docs} must be >= 2")
         unknown = [k for k in self.keeper_policy if k not in KEEPER_KEYS]
         if unknown:
             problems.append(
@@ -203,8 +223,25 @@ def normalise_for_dedup(text: str) -> str:
     return " ".join(lowered[s:e] for s, e in zip(starts, ends, strict=True))
 
 
-def _shingles(tokens: _Tokens, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Hashes of all word k-grams of a batch and the batch index of their text.
+def _content_tokens(tokens: _Tokens, min_words: int) -> np.ndarray:
+    """Per token: does it sit on a line of at least `min_words` words (a prose line)?
+
+    Menus, share bars, tag lists and one-word buttons are short lines; paragraphs of an
+    article (also when a converter wraps them at ~78 characters, ~12 words) are long ones.
+    """
+    n_tok = len(tokens.hashes)
+    if n_tok == 0:
+        return np.zeros(0, dtype=bool)
+    change = np.flatnonzero((np.diff(tokens.doc) != 0) | (np.diff(tokens.line) != 0)) + 1
+    run_lengths = np.diff(np.concatenate(([0], change, [n_tok])))
+    return np.repeat(run_lengths >= min_words, run_lengths)
+
+
+def _shingles_with_content(
+    tokens: _Tokens, k: int, content_tokens: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hashes of all word k-grams of a batch, the batch index of their text, and whether
+    every token of the k-gram is a content token (all True when `content_tokens` is None).
 
     A text with fewer than k (but some) tokens gets one shingle of all its tokens;
     a text without tokens gets none.
@@ -224,7 +261,19 @@ def _shingles(tokens: _Tokens, k: int) -> tuple[np.ndarray, np.ndarray]:
         np.concatenate((tokens.doc[first], short)) if len(starts) else np.zeros(0, dtype=np.int64)
     )
     order = np.argsort(docs, kind="stable")
-    return segment_hashes(tokens.hashes, starts[order], ends[order]), docs[order]
+    starts, ends = starts[order], ends[order]
+    if content_tokens is None:
+        content = np.ones(len(starts), dtype=bool)
+    else:  # no non-content token inside [start, end)
+        outside = np.concatenate(([0], np.cumsum(~content_tokens)))
+        content = outside[ends] == outside[starts]
+    return segment_hashes(tokens.hashes, starts, ends), docs[order], content
+
+
+def _shingles(tokens: _Tokens, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of all word k-grams of a batch and the batch index of their text."""
+    hashes, docs, _ = _shingles_with_content(tokens, k)
+    return hashes, docs
 
 
 def shingle_sets(texts: Sequence[str], *, shingle_size: int) -> list[np.ndarray]:
@@ -233,6 +282,30 @@ def shingle_sets(texts: Sequence[str], *, shingle_size: int) -> list[np.ndarray]
     hashes, docs = _shingles(tokens, shingle_size)
     bounds = np.searchsorted(docs, np.arange(len(texts) + 1))
     return [np.unique(hashes[bounds[i] : bounds[i + 1]]) for i in range(len(texts))]
+
+
+def content_shingle_sets(texts: Sequence[str], *, config: DedupConfig) -> list[np.ndarray]:
+    """Sorted unique content shingles of each text: the word k-grams made only of tokens on
+    prose lines (lines of at least `config.content_line_min_words` words).
+
+    These are the sets near-duplicate decisions are measured on: menus, share bars and
+    other short lines that survive cleaning cannot make two pages look alike.
+    """
+    tokens = _tokenise(texts)
+    hashes, docs, content = _shingles_with_content(
+        tokens, config.shingle_size, _content_tokens(tokens, config.content_line_min_words)
+    )
+    hashes, docs = hashes[content], docs[content]
+    bounds = np.searchsorted(docs, np.arange(len(texts) + 1))
+    return [np.unique(hashes[bounds[i] : bounds[i + 1]]) for i in range(len(texts))]
+
+
+def containment(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the smaller of two sorted unique hash arrays found in the other (0.0 if empty)."""
+    smaller = min(len(a), len(b))
+    if smaller == 0:
+        return 0.0
+    return len(np.intersect1d(a, b, assume_unique=True)) / smaller
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -404,6 +477,68 @@ def verify_pairs(
     return out[out["similarity"] >= threshold].reset_index(drop=True)
 
 
+def anchor_pairs(anchors: pd.DataFrame, *, min_shared: int, max_docs: int) -> pd.DataFrame:
+    """Pairs (a < b) of documents sharing at least `min_shared` anchors, each pair once.
+
+    An anchor found in more than `max_docs` documents (a stock phrase, a licence notice)
+    proposes nothing: it would only add quadratic work and no evidence.
+    """
+    key = anchors["key"].to_numpy(dtype=np.uint64)
+    doc = anchors["doc"].to_numpy(dtype=np.int64)
+    order = np.argsort(key, kind="stable")
+    key, doc = key[order], doc[order]
+    new_key = np.ones(len(key), dtype=bool)
+    new_key[1:] = key[1:] != key[:-1]
+    group = np.cumsum(new_key) - 1
+    size = np.bincount(group)[group] if len(group) else np.zeros(0, dtype=np.int64)
+    keep = (size >= 2) & (size <= max_docs)
+    shared = pd.DataFrame({"doc": doc[keep], "key": key[keep]})
+    if shared.empty:
+        return pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)})
+    joined = shared.merge(shared, on="key", suffixes=("_a", "_b"))
+    joined = joined[joined["doc_a"] < joined["doc_b"]]
+    counts = joined.groupby(["doc_a", "doc_b"], sort=True).size()
+    counts = counts[counts >= min_shared]
+    return pd.DataFrame(
+        {
+            "a": counts.index.get_level_values(0).to_numpy(dtype=np.int64),
+            "b": counts.index.get_level_values(1).to_numpy(dtype=np.int64),
+        }
+    )
+
+
+def verify_candidates(
+    pairs: pd.DataFrame,
+    content_sets: Mapping[int, np.ndarray] | Sequence[np.ndarray],
+    *,
+    config: DedupConfig,
+) -> pd.DataFrame:
+    """Measure each candidate pair on its content shingles and keep the duplicates.
+
+    A pair is a duplicate when both texts have at least `min_content_shingles` content
+    shingles and either their Jaccard reaches `threshold` or the smaller one is contained
+    in the other at `containment_threshold` or more (a truncated or partial copy). Short
+    pages, and pages that are mostly short lines (menus), never pass on their own: only
+    exact identity merges them. Returns columns a, b, similarity (Jaccard), containment.
+    """
+    a_col = pairs["a"].to_numpy(dtype=np.int64)
+    b_col = pairs["b"].to_numpy(dtype=np.int64)
+    sims = np.zeros(len(pairs))
+    contained = np.zeros(len(pairs))
+    long_enough = np.zeros(len(pairs), dtype=bool)
+    for i, (a, b) in enumerate(zip(a_col.tolist(), b_col.tolist(), strict=True)):
+        set_a, set_b = content_sets[a], content_sets[b]
+        long_enough[i] = min(len(set_a), len(set_b)) >= config.min_content_shingles
+        if long_enough[i]:
+            sims[i] = jaccard(set_a, set_b)
+            contained[i] = containment(set_a, set_b)
+    out = pd.DataFrame({"a": a_col, "b": b_col, "similarity": sims, "containment": contained})
+    duplicate = long_enough & (
+        (sims >= config.threshold) | (contained >= config.containment_threshold)
+    )
+    return out[duplicate].reset_index(drop=True)
+
+
 def connected_components(pairs: pd.DataFrame, n: int) -> np.ndarray:
     """Component label per document 0..n-1 of the undirected graph given by pairs (a, b)."""
     a = pairs["a"].to_numpy(dtype=np.int64)
@@ -492,8 +627,9 @@ class Scan:
 
     exact_hash: np.ndarray  # uint64 per text, 0 = no words
     length: np.ndarray  # characters per text
-    keys: pd.DataFrame  # band keys (doc, band, key) of texts with shingles
+    keys: pd.DataFrame  # band keys (doc, band, key) of texts with content shingles
     lines: pd.DataFrame  # doc, line, key, chars of lines worth tracking
+    anchors: pd.DataFrame  # doc, key: the sampled content shingles of each text
 
 
 def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
@@ -507,7 +643,7 @@ def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
     exact = np.zeros(n, dtype=np.uint64)
     length = np.zeros(n, dtype=np.int64)
 
-    def scan_batch(lo: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def scan_batch(lo: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         batch = texts[lo : lo + config.batch_size]
         m = len(batch)
         tokens = _tokenise(batch)
@@ -516,13 +652,20 @@ def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
         exact[lo : lo + m][has] = segment_hashes(
             tokens.hashes, tokens.doc_bounds[:-1][has], tokens.doc_bounds[1:][has]
         ) | np.uint64(1)  # never 0, which marks "no words"
-        shingles, docs = _shingles(tokens, config.shingle_size)
+        shingles, docs, content = _shingles_with_content(
+            tokens, config.shingle_size, _content_tokens(tokens, config.content_line_min_words)
+        )
+        shingles, docs = shingles[content], docs[content]
         signatures = _minhash(shingles, docs, m, config=config, workers=1)
         with_shingles = np.flatnonzero(np.bincount(docs, minlength=m) > 0)
         keys = band_keys(
             signatures[with_shingles], bands=config.bands, rows=config.rows, docs=with_shingles + lo
         )
-        return keys, _line_keys(tokens, lo, config.paragraph_min_chars)
+        return (
+            keys,
+            _line_keys(tokens, lo, config.paragraph_min_chars),
+            _anchors(shingles, docs + lo, config.anchor_every),
+        )
 
     starts = range(0, n, config.batch_size)
     if config.workers > 1 and len(starts) > 1:
@@ -531,18 +674,38 @@ def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
     else:
         parts = [scan_batch(lo) for lo in starts]
     keys = (
-        pd.concat([k for k, _ in parts], ignore_index=True)
+        pd.concat([k for k, _, _ in parts], ignore_index=True)
         if parts
         else band_keys(
             np.zeros((0, config.num_perm), np.uint32), bands=config.bands, rows=config.rows
         )
     )
     lines = (
-        pd.concat([lines for _, lines in parts], ignore_index=True)
+        pd.concat([lines for _, lines, _ in parts], ignore_index=True)
         if parts
         else pd.DataFrame({"doc": [], "line": [], "key": [], "chars": []})
     )
-    return Scan(exact_hash=exact, length=length, keys=keys, lines=lines)
+    anchors = (
+        pd.concat([a for _, _, a in parts], ignore_index=True)
+        if parts
+        else _anchors(np.zeros(0, np.uint64), np.zeros(0, np.int64), config.anchor_every)
+    )
+    return Scan(exact_hash=exact, length=length, keys=keys, lines=lines, anchors=anchors)
+
+
+def _anchors(shingles: np.ndarray, docs: np.ndarray, every: int) -> pd.DataFrame:
+    """The sampled content shingles of each text: (doc, key) for every distinct shingle
+    whose hash is 0 modulo `every`.
+
+    Sampling by hash value (not by position) keeps the same shingles in every copy of a
+    passage, so a page that contains most of another shares most of its anchors whatever
+    the pages' lengths: the candidate source for partial copies that MinHash bands miss.
+    """
+    keep = shingles % np.uint64(every) == 0
+    frame = pd.DataFrame(
+        {"doc": docs[keep].astype(np.int64), "key": shingles[keep].astype(np.uint64)}
+    )
+    return frame.drop_duplicates(ignore_index=True)
 
 
 def _line_keys(tokens: _Tokens, offset: int, min_chars: int) -> pd.DataFrame:
@@ -576,7 +739,7 @@ def _line_keys(tokens: _Tokens, offset: int, min_chars: int) -> pd.DataFrame:
 class DedupResult:
     """Outcome per text (row) and the repeated paragraphs."""
 
-    rows: pd.DataFrame  # keeper, cluster (component), similarity, exact (bool), is_duplicate
+    rows: pd.DataFrame  # keeper, component, similarity, containment, exact, is_duplicate
     paragraphs: pd.DataFrame  # doc, start, end, cluster (character ranges in the caller's text)
     n_candidates: int
 
@@ -593,7 +756,14 @@ def find_duplicates(
     n = len(texts)
     if n == 0:
         empty = pd.DataFrame(
-            {"keeper": [], "component": [], "similarity": [], "exact": [], "is_duplicate": []}
+            {
+                "keeper": [],
+                "component": [],
+                "similarity": [],
+                "containment": [],
+                "exact": [],
+                "is_duplicate": [],
+            }
         )
         return DedupResult(
             rows=empty,
@@ -622,7 +792,7 @@ class DedupDecision:
     them into character ranges with `paragraph_ranges` once the text is at hand.
     """
 
-    rows: pd.DataFrame  # keeper, component, similarity, exact, is_duplicate
+    rows: pd.DataFrame  # keeper, component, similarity, containment, exact, is_duplicate
     paragraph_hits: pd.DataFrame
     n_candidates: int
 
@@ -647,10 +817,26 @@ def decide_duplicates(
     rep = exact_duplicate_groups(frame)
     is_rep = rep == np.arange(n)
     keys = scan.keys if is_rep.all() else scan.keys[is_rep[scan.keys["doc"].to_numpy()]]
-    pairs = candidate_pairs(keys)
+    anchors = (
+        scan.anchors if is_rep.all() else scan.anchors[is_rep[scan.anchors["doc"].to_numpy()]]
+    )
+    pairs = (
+        pd.concat(
+            [
+                candidate_pairs(keys),
+                anchor_pairs(
+                    anchors, min_shared=config.anchor_min_shared, max_docs=config.anchor_max_docs
+                ),
+            ],
+            ignore_index=True,
+        )
+        .drop_duplicates()
+        .sort_values(["a", "b"])
+        .reset_index(drop=True)
+    )
     involved = np.unique(np.concatenate((pairs["a"].to_numpy(), pairs["b"].to_numpy())))
-    sets = dict(zip(involved.tolist(), _shingle_sets_of(texts_of, involved, config), strict=True))
-    verified = verify_pairs(pairs, sets, threshold=config.threshold)
+    sets = dict(zip(involved.tolist(), _content_sets_of(texts_of, involved, config), strict=True))
+    verified = verify_candidates(pairs, sets, config=config)
     copies = np.flatnonzero(~is_rep)
     edges = pd.concat(
         [verified[["a", "b"]], pd.DataFrame({"a": copies, "b": rep[copies]})], ignore_index=True
@@ -658,13 +844,17 @@ def decide_duplicates(
     components = connected_components(edges, n)
     keeper = choose_keepers(frame, components, policy=config.keeper_policy)
     similarity = np.ones(n)
+    contained = np.ones(n)
     for row in np.flatnonzero((keeper != np.arange(n)) & (rep != rep[keeper])):
-        similarity[row] = jaccard(sets[int(rep[row])], sets[int(rep[keeper[row]])])
+        own, kept = sets[int(rep[row])], sets[int(rep[keeper[row]])]
+        similarity[row] = jaccard(own, kept)
+        contained[row] = containment(own, kept)
     rows = pd.DataFrame(
         {
             "keeper": keeper,
             "component": components,
             "similarity": similarity,
+            "containment": contained,
             "exact": rep == rep[keeper],
             "is_duplicate": keeper != np.arange(n),
         }
@@ -675,13 +865,13 @@ def decide_duplicates(
     )
 
 
-def _shingle_sets_of(
+def _content_sets_of(
     texts_of: Callable[[np.ndarray], Sequence[str]], rows: np.ndarray, config: DedupConfig
 ) -> Iterable[np.ndarray]:
     """Re-read only the texts that appear in candidate pairs, in batches."""
     for lo in range(0, len(rows), config.batch_size):
         chunk = texts_of(rows[lo : lo + config.batch_size])
-        yield from shingle_sets(chunk, shingle_size=config.shingle_size)
+        yield from content_shingle_sets(chunk, config=config)
 
 
 def _paragraph_ranges(texts: Sequence[str], hits: pd.DataFrame) -> pd.DataFrame:
@@ -724,6 +914,7 @@ def deduplicate(docs: list[Document], *, config: DedupConfig) -> list[Document]:
     out = list(docs)
     keeper = result.rows["keeper"].to_numpy()
     similarity = result.rows["similarity"].to_numpy()
+    contained = result.rows["containment"].to_numpy()
     for row, pos in enumerate(positions):
         keeper_doc = docs[positions[int(keeper[row])]]
         is_dup = int(keeper[row]) != row
@@ -732,6 +923,7 @@ def deduplicate(docs: list[Document], *, config: DedupConfig) -> list[Document]:
             duplicate_of=keeper_doc.id if is_dup else None,
             cluster_id=f"c-{keeper_doc.id}",
             similarity=float(similarity[row]),
+            containment=float(contained[row]),
             duplicate_paragraphs=tuple(paragraphs.get(row, ())),
         )
     return out
@@ -796,6 +988,7 @@ class ScanAccumulator:
             length=np.concatenate([p.length for p in self._parts]),
             keys=shifted([p.keys for p in self._parts]),
             lines=shifted([p.lines for p in self._parts]),
+            anchors=shifted([p.anchors for p in self._parts]),
         )
 
     def decide(self, texts_of: Callable[[np.ndarray], Sequence[str]]) -> DedupDecision:
