@@ -672,11 +672,13 @@ def _write_final(
         keeper = decision.rows["keeper"].to_numpy(dtype=np.int64)
         similarity = decision.rows["similarity"].to_numpy(dtype=np.float64)
         contained = decision.rows["containment"].to_numpy(dtype=np.float64)
+        cluster_keeper = decision.rows["cluster_keeper"].to_numpy(dtype=np.int64)
         hits = decision.paragraph_hits
     else:
-        keeper = similarity = contained = np.zeros(0)
+        keeper = cluster_keeper = np.zeros(0, dtype=np.int64)
+        similarity = contained = np.zeros(0)
         hits = pd.DataFrame({"doc": [], "line": [], "key": [], "cluster": []})
-    keepers = _keeper_ids(partial, positions, keeper)
+    keepers = _keeper_ids(partial, positions, keeper, cluster_keeper)
     hit_docs = hits["doc"].to_numpy(dtype=np.int64)
     with pq.ParquetWriter(corpus_path, CORPUS_SCHEMA) as writer:
         start = 0
@@ -716,7 +718,8 @@ def _write_final(
                 keeper_id = keepers[k][0] if is_dup else ids[j]
                 status[j] = STATUS_DUPLICATE if is_dup else STATUS_KEPT
                 duplicate_of[j] = keeper_id if is_dup else None
-                cluster_id[j] = f"c-{keeper_id}"
+                c = int(cluster_keeper[doc])
+                cluster_id[j] = f"c-{keepers[c][0] if c != doc else ids[j]}"
                 sim[j] = float(similarity[doc])
                 cont[j] = float(contained[doc])
                 dup_paragraphs[j] = paragraphs.get(doc, [])
@@ -740,10 +743,14 @@ def _write_final(
 
 
 def _keeper_ids(
-    partial: pq.ParquetFile, positions: np.ndarray, keeper: np.ndarray
+    partial: pq.ParquetFile, positions: np.ndarray, keeper: np.ndarray, cluster_keeper: np.ndarray
 ) -> dict[int, tuple[str, str]]:
-    """(id, source) of every participant that keeps at least one duplicate."""
-    wanted = np.unique(keeper[keeper != np.arange(len(keeper))])
+    """(id, source) of every participant that keeps at least one duplicate or names the
+    cluster of another page."""
+    others = np.arange(len(keeper))
+    wanted = np.unique(
+        np.concatenate((keeper[keeper != others], cluster_keeper[cluster_keeper != others]))
+    )
     rows = positions[wanted] if len(wanted) else np.zeros(0, dtype=np.int64)
     out: dict[int, tuple[str, str]] = {}
     start = 0

@@ -52,6 +52,11 @@ class DedupConfig:
     anchor_every: int = 8
     anchor_min_shared: int = 2
     anchor_max_docs: int = 100
+    link_stories: bool = True
+    story_min_shared_facts: int = 3
+    story_min_fact_share: float = 0.2
+    story_min_containment: float = 0.05
+    story_max_docs: int = 20
     keeper_policy: tuple[str, ...] = KEEPER_KEYS
     batch_size: int = 512
     workers: int = 2
@@ -67,9 +72,7 @@ class DedupConfig:
         if not 0.0 < self.threshold <= 1.0:
             problems.append(f"threshold={self.threshold} must be in (0, 1]")
         if not 0.0 < self.containment_threshold <= 1.0:
-            problems.append(
-                f"containment_threshold={self.containment_threshold} must be in (0, 1]"
-            )
+            problems.append(f"containment_threshold={self.containment_threshold} must be in (0, 1]")
         for name in (
             "content_line_min_words",
             "min_content_shingles",
@@ -78,6 +81,14 @@ class DedupConfig:
         ):
             if getattr(self, name) < 1:
                 problems.append(f"{name}={getattr(self, name)} must be >= 1")
+        if not 0.0 <= self.story_min_containment <= 1.0:
+            problems.append(f"story_min_containment={self.story_min_containment} must be in [0, 1]")
+        if not 0.0 <= self.story_min_fact_share <= 1.0:
+            problems.append(f"story_min_fact_share={self.story_min_fact_share} must be in [0, 1]")
+        if self.story_min_shared_facts < 1:
+            problems.append(f"story_min_shared_facts={self.story_min_shared_facts} must be >= 1")
+        if self.story_max_docs < 2:
+            problems.append(f"story_max_docs={self.story_max_docs} must be >= 2")
         if self.anchor_max_docs < 2:
             problems.append(f"anchor_max_docs={self.anchor_max_docs} must be >= 2")
         unknown = [k for k in self.keeper_policy if k not in KEEPER_KEYS]
@@ -147,6 +158,9 @@ class _Tokens:
     start: np.ndarray  # code-point offsets in the NFKC text of the batch
     end: np.ndarray
     doc_bounds: np.ndarray  # token index where each text starts (len = texts + 1)
+    digit: np.ndarray  # bool per token: it holds an ASCII digit
+    number: np.ndarray  # bool per token: a number, maybe with a short unit or sign letter
+    # ("131", "324kg", "p278", "k9"; not "co2", "w3c", "20xmlns")
 
 
 # bytes.translate table: ASCII letters and digits -> 1 (word character), the rest -> 0
@@ -200,6 +214,11 @@ def _tokenise(texts: Sequence[str]) -> _Tokens:
         np.arange(len(newlines) + 1), np.diff(tokens_before, prepend=0, append=len(starts))
     )
     line = batch_line - np.searchsorted(newlines, doc_starts)[doc]
+    is_digit = (cps >= 48) & (cps <= 57)
+    digits_before = np.concatenate(([0], np.cumsum(is_digit)))
+    digits = digits_before[ends] - digits_before[starts]
+    second = np.minimum(starts + 1, max(len(cps) - 1, 0))
+    leads_with_digit = is_digit[starts] | ((ends - starts >= 2) & is_digit[second])
     return _Tokens(
         hashes=segment_hashes(cps, starts, ends),
         doc=doc,
@@ -207,6 +226,8 @@ def _tokenise(texts: Sequence[str]) -> _Tokens:
         start=starts,
         end=ends,
         doc_bounds=bounds,
+        digit=digits > 0,
+        number=(digits > 0) & (ends - starts - digits <= 3) & leads_with_digit,
     )
 
 
@@ -477,14 +498,16 @@ def verify_pairs(
     return out[out["similarity"] >= threshold].reset_index(drop=True)
 
 
-def anchor_pairs(anchors: pd.DataFrame, *, min_shared: int, max_docs: int) -> pd.DataFrame:
-    """Pairs (a < b) of documents sharing at least `min_shared` anchors, each pair once.
+def shared_key_pairs(frame: pd.DataFrame, *, min_shared: int, max_docs: int) -> pd.DataFrame:
+    """Pairs (a < b) of documents sharing at least `min_shared` keys, each pair once, with
+    the number of keys they share (columns a, b, shared).
 
-    An anchor found in more than `max_docs` documents (a stock phrase, a licence notice)
-    proposes nothing: it would only add quadratic work and no evidence.
+    `frame` has one row per distinct (doc, key). A key found in more than `max_docs`
+    documents (a stock phrase, a licence notice) counts for nothing: it would only add
+    quadratic work and no evidence.
     """
-    key = anchors["key"].to_numpy(dtype=np.uint64)
-    doc = anchors["doc"].to_numpy(dtype=np.int64)
+    key = frame["key"].to_numpy(dtype=np.uint64)
+    doc = frame["doc"].to_numpy(dtype=np.int64)
     order = np.argsort(key, kind="stable")
     key, doc = key[order], doc[order]
     new_key = np.ones(len(key), dtype=bool)
@@ -494,7 +517,9 @@ def anchor_pairs(anchors: pd.DataFrame, *, min_shared: int, max_docs: int) -> pd
     keep = (size >= 2) & (size <= max_docs)
     shared = pd.DataFrame({"doc": doc[keep], "key": key[keep]})
     if shared.empty:
-        return pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)})
+        return pd.DataFrame(
+            {"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64), "shared": np.zeros(0, int)}
+        )
     joined = shared.merge(shared, on="key", suffixes=("_a", "_b"))
     joined = joined[joined["doc_a"] < joined["doc_b"]]
     counts = joined.groupby(["doc_a", "doc_b"], sort=True).size()
@@ -503,8 +528,33 @@ def anchor_pairs(anchors: pd.DataFrame, *, min_shared: int, max_docs: int) -> pd
         {
             "a": counts.index.get_level_values(0).to_numpy(dtype=np.int64),
             "b": counts.index.get_level_values(1).to_numpy(dtype=np.int64),
+            "shared": counts.to_numpy(dtype=np.int64),
         }
     )
+
+
+def anchor_pairs(anchors: pd.DataFrame, *, min_shared: int, max_docs: int) -> pd.DataFrame:
+    """Candidate pairs (a < b) of documents sharing at least `min_shared` anchors."""
+    return shared_key_pairs(anchors, min_shared=min_shared, max_docs=max_docs)[["a", "b"]]
+
+
+def story_pairs(facts: pd.DataFrame, *, config: DedupConfig) -> pd.DataFrame:
+    """Candidate pairs (a < b) of documents that report the same story: they share at least
+    `story_min_shared_facts` numeric facts, and these are at least `story_min_fact_share`
+    of the facts of the one with fewer. Facts found in more than `story_max_docs`
+    documents (a law's number, a stock date phrase) do not count. Columns a, b, shared.
+    `decide_duplicates` links a candidate only if its wording overlaps too
+    (`story_min_containment`).
+    """
+    pairs = shared_key_pairs(
+        facts, min_shared=config.story_min_shared_facts, max_docs=config.story_max_docs
+    )
+    per_doc = facts["doc"].value_counts()
+    fewer = np.minimum(
+        per_doc.reindex(pairs["a"]).to_numpy(), per_doc.reindex(pairs["b"]).to_numpy()
+    )
+    share = pairs["shared"].to_numpy() / np.maximum(fewer, 1)
+    return pairs[share >= config.story_min_fact_share].reset_index(drop=True)
 
 
 def verify_candidates(
@@ -630,6 +680,7 @@ class Scan:
     keys: pd.DataFrame  # band keys (doc, band, key) of texts with content shingles
     lines: pd.DataFrame  # doc, line, key, chars of lines worth tracking
     anchors: pd.DataFrame  # doc, key: the sampled content shingles of each text
+    facts: pd.DataFrame  # doc, key: the numeric facts of each text (see _facts)
 
 
 def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
@@ -643,7 +694,7 @@ def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
     exact = np.zeros(n, dtype=np.uint64)
     length = np.zeros(n, dtype=np.int64)
 
-    def scan_batch(lo: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    def scan_batch(lo: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         batch = texts[lo : lo + config.batch_size]
         m = len(batch)
         tokens = _tokenise(batch)
@@ -652,8 +703,9 @@ def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
         exact[lo : lo + m][has] = segment_hashes(
             tokens.hashes, tokens.doc_bounds[:-1][has], tokens.doc_bounds[1:][has]
         ) | np.uint64(1)  # never 0, which marks "no words"
+        content_tokens = _content_tokens(tokens, config.content_line_min_words)
         shingles, docs, content = _shingles_with_content(
-            tokens, config.shingle_size, _content_tokens(tokens, config.content_line_min_words)
+            tokens, config.shingle_size, content_tokens
         )
         shingles, docs = shingles[content], docs[content]
         signatures = _minhash(shingles, docs, m, config=config, workers=1)
@@ -665,6 +717,7 @@ def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
             keys,
             _line_keys(tokens, lo, config.paragraph_min_chars),
             _anchors(shingles, docs + lo, config.anchor_every),
+            _facts(tokens, content_tokens, lo),
         )
 
     starts = range(0, n, config.batch_size)
@@ -674,23 +727,23 @@ def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
     else:
         parts = [scan_batch(lo) for lo in starts]
     keys = (
-        pd.concat([k for k, _, _ in parts], ignore_index=True)
+        pd.concat([part[0] for part in parts], ignore_index=True)
         if parts
         else band_keys(
             np.zeros((0, config.num_perm), np.uint32), bands=config.bands, rows=config.rows
         )
     )
     lines = (
-        pd.concat([lines for _, lines, _ in parts], ignore_index=True)
+        pd.concat([part[1] for part in parts], ignore_index=True)
         if parts
         else pd.DataFrame({"doc": [], "line": [], "key": [], "chars": []})
     )
-    anchors = (
-        pd.concat([a for _, _, a in parts], ignore_index=True)
-        if parts
-        else _anchors(np.zeros(0, np.uint64), np.zeros(0, np.int64), config.anchor_every)
+    no_keys = pd.DataFrame({"doc": np.zeros(0, np.int64), "key": np.zeros(0, np.uint64)})
+    anchors = pd.concat([part[2] for part in parts], ignore_index=True) if parts else no_keys
+    facts = pd.concat([part[3] for part in parts], ignore_index=True) if parts else no_keys
+    return Scan(
+        exact_hash=exact, length=length, keys=keys, lines=lines, anchors=anchors, facts=facts
     )
-    return Scan(exact_hash=exact, length=length, keys=keys, lines=lines, anchors=anchors)
 
 
 def _anchors(shingles: np.ndarray, docs: np.ndarray, every: int) -> pd.DataFrame:
@@ -704,6 +757,65 @@ def _anchors(shingles: np.ndarray, docs: np.ndarray, every: int) -> pd.DataFrame
     keep = shingles % np.uint64(every) == 0
     frame = pd.DataFrame(
         {"doc": docs[keep].astype(np.int64), "key": shingles[keep].astype(np.uint64)}
+    )
+    return frame.drop_duplicates(ignore_index=True)
+
+
+@functools.cache
+def _address_words() -> np.ndarray:
+    """Token hashes of the words that mark a web address ("http", "https", "www")."""
+    return np.unique(_tokenise(["http https www"]).hashes)
+
+
+def _fact_lines(tokens: _Tokens, content_tokens: np.ndarray) -> np.ndarray:
+    """Per token: is its line one that numeric facts are taken from?
+
+    A prose line (`content_tokens`) with at most a quarter of its words holding digits
+    (not a price table, a date archive or a list of page numbers) and no web address
+    (markdown links and image URLs carry ids and sizes, not facts).
+    """
+    n_tok = len(tokens.hashes)
+    if n_tok == 0:
+        return np.zeros(0, dtype=bool)
+    change = np.flatnonzero((np.diff(tokens.doc) != 0) | (np.diff(tokens.line) != 0)) + 1
+    first = np.concatenate(([0], change))
+    run_lengths = np.diff(np.concatenate((first, [n_tok])))
+    digit_words = np.add.reduceat(tokens.digit.astype(np.int64), first)
+    addresses = np.add.reduceat(np.isin(tokens.hashes, _address_words()).astype(np.int64), first)
+    good = (digit_words * 4 <= run_lengths) & (addresses == 0)
+    return content_tokens & np.repeat(good, run_lengths)
+
+
+def _facts(tokens: _Tokens, content_tokens: np.ndarray, offset: int) -> pd.DataFrame:
+    """The numeric facts of each text: (doc, key) for every distinct pair of neighbouring
+    words on a fact line (see `_fact_lines`) made of a number and a word without digits:
+    the number and the word after it ("131 packages", "p278 million", "324kg of"), or a
+    word of at least 4 characters and the number after it ("december 31", "seized 221").
+
+    Two reports of one seizure, however rewritten, give the same quantities, amounts and
+    dates; two different seizures rarely share several of them. The 4-character floor
+    leaves out "of 2021", "in 20", "bis 2030": short function words before a number.
+    """
+    n_tok = len(tokens.hashes)
+    first = np.arange(max(n_tok - 1, 0))
+    second = first + 1
+    on_line = _fact_lines(tokens, content_tokens)
+    same_line = (
+        (tokens.doc[first] == tokens.doc[second])
+        & (tokens.line[first] == tokens.line[second])
+        & on_line[first]
+    )
+    word = ~tokens.digit
+    long_word = word & (tokens.end - tokens.start >= 4)
+    fact = same_line & (
+        (tokens.number[first] & word[second]) | (long_word[first] & tokens.number[second])
+    )
+    first = first[fact]
+    frame = pd.DataFrame(
+        {
+            "doc": tokens.doc[first].astype(np.int64) + offset,
+            "key": segment_hashes(tokens.hashes, first, first + 2),
+        }
     )
     return frame.drop_duplicates(ignore_index=True)
 
@@ -739,7 +851,8 @@ def _line_keys(tokens: _Tokens, offset: int, min_chars: int) -> pd.DataFrame:
 class DedupResult:
     """Outcome per text (row) and the repeated paragraphs."""
 
-    rows: pd.DataFrame  # keeper, component, similarity, containment, exact, is_duplicate
+    rows: pd.DataFrame  # keeper, component, similarity, containment, exact, is_duplicate,
+    # cluster_keeper (the keeper of the page's same-story cluster, which names cluster_id)
     paragraphs: pd.DataFrame  # doc, start, end, cluster (character ranges in the caller's text)
     n_candidates: int
 
@@ -763,6 +876,7 @@ def find_duplicates(
                 "containment": [],
                 "exact": [],
                 "is_duplicate": [],
+                "cluster_keeper": [],
             }
         )
         return DedupResult(
@@ -792,7 +906,8 @@ class DedupDecision:
     them into character ranges with `paragraph_ranges` once the text is at hand.
     """
 
-    rows: pd.DataFrame  # keeper, component, similarity, containment, exact, is_duplicate
+    rows: pd.DataFrame  # keeper, component, similarity, containment, exact, is_duplicate,
+    # cluster_keeper (the keeper of the page's same-story cluster, which names cluster_id)
     paragraph_hits: pd.DataFrame
     n_candidates: int
 
@@ -817,9 +932,7 @@ def decide_duplicates(
     rep = exact_duplicate_groups(frame)
     is_rep = rep == np.arange(n)
     keys = scan.keys if is_rep.all() else scan.keys[is_rep[scan.keys["doc"].to_numpy()]]
-    anchors = (
-        scan.anchors if is_rep.all() else scan.anchors[is_rep[scan.anchors["doc"].to_numpy()]]
-    )
+    anchors = scan.anchors if is_rep.all() else scan.anchors[is_rep[scan.anchors["doc"].to_numpy()]]
     pairs = (
         pd.concat(
             [
@@ -834,7 +947,16 @@ def decide_duplicates(
         .sort_values(["a", "b"])
         .reset_index(drop=True)
     )
-    involved = np.unique(np.concatenate((pairs["a"].to_numpy(), pairs["b"].to_numpy())))
+    stories = pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)})
+    if config.link_stories:
+        facts = scan.facts if is_rep.all() else scan.facts[is_rep[scan.facts["doc"].to_numpy()]]
+        stories = story_pairs(facts, config=config)[["a", "b"]]
+    involved = np.unique(
+        np.concatenate(
+            [frame_["a"].to_numpy() for frame_ in (pairs, stories)]
+            + [frame_["b"].to_numpy() for frame_ in (pairs, stories)]
+        )
+    )
     sets = dict(zip(involved.tolist(), _content_sets_of(texts_of, involved, config), strict=True))
     verified = verify_candidates(pairs, sets, config=config)
     copies = np.flatnonzero(~is_rep)
@@ -849,6 +971,11 @@ def decide_duplicates(
         own, kept = sets[int(rep[row])], sets[int(rep[keeper[row]])]
         similarity[row] = jaccard(own, kept)
         contained[row] = containment(own, kept)
+    overlapping = [
+        containment(sets[a], sets[b]) >= config.story_min_containment
+        for a, b in zip(stories["a"].tolist(), stories["b"].tolist(), strict=True)
+    ]
+    story = connected_components(pd.concat([edges, stories[overlapping]]), n)
     rows = pd.DataFrame(
         {
             "keeper": keeper,
@@ -857,6 +984,7 @@ def decide_duplicates(
             "containment": contained,
             "exact": rep == rep[keeper],
             "is_duplicate": keeper != np.arange(n),
+            "cluster_keeper": choose_keepers(frame, story, policy=config.keeper_policy),
         }
     )
     hits = find_repeated_paragraphs(scan.lines).sort_values(["doc", "line"], kind="stable")
@@ -899,7 +1027,8 @@ def deduplicate(docs: list[Document], *, config: DedupConfig) -> list[Document]:
 
     Only status == "kept" documents take part (rejected ones come back unchanged). Each
     participant gets status kept/duplicate, duplicate_of (keeper id, None for keepers),
-    cluster_id ("c-" + keeper id, shared by the whole cluster), similarity to the keeper
+    cluster_id ("c-" + the id of the keeper of its same-story cluster: duplicates and, with
+    `link_stories`, kept pages that report the same story), similarity to the keeper
     (1.0 for the keeper and exact copies) and duplicate_paragraphs. The text compared is
     clean_text, or raw_text for a document that has not been cleaned.
     """
@@ -915,13 +1044,14 @@ def deduplicate(docs: list[Document], *, config: DedupConfig) -> list[Document]:
     keeper = result.rows["keeper"].to_numpy()
     similarity = result.rows["similarity"].to_numpy()
     contained = result.rows["containment"].to_numpy()
+    cluster_keeper = result.rows["cluster_keeper"].to_numpy()
     for row, pos in enumerate(positions):
         keeper_doc = docs[positions[int(keeper[row])]]
         is_dup = int(keeper[row]) != row
         out[pos] = docs[pos].with_(
             status=STATUS_DUPLICATE if is_dup else STATUS_KEPT,
             duplicate_of=keeper_doc.id if is_dup else None,
-            cluster_id=f"c-{keeper_doc.id}",
+            cluster_id=f"c-{docs[positions[int(cluster_keeper[row])]].id}",
             similarity=float(similarity[row]),
             containment=float(contained[row]),
             duplicate_paragraphs=tuple(paragraphs.get(row, ())),
@@ -989,6 +1119,7 @@ class ScanAccumulator:
             keys=shifted([p.keys for p in self._parts]),
             lines=shifted([p.lines for p in self._parts]),
             anchors=shifted([p.anchors for p in self._parts]),
+            facts=shifted([p.facts for p in self._parts]),
         )
 
     def decide(self, texts_of: Callable[[np.ndarray], Sequence[str]]) -> DedupDecision:

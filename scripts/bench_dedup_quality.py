@@ -31,7 +31,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,11 +51,14 @@ from corpus.dedup import (  # noqa: E402
 
 @dataclass(frozen=True)
 class PairScore:
-    """Same-story pairs merged, distinct pairs merged, and the pairs' measured values."""
+    """Same-story pairs in one cluster (`found`) and merged as duplicates, distinct pairs
+    put in one cluster or merged, and the same-story pairs' measured values."""
 
     found: int
+    found_duplicates: int
     wanted: int
     false_merges: list[tuple[str, str]]
+    false_duplicates: list[tuple[str, str]]
     rows: list[tuple[str, str, float, float, bool]]
 
 
@@ -83,12 +85,15 @@ def curated_texts(pages: dict[str, str], urls: dict[str, str], work: Path) -> di
     }
 
 
-def merged_pairs(texts: dict[str, str], config: DedupConfig) -> set[tuple[str, str]]:
-    """Pairs of keys that `find_duplicates` puts in one cluster."""
+def merged_pairs(
+    texts: dict[str, str], config: DedupConfig, *, level: str = "cluster_keeper"
+) -> set[tuple[str, str]]:
+    """Pairs of keys that `find_duplicates` puts in one cluster (`level` "cluster_keeper":
+    same cluster_id, duplicates and same-story links; "keeper": duplicates only)."""
     keys = list(texts)
     rows = find_duplicates([texts[k] for k in keys], config=config).rows
     members: dict[int, list[str]] = defaultdict(list)
-    for key, component in zip(keys, rows["component"].tolist(), strict=True):
+    for key, component in zip(keys, rows[level].tolist(), strict=True):
         members[component].append(key)
     return {
         tuple(sorted(pair))  # type: ignore[misc]
@@ -100,15 +105,26 @@ def merged_pairs(texts: dict[str, str], config: DedupConfig) -> set[tuple[str, s
 def score_pairs(
     texts: dict[str, str], wanted: set[tuple[str, str]], config: DedupConfig
 ) -> PairScore:
-    """Same-story pairs merged (of `wanted`), false merges, and each wanted pair's values."""
+    """Same-story pairs in one cluster (of `wanted`), false merges, and each wanted pair's
+    values (Jaccard, containment, merged as duplicates)."""
     merged = merged_pairs(texts, config)
+    duplicates = merged_pairs(texts, config, level="keeper")
     keys = sorted({k for pair in wanted for k in pair})
-    sets = dict(zip(keys, content_shingle_sets([texts[k] for k in keys], config=config), strict=True))
+    sets = dict(
+        zip(keys, content_shingle_sets([texts[k] for k in keys], config=config), strict=True)
+    )
     rows = [
-        (a, b, jaccard(sets[a], sets[b]), containment(sets[a], sets[b]), (a, b) in merged)
+        (a, b, jaccard(sets[a], sets[b]), containment(sets[a], sets[b]), (a, b) in duplicates)
         for a, b in sorted(wanted)
     ]
-    return PairScore(len(merged & wanted), len(wanted), sorted(merged - wanted), rows)
+    return PairScore(
+        len(merged & wanted),
+        len(duplicates & wanted),
+        len(wanted),
+        sorted(merged - wanted),
+        sorted(duplicates - wanted),
+        rows,
+    )
 
 
 def domain(eval_dir: Path, config: DedupConfig, work: Path) -> None:
@@ -129,13 +145,19 @@ def domain(eval_dir: Path, config: DedupConfig, work: Path) -> None:
         pid: "\n".join(line["text"] for line in labels[pid] if line["label"] == "CONTENT")
         for pid in pages
     }
-    variants = {"raw": raw, "curate": curated_texts(raw, {pid: p["url"] for pid, p in pages.items()}, work / "domain"), "ideal": ideal}
+    variants = {
+        "raw": raw,
+        "curate": curated_texts(raw, {pid: p["url"] for pid, p in pages.items()}, work / "domain"),
+        "ideal": ideal,
+    }
     scores = {name: score_pairs(texts, wanted, config) for name, texts in variants.items()}  # type: ignore[arg-type]
-    print("domain set: same-story pairs merged / distinct pages merged")
+    print("domain set: same-story pairs in one cluster (cluster_id) / merged as duplicates")
     for name, score in scores.items():
         print(
-            f"  {name:7s} {score.found}/{score.wanted} same-story pairs; "
-            f"{len(score.false_merges)} distinct pairs merged {score.false_merges or ''}"
+            f"  {name:7s} {score.found}/{score.wanted} same-story pairs in one cluster, "
+            f"{score.found_duplicates} merged as duplicates; distinct pairs in one cluster "
+            f"{len(score.false_merges)} {score.false_merges or ''}, merged as duplicates "
+            f"{len(score.false_duplicates)} {score.false_duplicates or ''}"
         )
     print("  pair        " + "".join(f"{name:>22s}" for name in scores))
     for i, (a, b, *_) in enumerate(scores["raw"].rows):
@@ -155,7 +177,11 @@ def trafilatura(eval_dir: Path, config: DedupConfig, work: Path) -> None:
     curated = curated_texts(raw, urls, work / "trafilatura")
     for name, texts in (("raw", raw), ("curate", curated)):
         merged = sorted(merged_pairs(texts, config))
-        print(f"  {name:7s} {len(merged)} pairs merged {merged}")
+        duplicates = sorted(merged_pairs(texts, config, level="keeper"))
+        print(
+            f"  {name:7s} {len(duplicates)} pairs merged as duplicates {duplicates}; "
+            f"{len(merged)} pairs in one cluster {merged}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

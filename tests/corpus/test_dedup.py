@@ -28,10 +28,15 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_dedup_config()
 
 
+def letters(number: int) -> str:
+    """`number` spelt with letters (no digits: a number would make the word a numeric fact)."""
+    return "".join("abcdefghij"[int(d)] for d in str(number))
+
+
 def words(seed: int, n: int) -> list[str]:
     """n distinct pseudo-words, so every 5-gram shingle is unique."""
     rng = random.Random(seed)
-    return [f"w{seed}x{i}{rng.choice('abcdefgh')}" for i in range(n)]
+    return [f"w{letters(seed)}x{letters(i)}{rng.choice('abcdefgh')}" for i in range(n)]
 
 
 def doc(doc_id: str, text: str, published: str | None = None) -> Document:
