@@ -161,7 +161,13 @@ class _Tokens:
     digit: np.ndarray  # bool per token: it holds an ASCII digit
     number: np.ndarray  # bool per token: a number, maybe with a short unit or sign letter
     # ("131", "324kg", "p278", "k9"; not "co2", "w3c", "20xmlns")
+    sentence_line: np.ndarray  # bool per token: its line has a sentence end (see _SENTENCE_END)
 
+
+# A sentence ends at one of these followed by a space, a quote or bracket, or the line's
+# end: ". ", "!", "?" and their full-width and Devanagari / Arabic forms.
+_SENTENCE_END = np.array([ord(c) for c in ".!?。！？।؟"], dtype=np.uint32)
+_AFTER_SENTENCE = np.array([ord(c) for c in " \t\n\u00a0\"'”’»)]"], dtype=np.uint32)
 
 # bytes.translate table: ASCII letters and digits -> 1 (word character), the rest -> 0
 _ASCII_WORD = bytes(int(c < 128 and chr(c).isalnum()) for c in range(256))
@@ -215,6 +221,10 @@ def _tokenise(texts: Sequence[str]) -> _Tokens:
     )
     line = batch_line - np.searchsorted(newlines, doc_starts)[doc]
     is_digit = (cps >= 48) & (cps <= 57)
+    following = np.append(cps[1:], 10).astype(np.uint32)
+    ends_sentence = np.isin(cps, _SENTENCE_END) & np.isin(following, _AFTER_SENTENCE)
+    sentence_lines = np.zeros(len(newlines) + 1, dtype=bool)
+    sentence_lines[np.searchsorted(newlines, np.flatnonzero(ends_sentence))] = True
     digits_before = np.concatenate(([0], np.cumsum(is_digit)))
     digits = digits_before[ends] - digits_before[starts]
     second = np.minimum(starts + 1, max(len(cps) - 1, 0))
@@ -228,6 +238,7 @@ def _tokenise(texts: Sequence[str]) -> _Tokens:
         doc_bounds=bounds,
         digit=digits > 0,
         number=(digits > 0) & (ends - starts - digits <= 3) & leads_with_digit,
+        sentence_line=sentence_lines[batch_line],
     )
 
 
@@ -245,17 +256,18 @@ def normalise_for_dedup(text: str) -> str:
 
 
 def _content_tokens(tokens: _Tokens, min_words: int) -> np.ndarray:
-    """Per token: does it sit on a line of at least `min_words` words (a prose line)?
+    """Per token: does it sit on a prose line, one of at least `min_words` words with at
+    least one sentence end?
 
-    Menus, share bars, tag lists and one-word buttons are short lines; paragraphs of an
-    article (also when a converter wraps them at ~78 characters, ~12 words) are long ones.
+    Menus, share bars, tag lists and buttons are short lines; related-story headlines and
+    lists joined with bullets are long but have no sentence end; paragraphs have both.
     """
     n_tok = len(tokens.hashes)
     if n_tok == 0:
         return np.zeros(0, dtype=bool)
     change = np.flatnonzero((np.diff(tokens.doc) != 0) | (np.diff(tokens.line) != 0)) + 1
     run_lengths = np.diff(np.concatenate(([0], change, [n_tok])))
-    return np.repeat(run_lengths >= min_words, run_lengths)
+    return np.repeat(run_lengths >= min_words, run_lengths) & tokens.sentence_line
 
 
 def _shingles_with_content(
