@@ -192,6 +192,17 @@ def _code_points(text: str) -> tuple[np.ndarray, np.ndarray]:
     return np.where(bmp, lower[clipped], cps), bmp & word_table[clipped]
 
 
+def _sentence_ends(cps: np.ndarray) -> np.ndarray:
+    """Positions of the sentence ends in `cps`: a `_SENTENCE_END` mark followed by one of
+    `_AFTER_SENTENCE` or by the end of the text."""
+    marks = np.flatnonzero((cps == 46) | (cps == 33) | (cps == 63))  # . ! ?
+    wide = np.flatnonzero(cps > 127)
+    if len(wide):
+        marks = np.union1d(marks, wide[np.isin(cps[wide], _SENTENCE_END)])
+    following = np.append(cps, 10)[marks + 1]
+    return marks[np.isin(following, _AFTER_SENTENCE)]
+
+
 def _tokenise(texts: Sequence[str]) -> _Tokens:
     """Vectorised dedup tokenisation of a batch: NFKC, lower case, runs of word characters.
 
@@ -221,10 +232,8 @@ def _tokenise(texts: Sequence[str]) -> _Tokens:
     )
     line = batch_line - np.searchsorted(newlines, doc_starts)[doc]
     is_digit = (cps >= 48) & (cps <= 57)
-    following = np.append(cps[1:], 10).astype(np.uint32)
-    ends_sentence = np.isin(cps, _SENTENCE_END) & np.isin(following, _AFTER_SENTENCE)
     sentence_lines = np.zeros(len(newlines) + 1, dtype=bool)
-    sentence_lines[np.searchsorted(newlines, np.flatnonzero(ends_sentence))] = True
+    sentence_lines[np.searchsorted(newlines, _sentence_ends(cps))] = True
     digits_before = np.concatenate(([0], np.cumsum(is_digit)))
     digits = digits_before[ends] - digits_before[starts]
     second = np.minimum(starts + 1, max(len(cps) - 1, 0))
@@ -578,8 +587,11 @@ def verify_candidates(
     """Measure each candidate pair on its content shingles and keep the duplicates.
 
     A pair is a duplicate when both texts have at least `min_content_shingles` content
-    shingles and either their Jaccard reaches `threshold` or the smaller one is contained
-    in the other at `containment_threshold` or more (a truncated or partial copy). Short
+    shingles and either their Jaccard reaches `threshold` or the pair is a partial copy:
+    the smaller one is contained in the other at `containment_threshold` or more, and what
+    it has of its own is at most half of what the larger has of its own (a truncated copy,
+    or an article inside a longer page). Two pages of about the same size that share 80%
+    of their shingles are judged by Jaccard (0.67 here), not as a partial copy. Short
     pages, and pages that are mostly short lines (menus), never pass on their own: only
     exact identity merges them. Returns columns a, b, similarity (Jaccard), containment.
     """
@@ -587,16 +599,20 @@ def verify_candidates(
     b_col = pairs["b"].to_numpy(dtype=np.int64)
     sims = np.zeros(len(pairs))
     contained = np.zeros(len(pairs))
+    partial = np.zeros(len(pairs), dtype=bool)
     long_enough = np.zeros(len(pairs), dtype=bool)
     for i, (a, b) in enumerate(zip(a_col.tolist(), b_col.tolist(), strict=True)):
         set_a, set_b = content_sets[a], content_sets[b]
-        long_enough[i] = min(len(set_a), len(set_b)) >= config.min_content_shingles
+        smaller, larger = sorted((len(set_a), len(set_b)))
+        long_enough[i] = smaller >= config.min_content_shingles
         if long_enough[i]:
-            sims[i] = jaccard(set_a, set_b)
-            contained[i] = containment(set_a, set_b)
+            inter = len(np.intersect1d(set_a, set_b, assume_unique=True))
+            sims[i] = inter / (smaller + larger - inter)
+            contained[i] = inter / smaller
+            partial[i] = 2 * (smaller - inter) <= larger - inter
     out = pd.DataFrame({"a": a_col, "b": b_col, "similarity": sims, "containment": contained})
     duplicate = long_enough & (
-        (sims >= config.threshold) | (contained >= config.containment_threshold)
+        (sims >= config.threshold) | (partial & (contained >= config.containment_threshold))
     )
     return out[duplicate].reset_index(drop=True)
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from corpus.dedup import (
@@ -474,3 +475,30 @@ def test_dedup_real_domain_same_story_pairs_in_one_cluster_and_no_distinct_pages
         }
         assert len(together & want) >= 9, sorted(want - together)
         assert not together - want
+
+
+def test_curate_records_containment_beside_similarity_in_rows_and_report(tmp_path: Path) -> None:
+    from corpus.curate import curate
+
+    seed = (ROOT / "seeds" / "000_3f055ddc5c6ac13f.txt").read_text(encoding="utf-8")
+    seed_lines = seed.split("\n")
+    cut = "\n".join(
+        ["Home", "World", "Business", "Sports", *seed_lines[: len(seed_lines) * 6 // 10]]
+    )
+    other = (ROOT / "seeds" / "001_0945b793cdb5bb81.txt").read_text(encoding="utf-8")
+    source = tmp_path / "pages.jsonl"
+    with source.open("w", encoding="utf-8") as handle:
+        for name, text in (("full", seed), ("cut", cut), ("other", other)):
+            handle.write(json.dumps({"text": text, "name": name}) + "\n")
+    summary = curate([source], out_dir=tmp_path / "out", progress=False)
+    frame = pd.read_parquet(summary.corpus_path)
+    frame["name"] = [json.loads(m)["name"] for m in frame["metadata"]]
+    rows = frame.set_index("name")
+    assert rows.loc["cut", "status"] == "duplicate"
+    assert rows.loc["cut", "duplicate_of"] == rows.loc["full", "id"]
+    assert rows.loc["cut", "containment"] >= 0.8 > rows.loc["cut", "similarity"]
+    assert rows.loc["other", "status"] == "kept" and rows.loc["other", "containment"] == 1.0
+    assert rows.loc["other", "cluster_id"] != rows.loc["full", "cluster_id"]
+    html = summary.report_path.read_text(encoding="utf-8")
+    assert "<th>containment</th>" in html
+    assert f"{rows.loc['cut', 'containment']:.3f}" in html
