@@ -1,13 +1,17 @@
-"""Deduplication: exact duplicates, MinHash-LSH near duplicates and repeated paragraphs.
+"""Deduplication: exact duplicates, near duplicates and partial copies, same-story links and
+repeated paragraphs.
 
 The batch core works on pandas/numpy columns so each step can run per partition on a
-distributed engine: texts -> token hashes -> (exact keys, shingle hashes, line keys) ->
-MinHash signatures -> band keys -> candidate pairs (group-by) -> verified pairs (true
-Jaccard) -> connected components -> keepers. Only compact arrays (64-bit keys, band keys,
-paragraph keys) are held for the whole corpus; texts are re-read only for the few documents
-that turn up in candidate pairs. `deduplicate` is the `Document`-level wrapper over a
-list; `ScanAccumulator` (scan batch by batch, then `decide`) is the streaming entry point
-that `corpus.curate` uses, with the same decisions. docs/dedup.md documents the parameters and the detection curve.
+distributed engine: texts -> token hashes -> (exact keys, content shingles of prose lines,
+line keys, numeric facts) -> MinHash signatures and anchors -> band keys -> candidate pairs
+(group-by) -> verified pairs (true Jaccard and containment of content shingles) ->
+connected components -> keepers; facts shared by two pages that also share some wording
+link them as one story (same cluster_id, both kept). Only compact arrays (64-bit keys, band
+keys, anchors, facts, paragraph keys) are held for the whole corpus; texts are re-read only
+for the documents that turn up in candidate pairs. `deduplicate` is the `Document`-level
+wrapper over a list; `ScanAccumulator` (scan batch by batch, then `decide`) is the streaming
+entry point that `corpus.curate` uses, with the same decisions. docs/dedup.md documents the
+rules, the parameters and the detection curve.
 """
 
 from __future__ import annotations
@@ -199,8 +203,9 @@ def _sentence_ends(cps: np.ndarray) -> np.ndarray:
     wide = np.flatnonzero(cps > 127)
     if len(wide):
         marks = np.union1d(marks, wide[np.isin(cps[wide], _SENTENCE_END)])
-    following = np.append(cps, 10)[marks + 1]
-    return marks[np.isin(following, _AFTER_SENTENCE)]
+    at_end = marks + 1 == len(cps)
+    following = cps[np.minimum(marks + 1, len(cps) - 1)]
+    return marks[at_end | np.isin(following, _AFTER_SENTENCE)]
 
 
 def _tokenise(texts: Sequence[str]) -> _Tokens:
@@ -234,8 +239,13 @@ def _tokenise(texts: Sequence[str]) -> _Tokens:
     is_digit = (cps >= 48) & (cps <= 57)
     sentence_lines = np.zeros(len(newlines) + 1, dtype=bool)
     sentence_lines[np.searchsorted(newlines, _sentence_ends(cps))] = True
-    digits_before = np.concatenate(([0], np.cumsum(is_digit)))
-    digits = digits_before[ends] - digits_before[starts]
+    # digits are word characters: the run from one token's start to the next's holds
+    # only that token's digits
+    digits = (
+        np.add.reduceat(is_digit, starts, dtype=np.int32)
+        if len(starts)
+        else np.zeros(0, dtype=np.int32)
+    )
     second = np.minimum(starts + 1, max(len(cps) - 1, 0))
     leads_with_digit = is_digit[starts] | ((ends - starts >= 2) & is_digit[second])
     return _Tokens(
@@ -429,6 +439,7 @@ def minhash_signatures(texts: Sequence[str], *, config: DedupConfig) -> np.ndarr
 
     Vectorised over the whole batch: one hash (a*x + b) mod 2^32 per
     permutation applied to every shingle at once, then `np.minimum.reduceat` per text.
+    All shingles of the text count here; `scan_texts` signs only the content shingles.
     """
     tokens = _tokenise(texts)
     shingles, docs = _shingles(tokens, config.shingle_size)
@@ -527,10 +538,7 @@ def shared_key_pairs(frame: pd.DataFrame, *, min_shared: int, max_docs: int) -> 
     documents (a stock phrase, a licence notice) counts for nothing: it would only add
     quadratic work and no evidence.
     """
-    key = frame["key"].to_numpy(dtype=np.uint64)
-    doc = frame["doc"].to_numpy(dtype=np.int64)
-    order = np.argsort(key, kind="stable")
-    key, doc = key[order], doc[order]
+    key, doc = _distinct_by_key(frame)
     new_key = np.ones(len(key), dtype=bool)
     new_key[1:] = key[1:] != key[:-1]
     group = np.cumsum(new_key) - 1
@@ -554,6 +562,18 @@ def shared_key_pairs(frame: pd.DataFrame, *, min_shared: int, max_docs: int) -> 
     )
 
 
+def _distinct_by_key(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The (key, doc) pairs of a frame whose rows are in document order, sorted by key
+    (then document) with repeats of a key inside one document dropped."""
+    key = frame["key"].to_numpy(dtype=np.uint64)
+    doc = frame["doc"].to_numpy(dtype=np.int64)
+    order = np.argsort(key, kind="stable")  # stable: documents stay in order within a key
+    key, doc = key[order], doc[order]
+    new = np.ones(len(key), dtype=bool)
+    new[1:] = (key[1:] != key[:-1]) | (doc[1:] != doc[:-1])
+    return key[new], doc[new]
+
+
 def anchor_pairs(anchors: pd.DataFrame, *, min_shared: int, max_docs: int) -> pd.DataFrame:
     """Candidate pairs (a < b) of documents sharing at least `min_shared` anchors."""
     return shared_key_pairs(anchors, min_shared=min_shared, max_docs=max_docs)[["a", "b"]]
@@ -570,7 +590,7 @@ def story_pairs(facts: pd.DataFrame, *, config: DedupConfig) -> pd.DataFrame:
     pairs = shared_key_pairs(
         facts, min_shared=config.story_min_shared_facts, max_docs=config.story_max_docs
     )
-    per_doc = facts["doc"].value_counts()
+    per_doc = pd.Series(_distinct_by_key(facts)[1]).value_counts()
     fewer = np.minimum(
         per_doc.reindex(pairs["a"]).to_numpy(), per_doc.reindex(pairs["b"]).to_numpy()
     )
@@ -783,10 +803,13 @@ def _anchors(shingles: np.ndarray, docs: np.ndarray, every: int) -> pd.DataFrame
     the pages' lengths: the candidate source for partial copies that MinHash bands miss.
     """
     keep = shingles % np.uint64(every) == 0
-    frame = pd.DataFrame(
-        {"doc": docs[keep].astype(np.int64), "key": shingles[keep].astype(np.uint64)}
-    )
-    return frame.drop_duplicates(ignore_index=True)
+    return _distinct_keys(docs[keep], shingles[keep])
+
+
+def _distinct_keys(docs: np.ndarray, keys: np.ndarray) -> pd.DataFrame:
+    """A frame (doc, key) of the pairs, in the order given (by doc). A key repeated inside
+    one document may appear twice: `shared_key_pairs` counts each document once per key."""
+    return pd.DataFrame({"doc": docs.astype(np.int64), "key": keys.astype(np.uint64)})
 
 
 @functools.cache
@@ -839,13 +862,9 @@ def _facts(tokens: _Tokens, content_tokens: np.ndarray, offset: int) -> pd.DataF
         (tokens.number[first] & word[second]) | (long_word[first] & tokens.number[second])
     )
     first = first[fact]
-    frame = pd.DataFrame(
-        {
-            "doc": tokens.doc[first].astype(np.int64) + offset,
-            "key": segment_hashes(tokens.hashes, first, first + 2),
-        }
+    return _distinct_keys(
+        tokens.doc[first] + offset, segment_hashes(tokens.hashes, first, first + 2)
     )
-    return frame.drop_duplicates(ignore_index=True)
 
 
 def _line_keys(tokens: _Tokens, offset: int, min_chars: int) -> pd.DataFrame:
@@ -947,11 +966,11 @@ def decide_duplicates(
     texts_of: Callable[[np.ndarray], Sequence[str]],
     config: DedupConfig,
 ) -> DedupDecision:
-    """Exact groups, LSH candidates verified by true Jaccard, keepers and repeated paragraphs
-    from a `Scan` of n texts.
+    """Exact groups, candidates (LSH bands and anchors) verified on their content shingles,
+    keepers, same-story clusters and repeated paragraphs from a `Scan` of n texts.
 
     `texts_of(rows)` returns the texts at positions `rows` (at most `config.batch_size` at
-    a time); it is called only for the texts that appear in candidate pairs.
+    a time); it is called only for the texts that appear in candidate or same-story pairs.
     """
     n = len(scan.exact_hash)
     frame = pd.DataFrame(
@@ -959,32 +978,13 @@ def decide_duplicates(
     )
     rep = exact_duplicate_groups(frame)
     is_rep = rep == np.arange(n)
-    keys = scan.keys if is_rep.all() else scan.keys[is_rep[scan.keys["doc"].to_numpy()]]
-    anchors = scan.anchors if is_rep.all() else scan.anchors[is_rep[scan.anchors["doc"].to_numpy()]]
-    pairs = (
-        pd.concat(
-            [
-                candidate_pairs(keys),
-                anchor_pairs(
-                    anchors, min_shared=config.anchor_min_shared, max_docs=config.anchor_max_docs
-                ),
-            ],
-            ignore_index=True,
-        )
-        .drop_duplicates()
-        .sort_values(["a", "b"])
-        .reset_index(drop=True)
+    pairs = _candidates(scan, is_rep, config)
+    stories = (
+        story_pairs(_of_documents(scan.facts, is_rep), config=config)[["a", "b"]]
+        if config.link_stories
+        else pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)})
     )
-    stories = pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)})
-    if config.link_stories:
-        facts = scan.facts if is_rep.all() else scan.facts[is_rep[scan.facts["doc"].to_numpy()]]
-        stories = story_pairs(facts, config=config)[["a", "b"]]
-    involved = np.unique(
-        np.concatenate(
-            [frame_["a"].to_numpy() for frame_ in (pairs, stories)]
-            + [frame_["b"].to_numpy() for frame_ in (pairs, stories)]
-        )
-    )
+    involved = np.unique(np.concatenate([pairs["a"], pairs["b"], stories["a"], stories["b"]]))
     sets = dict(zip(involved.tolist(), _content_sets_of(texts_of, involved, config), strict=True))
     verified = verify_candidates(pairs, sets, config=config)
     copies = np.flatnonzero(~is_rep)
@@ -1019,6 +1019,23 @@ def decide_duplicates(
     return DedupDecision(
         rows=rows, paragraph_hits=hits.reset_index(drop=True), n_candidates=len(pairs)
     )
+
+
+def _of_documents(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows of a per-document frame (column doc) whose document is flagged in `keep`."""
+    return frame if keep.all() else frame[keep[frame["doc"].to_numpy()]]
+
+
+def _candidates(scan: Scan, is_rep: np.ndarray, config: DedupConfig) -> pd.DataFrame:
+    """Candidate pairs (a < b) among the representatives of exact groups: pairs sharing a
+    MinHash band (near duplicates) or `anchor_min_shared` anchors (partial copies)."""
+    anchors = anchor_pairs(
+        _of_documents(scan.anchors, is_rep),
+        min_shared=config.anchor_min_shared,
+        max_docs=config.anchor_max_docs,
+    )
+    both = pd.concat([candidate_pairs(_of_documents(scan.keys, is_rep)), anchors])
+    return both.drop_duplicates().sort_values(["a", "b"]).reset_index(drop=True)
 
 
 def _content_sets_of(
