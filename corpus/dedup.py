@@ -123,6 +123,17 @@ class DedupSettings(SettingsModel):
     seed: int = Field(DedupConfig.seed, ge=0, lt=2**32)
     threshold: float = Field(DedupConfig.threshold, gt=0.0, le=1.0)
     paragraph_min_chars: int = Field(DedupConfig.paragraph_min_chars, ge=1)
+    containment_threshold: float = Field(DedupConfig.containment_threshold, gt=0.0, le=1.0)
+    content_line_min_words: int = Field(DedupConfig.content_line_min_words, ge=1)
+    min_content_shingles: int = Field(DedupConfig.min_content_shingles, ge=1)
+    anchor_every: int = Field(DedupConfig.anchor_every, ge=1)
+    anchor_min_shared: int = Field(DedupConfig.anchor_min_shared, ge=1)
+    anchor_max_docs: int = Field(DedupConfig.anchor_max_docs, ge=2)
+    link_stories: bool = DedupConfig.link_stories
+    story_min_shared_facts: int = Field(DedupConfig.story_min_shared_facts, ge=1)
+    story_min_fact_share: float = Field(DedupConfig.story_min_fact_share, ge=0.0, le=1.0)
+    story_min_containment: float = Field(DedupConfig.story_min_containment, ge=0.0, le=1.0)
+    story_max_docs: int = Field(DedupConfig.story_max_docs, ge=2)
     keeper_policy: list[Literal["earliest_published", "longest", "first_seen"]] = Field(
         list(DedupConfig.keeper_policy), min_length=1
     )
