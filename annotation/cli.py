@@ -66,7 +66,7 @@ schema_option = click.option(
     default=None,
     envvar="CONTRABAND_CONFIG_DIR",
     help="A directory of configs that replace the shipped defaults file by file "
-    "(schema.yaml, clean.yaml, dedup.yaml, preannotate.yaml, spacy/*.cfg); "
+    "(schema.yaml, clean.yaml, dedup.yaml, preannotate.yaml, labelstudio.yaml, spacy/*.cfg); "
     "also read from CONTRABAND_CONFIG_DIR.",
 )
 @click.pass_context
@@ -235,7 +235,16 @@ def preannotate(corpus_dir: Path, out: Path, model: Path | None, schema_path: Pa
     "--model",
     type=click.Path(exists=True, path_type=Path),
     default=None,
-    help="Trained spaCy pipeline for predictions (default: rule pipeline).",
+    help="Trained spaCy pipeline for predictions (default: rule pipeline). Also refreshes "
+    "the predictions of tasks nobody has annotated yet; annotated tasks are never touched.",
+)
+@click.option(
+    "--settings",
+    "settings_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Project settings: annotators per task, overlap share, sampling order "
+    "(default: configs/labelstudio.yaml).",
 )
 @click.option("--no-predictions", is_flag=True, help="Import tasks without pre-annotations.")
 @click.option(
@@ -263,6 +272,7 @@ def push(
     workdir: Path,
     project_title: str,
     schema_path: Path | None,
+    settings_path: Path | None,
     model: Path | None,
     no_predictions: bool,
     batch_size: int,
@@ -271,7 +281,10 @@ def push(
     dry_run: bool,
     no_progress: bool,
 ) -> None:
-    """Create/update the Label Studio project and import the kept documents (idempotent)."""
+    """Create/update the Label Studio project and import the kept documents (idempotent).
+
+    The project gets the settings of configs/labelstudio.yaml; the project shows the model
+    version of the predictions this push sent."""
     from annotation.pipeline import push_corpus
 
     summary = push_corpus(
@@ -279,6 +292,7 @@ def push(
         workdir=workdir,
         project_title=project_title,
         schema_path=schema_path,
+        settings_path=settings_path,
         model=model,
         predictions=not no_predictions,
         batch_size=batch_size,
@@ -302,15 +316,46 @@ def push(
     show_default=True,
     help="Where the raw export, annotations.jsonl and the validation report go.",
 )
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @_user_errors
-def pull(workdir: Path, project_title: str, schema_path: Path | None, out_dir: Path) -> None:
-    """Export every annotation, keep the raw export with its checksum, validate, write records."""
+def pull(
+    workdir: Path, project_title: str, schema_path: Path | None, out_dir: Path, no_progress: bool
+) -> None:
+    """Export every annotation, keep the raw export with its checksum, validate, write records.
+
+    When nothing changed since the last pull, the raw export is not stored a second time."""
     from annotation.pipeline import pull_annotations
 
     result = pull_annotations(
-        workdir=workdir, project_title=project_title, schema_path=schema_path, out_dir=out_dir
+        workdir=workdir,
+        project_title=project_title,
+        schema_path=schema_path,
+        out_dir=out_dir,
+        progress=not no_progress,
     )
     click.echo(result.summary_line())
+
+
+# -- annotators ---------------------------------------------------------------------
+@main.group()
+def annotators() -> None:
+    """Give annotators access to Label Studio without its admin UI."""
+
+
+@annotators.command("add")
+@click.argument("emails", nargs=-1, required=True)
+@workdir_option
+@click.option("--dry-run", is_flag=True, help="Say what would happen; create nothing.")
+@_user_errors
+def annotators_add(emails: tuple[str, ...], workdir: Path, dry_run: bool) -> None:
+    """Create accounts for EMAILS in the organization (embedded server: one-time passwords in
+    .contraband/annotator-logins.txt, mode 0600, never printed; external server: prints the
+    organization's invite link to sign up with)."""
+    from annotation.annotators import add_annotators
+
+    outcome = add_annotators(list(emails), workdir=workdir, dry_run=dry_run)
+    for line in outcome.lines():
+        click.echo(line)
 
 
 # -- release ------------------------------------------------------------------------
