@@ -16,7 +16,7 @@ from typing import NamedTuple
 import justext
 import pycountry
 
-SAMPLE_CHARS = 250  # py3langid costs 1-4 us a character; ~40 words of prose tell the language
+SAMPLE_CHARS = 150  # py3langid costs 1-4 us a character; ~25 words of prose tell the language
 MIN_SAMPLE_CHARS = 40  # below this a guess is noise: the language stays unknown
 MIN_PROBABILITY = 0.5
 
