@@ -312,6 +312,13 @@ def push(
     waits for the first (see --wait)."""
     from annotation.pipeline import push_corpus
 
+    if model is not None and not no_predictions:
+        from annotation.model_check import model_vs_rules_warning
+
+        warning = model_vs_rules_warning(model)
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
+
     summary = push_corpus(
         corpus_dir,
         workdir=workdir,
@@ -530,7 +537,8 @@ def export_spacy_command(release_dir: Path, out_dir: Path, schema_path: Path | N
     "config",
     default="ner",
     show_default=True,
-    help="'ner', 'spancat' (configs/spacy/<name>.cfg) or a path to a spaCy config.",
+    help="'ner', 'spancat', 'relations' (configs/spacy/<name>.cfg) or a path to a spaCy config. "
+    "'relations' adds only the relation model to the pipeline given by --base.",
 )
 @click.option(
     "--out",
@@ -543,10 +551,35 @@ def export_spacy_command(release_dir: Path, out_dir: Path, schema_path: Path | N
 @click.option(
     "--max-steps", type=click.IntRange(1), default=None, help="Override training.max_steps."
 )
+@click.option(
+    "--base",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="With --config relations: the trained pipeline (e.g. models/ner/model-best) whose "
+    "spans the relation model reads; it is copied, not changed.",
+)
+@click.option(
+    "--no-relations",
+    is_flag=True,
+    help="Do not fit the relation model (configs/spacy/relations.cfg) after a ner/spancat run.",
+)
 @_user_errors
-def train(export_dir: Path, config: str, out_dir: Path, max_steps: int | None) -> None:
-    """Train a spaCy pipeline on exported DocBins; writes per-label scores."""
-    from annotation.train import train_model
+def train(
+    export_dir: Path,
+    config: str,
+    out_dir: Path,
+    max_steps: int | None,
+    base: Path | None,
+    no_relations: bool,
+) -> None:
+    """Train a spaCy pipeline on exported DocBins; print it beside the rule pre-annotator on
+    the same split, per label with support; write scores.json."""
+    from annotation.train import (
+        comparison_table,
+        is_relation_config,
+        train_model,
+        train_relations,
+    )
     from corpus.settings import default_config_path
 
     config_path = Path(config)
@@ -555,11 +588,29 @@ def train(export_dir: Path, config: str, out_dir: Path, max_steps: int | None) -
             config_path = default_config_path(f"spacy/{config}.cfg")
         except ContrabandError:
             raise click.BadParameter(
-                f"{config!r} is neither a file nor one of configs/spacy/*.cfg (ner, spancat)",
+                f"{config!r} is neither a file nor one of configs/spacy/*.cfg "
+                "(ner, spancat, relations)",
                 param_hint="--config",
             ) from None
-    overrides = {"training.max_steps": max_steps} if max_steps else None
-    result = train_model(export_dir, config=config_path, out_dir=out_dir, overrides=overrides)
+    if is_relation_config(config_path):
+        if base is None:
+            raise click.BadParameter(
+                "--config relations adds the relation model to a trained pipeline: pass "
+                "--base models/ner/model-best (or train with --config ner, which adds it)",
+                param_hint="--base",
+            )
+        result = train_relations(export_dir, base=base, out_dir=out_dir, config=config_path)
+    else:
+        overrides = {"training.max_steps": max_steps} if max_steps else None
+        result = train_model(
+            export_dir,
+            config=config_path,
+            out_dir=out_dir,
+            overrides=overrides,
+            relations=not no_relations,
+        )
+    if result.comparison:
+        click.echo(comparison_table(result.comparison))
     click.echo(result.summary_line())
 
 

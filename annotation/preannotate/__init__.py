@@ -866,7 +866,8 @@ def build_rule_pipeline(*, schema: Schema, config_dir: Path | None = None) -> La
 def load_trained_pipeline(
     path: Path, *, schema: Schema, config_dir: Path | None = None
 ) -> Language:
-    """A trained spaCy pipeline (ner and/or spancat on "sc") + the rule relation component."""
+    """A trained spaCy pipeline (ner and/or spancat on "sc") + the rule relation component,
+    unless the pipeline has its own learned one (annotation.relation_model)."""
     if (
         not path.is_dir()
         or not (path / "config.cfg").is_file()
@@ -878,6 +879,8 @@ def load_trained_pipeline(
             "directory, or omit --model "
             "to use the rule pre-annotator."
         )
+    from annotation import relation_model  # registers the learned relation component
+
     nlp = spacy.load(path)
     problems = []
     for name in ("ner", "spancat"):
@@ -894,10 +897,11 @@ def load_trained_pipeline(
         )
     if not any(n in nlp.pipe_names for n in ("sentencizer", "parser", "senter")):
         nlp.add_pipe("sentencizer", first=True)
-    config = read_rule_config(
-        Path(config_dir) if config_dir else default_rule_config_dir(), schema=schema, nlp=nlp
-    )
-    nlp.add_pipe("contraband_relations", config={"rules": config.relations})
+    if relation_model.RELATION_MODEL not in nlp.pipe_names:  # else relations are learned
+        config = read_rule_config(
+            Path(config_dir) if config_dir else default_rule_config_dir(), schema=schema, nlp=nlp
+        )
+        nlp.add_pipe("contraband_relations", config={"rules": config.relations})
     nlp.meta["contraband_version"] = model_version_of(path)  # name + content hash
     return nlp
 
