@@ -305,12 +305,42 @@ def documents_from_tasks(tasks: Sequence[AnnotatedTask], *, schema: Schema) -> D
                     "cluster_id": meta["cluster_id"],
                 }
             )
+    problems.extend(same_source_problems(by_doc))
     if problems:
         raise ReleaseError(
             f"{len(problems)} problem(s) in the adjudicated tasks; no release was written:\n  "
             + "\n  ".join(problems)
         )
     return DocumentRows(documents, annotations, excluded, skipped)
+
+
+def same_source_problems(by_doc: Mapping[str, Sequence[AnnotatedTask]]) -> list[str]:
+    """One problem per page (canonical URL) that is in the tasks as several documents.
+
+    Push never imports a second version of a page (document ids come from the source), but a
+    project pushed by an older version, whose ids came from the content, can hold two."""
+    from corpus.records import canonical_url
+
+    by_url: dict[str, list[str]] = defaultdict(list)
+    for doc_id, chunks in by_doc.items():
+        url = chunks[0].meta.get("url")
+        canonical = canonical_url(url) if isinstance(url, str) and url else None
+        if canonical:
+            by_url[canonical].append(doc_id)
+    problems = []
+    for url, doc_ids in sorted(by_url.items()):
+        if len(doc_ids) < 2:
+            continue
+        versions = "; ".join(
+            f"document {d} (task {', '.join(str(t.task_id) for t in by_doc[d])})"
+            for d in sorted(doc_ids)
+        )
+        problems.append(
+            f"{len(doc_ids)} versions of the page {url} are in the project: {versions}. A "
+            "release holds one version per page: delete the outdated task(s) in Label Studio, "
+            "then pull and release again"
+        )
+    return problems
 
 
 # --------------------------------------------------------------------------- splits
@@ -493,7 +523,42 @@ def _counts(
     return per_split
 
 
-def build_release(
+def build_release(tasks: Sequence[AnnotatedTask], *, releases_dir: Path, **options: Any) -> Path:
+    """Write releases/v<version>/ from adjudicated tasks and return its path.
+
+    Refuses (ReleaseError) when that directory exists: a release is immutable; bump the
+    version instead (`next_version`). `fingerprint` (optional) identifies the annotations the
+    release was built from; it is stored as manifest["annotations_fingerprint"] so a caller can
+    see that nothing changed since the latest release. Everything is written into a temporary
+    sibling directory first and renamed into place, so a failed build leaves nothing behind;
+    one build per releases directory at a time (a lock file there), and the temporary
+    directories of a build that was killed outright are removed by the next one.
+    Options: version, schema (required), source_export_sha256, agreement, events, parent, seed,
+    split_ratios, changelog, min_docs_per_split, fingerprint.
+    """
+    from .locks import directory_lock_path, writer_lock
+
+    releases_dir = Path(releases_dir)
+    with writer_lock(
+        directory_lock_path("release", releases_dir),
+        what=f"release build in {releases_dir}",
+        wait=600,
+    ):
+        remove_interrupted_builds(releases_dir)
+        return _build_release_unlocked(tasks, releases_dir=releases_dir, **options)
+
+
+def remove_interrupted_builds(releases_dir: Path) -> list[Path]:
+    """Delete the `.tmp-v*` directories a killed build left (call with the release lock held)."""
+    removed = []
+    for tmp in sorted(Path(releases_dir).glob(".tmp-v*")):
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
+
+
+def _build_release_unlocked(
     tasks: Sequence[AnnotatedTask],
     *,
     version: str,
@@ -509,7 +574,7 @@ def build_release(
     min_docs_per_split: int = 1,
     fingerprint: str | None = None,
 ) -> Path:
-    """Write releases/v<version>/ from adjudicated tasks and return its path.
+    """`build_release` with the lock of `releases_dir` held.
 
     Refuses (ReleaseError) when that directory exists: a release is immutable; bump the
     version instead (`next_version`). `fingerprint` (optional) identifies the annotations the
