@@ -45,7 +45,7 @@ over a repairer shared per config value.
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import itertools
 import math
 import re
@@ -53,6 +53,7 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from functools import lru_cache
+from pathlib import Path
 from typing import NamedTuple
 
 from wordfreq import available_languages, get_frequency_dict, get_frequency_list, zipf_frequency
@@ -74,7 +75,9 @@ _COMMA_GLUE = re.compile(r",(?<=[0-9],)(?=[a-z]{2,})")
 # hyphen/apostrophe that follows a letter (the previous token would have continued)
 _TOKEN_START = re.compile(r"(?<![^\W\d_])(?<![^\W\d_][-'\u2019])")
 # characters that make a run of non-space characters a URL, a path, markup or code
-_NOT_PROSE = re.compile(r"[/\\@=_%#&{}\[\]<>|~^*+$;`]|[^\W_]\.[^\W\d_]|[^\W\d_]:[^\W\d_]")
+_NOT_PROSE = re.compile(r"[/\\@=_%#&|~^+$`]|[^\W_]\.[^\W\d_]|[^\W\d_]:[^\W\d_]")
+# what bounds a word's run besides spaces: brackets and quotes ("[text](/url)", "<b>text</b>")
+_RUN_BOUNDS = frozenset('()[]{}<>"')
 # ASCII text: bytes.translate table keeping the letters, every other byte -> space
 _ASCII_LETTER_RUNS = bytes(c if chr(c).isalpha() and c < 128 else ord(" ") for c in range(256))
 _ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -85,12 +88,10 @@ _ASCII_CLASSES = (
     )
     + b" " * 128
 )
-# Latin-script languages with a wordfreq "small" list: a token that is a word in one of
-# them ("warten", "millones", "lawan") is not glue even on an English page.
-_OTHER_LANGUAGES = (
-    "ca", "cs", "da", "de", "es", "fi", "fil", "fr", "hu", "id", "is", "it", "lt", "lv",
-    "ms", "nb", "nl", "pl", "pt", "ro", "sk", "sl", "sv", "tr", "vi",
-)  # fmt: skip
+# The most common Latin-script languages of the web after English, with a wordfreq
+# "small" list (~4 MB each in memory): a token that is a word in one of them ("warten",
+# "millones", "lawan") is not glue even on a page detected as English.
+_OTHER_LANGUAGES = ("de", "es", "fr", "id", "it", "nl", "pl", "pt")
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class GlueConfig:
     compound_max_zipf: float = 1.0
     anchor_zipf: float = 5.5
     anchor_max_compounds: int = 9
+    ending_max_share: float = 0.1
     compound_min_part: int = 7
     capitalised_min_part: int = 5
     min_part_zipf: float = 3.0
@@ -175,6 +177,11 @@ def _small_list_zipf(word: str, language: str) -> float:
     """`wordfreq.zipf_frequency` from `language`'s small list (words down to about Zipf 3;
     a few MB per language, where the full lists take 30-80 MB each)."""
     return zipf_frequency(word, language, wordlist="small")
+
+
+def _small_list(language: str) -> dict[str, float]:
+    """wordfreq's small list of `language` (the one `_small_list_zipf` reads)."""
+    return get_frequency_dict(language, "small")
 
 
 def _zipf_of_listed(freq: float) -> float:
@@ -251,13 +258,14 @@ def _in_prose(text: str, start: int, end: int) -> bool:
 
 
 def _plain_run(text: str, start: int, end: int) -> bool:
-    """Whether the run of non-space characters around text[start:end] holds no URL, path,
-    markup or code characters."""
+    """Whether the run around text[start:end] (up to spaces, brackets or quotes) holds no
+    URL, path, markup or code characters: in "[seizureof](/news/x)" the link text is
+    plain, the link target is not."""
     left = start
-    while left > 0 and not text[left - 1].isspace():
+    while left > 0 and not (text[left - 1].isspace() or text[left - 1] in _RUN_BOUNDS):
         left -= 1
     right = end
-    while right < len(text) and not text[right].isspace():
+    while right < len(text) and not (text[right].isspace() or text[right] in _RUN_BOUNDS):
         right += 1
     return _NOT_PROSE.search(text, left, right) is None
 
@@ -339,6 +347,7 @@ class GlueRepairer:
         self._part_tables: dict[str, dict[str, float] | None] = {}
         self._common: dict[str, frozenset[str]] = {}
         self._compounds: dict[tuple[str, str], int] = {}
+        self._endings: dict[str, float] = {}
 
     def repairs(self, language: str | None) -> bool:
         """Whether pages in `language` are repaired (it is one of `config.languages`)."""
@@ -362,6 +371,7 @@ class GlueRepairer:
         self._part_tables.clear()
         self._common.clear()
         self._compounds.clear()
+        self._endings.clear()
 
     # ------------------------------------------------------------- pages
     def find_in_pages(self, requests: Sequence[GlueRequest]) -> list[list[list[Edit]]]:
@@ -511,7 +521,7 @@ class GlueRepairer:
             return None
         low = token.lower()
         token_zipf = _zipf(low, language)
-        if token_zipf >= config.unknown_max_zipf or self._word_elsewhere(low, language):
+        if token_zipf >= config.unknown_max_zipf:
             return None
         best: tuple[float, float, int] | None = None
         for i in range(1, len(low)):
@@ -529,6 +539,8 @@ class GlueRepairer:
             if best is None or score > best:
                 best = score
         if best is None or best[0] - token_zipf < config.min_gain:
+            return None
+        if self._word_elsewhere(low, language):  # last: 25 lookups, for the few left
             return None
         return best[2]
 
@@ -555,9 +567,11 @@ class GlueRepairer:
                 and len(right) >= config.capitalised_min_part
                 and token_zipf < config.compound_max_zipf
             )
-        if self._anchor(right, right_zipf, language) or (
-            self._anchor(left, left_zipf, language)
-            and self._compounds_begun(left, language) <= config.anchor_max_compounds
+        left_anchor = self._anchor(left, left_zipf, language)
+        if left_anchor and self._compounds_begun(left, language) <= config.anchor_max_compounds:
+            return True
+        if self._anchor(right, right_zipf, language) and (
+            left_anchor or len(right) > 3 or self._ending_share(right) < config.ending_max_share
         ):
             return True
         return (
@@ -594,15 +608,15 @@ class GlueRepairer:
             return None
         if _zipf(low, language) >= config.unknown_max_zipf + 0.5:
             return None
-        if self._word_elsewhere(low, language):
-            return None
         for i in range(len(low) - 2, 0, -1):
             left, right = low[:i], low[i:]
             left_zipf = self._part_zipf(left, language)
             if left_zipf is None or not self._anchor(left, left_zipf, language):
                 continue
-            if _zipf(f"{right}-{following.lower()}", language) >= config.min_part_zipf and (
-                _zipf(right, language) >= config.min_part_zipf
+            if (
+                _zipf(f"{right}-{following.lower()}", language) >= config.min_part_zipf
+                and _zipf(right, language) >= config.min_part_zipf
+                and not self._word_elsewhere(low, language)
             ):
                 return i
         return None
@@ -614,9 +628,7 @@ class GlueRepairer:
         config = self.config
         if prefix.lower() not in config.affix_prefixes or not (part.isalpha() and part.islower()):
             return None
-        if _zipf(part, language) >= config.compound_max_zipf or self._word_elsewhere(
-            part, language
-        ):
+        if _zipf(part, language) >= config.compound_max_zipf:
             return None
         best: tuple[float, int] | None = None
         for i in range(3, len(part) - 3):
@@ -626,7 +638,9 @@ class GlueRepairer:
                 continue
             if best is None or (min(left, right), i) > best:
                 best = (min(left, right), i)
-        return None if best is None else best[1]
+        if best is None or self._word_elsewhere(part, language):
+            return None
+        return best[1]
 
     def _anchor(self, word: str, zipf: float, language: str) -> bool:
         """Whether `word` (lower case) is a very common function word of `language`: one
@@ -646,6 +660,20 @@ class GlueRepairer:
                 1 for w in common if len(w) >= n + 4 and w.startswith(word) and w[n:] in common
             )
             self._compounds[key] = found
+        return found
+
+    def _ending_share(self, ending: str) -> float:
+        """The largest share, over `other_languages`, of the words of 5+ letters that end
+        in `ending`: "a" ends 19% of Spanish words, so "violenta" + an unseen rest is more
+        likely an inflected foreign word than "violent a"."""
+        found = self._endings.get(ending)
+        if found is None:
+            found = 0.0
+            for language in self.config.other_languages:
+                words = [w for w in _small_list(language) if len(w) >= 5]
+                if words:
+                    found = max(found, sum(w.endswith(ending) for w in words) / len(words))
+            self._endings[ending] = found
         return found
 
     def _common_words(self, language: str) -> frozenset[str]:
@@ -740,11 +768,20 @@ class GlueRepairer:
 @lru_cache(maxsize=8)
 def _stop_words(language: str) -> frozenset[str]:
     """spaCy's stop words of `language` (closed-class words: articles, prepositions,
-    pronouns, auxiliaries, numerals), empty when spaCy has none for it."""
-    try:
-        module = importlib.import_module(f"spacy.lang.{language}.stop_words")
-    except ModuleNotFoundError:
+    pronouns, auxiliaries, numerals), empty when spaCy has none for it.
+
+    Read from spaCy's `lang/<language>/stop_words.py` alone (a plain module with one set):
+    importing spaCy itself would cost every process about a second and 60 MB."""
+    spec = importlib.util.find_spec("spacy")
+    locations = spec.submodule_search_locations if spec is not None else None
+    if not locations:
         return frozenset()
+    path = Path(next(iter(locations))) / "lang" / language / "stop_words.py"
+    module_spec = importlib.util.spec_from_file_location(f"_stop_words_{language}", path)
+    if not path.is_file() or module_spec is None or module_spec.loader is None:
+        return frozenset()
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
     return frozenset(module.STOP_WORDS)
 
 
