@@ -554,24 +554,30 @@ class GlueRepairer:
         capitalised: bool,
         language: str,
     ) -> bool:
-        """Whether real glue looks like this split: a very common word on one side (on the
-        left, with at least 3 letters, when the token is capitalised), or two long content
-        words whose joined form is unseen; no word-forming affix split off."""
+        """Whether real glue looks like this split (no word-forming affix split off):
+        a stop word on the left that begins few compounds (for a capitalised token, one
+        of 3+ letters before an unseen rest of `capitalised_min_part`+ letters); a stop
+        word on the right, after another stop word or, when it is short, not a common
+        ending of other languages; or two long content words whose joined form is unseen."""
         config = self.config
         if self._blocked_by_affix(left, right, left_zipf, right_zipf):
             return False
+        left_anchor = self._anchor(left, left_zipf, language)
+        if left_anchor and self._compounds_begun(left, language) > config.anchor_max_compounds:
+            left_anchor = False  # "back", "over", "in" begin many words: a word-former
         if capitalised:
             return (
-                self._anchor(left, left_zipf, language)
+                left_anchor
                 and len(left) >= 3
                 and len(right) >= config.capitalised_min_part
                 and token_zipf < config.compound_max_zipf
             )
-        left_anchor = self._anchor(left, left_zipf, language)
-        if left_anchor and self._compounds_begun(left, language) <= config.anchor_max_compounds:
+        if left_anchor:
             return True
         if self._anchor(right, right_zipf, language) and (
-            left_anchor or len(right) > 3 or self._ending_share(right) < config.ending_max_share
+            self._anchor(left, left_zipf, language)
+            or len(right) > 3
+            or self._ending_share(right) < config.ending_max_share
         ):
             return True
         return (
