@@ -8,6 +8,7 @@ exit 1 with a message and no traceback; tracebacks are for bugs.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -59,9 +60,37 @@ schema_option = click.option(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="contraband-corpus")
-def main() -> None:
+@click.option(
+    "--config-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    envvar="CONTRABAND_CONFIG_DIR",
+    help="A directory of configs that replace the shipped defaults file by file "
+    "(schema.yaml, clean.yaml, dedup.yaml, preannotate.yaml, spacy/*.cfg); "
+    "also read from CONTRABAND_CONFIG_DIR.",
+)
+@click.pass_context
+def main(ctx: click.Context, config_dir: Path | None) -> None:
     """Turn scraped trafficking news pages into a clean corpus, Label Studio tasks,
     versioned Hugging Face releases and spaCy models."""
+    if config_dir is not None:
+        _use_config_dir(ctx, config_dir)
+
+
+def _use_config_dir(ctx: click.Context, config_dir: Path) -> None:
+    """Point corpus.settings at `config_dir` for this command (restored when it ends)."""
+    from corpus.settings import CONFIG_DIR_ENV
+
+    previous = os.environ.get(CONFIG_DIR_ENV)
+    os.environ[CONFIG_DIR_ENV] = str(config_dir.resolve())
+
+    def restore() -> None:
+        if previous is None:
+            os.environ.pop(CONFIG_DIR_ENV, None)
+        else:
+            os.environ[CONFIG_DIR_ENV] = previous
+
+    ctx.call_on_close(restore)
 
 
 # -- corpus ----------------------------------------------------------------------
@@ -110,11 +139,12 @@ def curate(
     from corpus.clean import load_clean_config
     from corpus.curate import curate as run_curate
     from corpus.dedup import load_dedup_config
+    from corpus.settings import default_config_path
 
     summary = run_curate(
         list(sources),
         out_dir=out_dir,
-        clean_config=load_clean_config(clean_config),
+        clean_config=load_clean_config(clean_config or default_config_path("clean.yaml")),
         dedup_config=load_dedup_config(dedup_config),
         strict=strict,
         progress=not no_progress,
@@ -407,16 +437,18 @@ def export_spacy_command(release_dir: Path, out_dir: Path, schema_path: Path | N
 @_user_errors
 def train(export_dir: Path, config: str, out_dir: Path, max_steps: int | None) -> None:
     """Train a spaCy pipeline on exported DocBins; writes per-label scores."""
-    from annotation.schema import PROJECT_ROOT
     from annotation.train import train_model
+    from corpus.settings import default_config_path
 
     config_path = Path(config)
     if not config_path.exists():
-        config_path = PROJECT_ROOT / "configs" / "spacy" / f"{config}.cfg"
-    if not config_path.exists():
-        raise click.BadParameter(
-            f"{config!r} is neither a file nor one of configs/spacy/*.cfg", param_hint="--config"
-        )
+        try:
+            config_path = default_config_path(f"spacy/{config}.cfg")
+        except ContrabandError:
+            raise click.BadParameter(
+                f"{config!r} is neither a file nor one of configs/spacy/*.cfg (ner, spancat)",
+                param_hint="--config",
+            ) from None
     overrides = {"training.max_steps": max_steps} if max_steps else None
     result = train_model(export_dir, config=config_path, out_dir=out_dir, overrides=overrides)
     click.echo(result.summary_line())

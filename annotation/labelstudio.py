@@ -7,9 +7,11 @@ results use TASK-text offsets. The conversion happens here and only here:
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version as _package_version
 from typing import Any, Literal, overload
 
 import httpx
@@ -118,6 +120,73 @@ def _describe(exc: Exception) -> str:
             body = body.get("validation_errors") or body.get("detail") or body
         return f"HTTP {exc.status_code}: {body}"
     return f"{type(exc).__name__}: {exc}"
+
+
+# -- the SDK's private parts, and what may be repeated ----------------------------
+
+# The SDK retries a request on 5xx/408/409/429 and on dropped connections (2 times by default).
+# That is only safe for requests that do the same thing twice: reads, updates, deletes. A
+# create (annotation, prediction, export, view, project, user, token) or an import that the
+# server committed before the error would be done twice, so those go out exactly once and a
+# failure says the server may have done it (LabelStudioRequestError.maybe_committed).
+_CREATE_METHOD_PREFIXES = ("create", "import")
+_UNSAFE_HTTP_METHODS = frozenset({"POST"})
+_HTTP_CLIENT_PARAMETERS = frozenset({"method", "params", "json", "request_options"})
+
+
+def is_safe_to_repeat(func: Callable[..., Any], kwargs: Mapping[str, Any]) -> bool:
+    """False for SDK create*/import* methods and raw POST requests (see above)."""
+    if getattr(func, "__name__", "").startswith(_CREATE_METHOD_PREFIXES):
+        return False
+    return str(kwargs.get("method", "GET")).upper() not in _UNSAFE_HTTP_METHODS
+
+
+def sdk_http_client(sdk: _SDKClient) -> Any:
+    """The SDK's authenticated HTTP client, for API paths the SDK has no method for.
+
+    The only use of a private SDK part (`_client_wrapper.httpx_client`) in this project.
+    Checked on every client: if an SDK release renames it or changes its `request`, this fails
+    at once with what to do, instead of in the middle of a pull.
+    """
+    wrapper = getattr(sdk, "_client_wrapper", None)
+    http = getattr(wrapper, "httpx_client", None)
+    request = getattr(http, "request", None)
+    parameters = set(inspect.signature(request).parameters) if callable(request) else set()
+    if not _HTTP_CLIENT_PARAMETERS <= parameters:
+        raise LabelStudioError(
+            f"label-studio-sdk {_package_version('label-studio-sdk')} no longer has the "
+            "authenticated HTTP client this project relies on (_client_wrapper.httpx_client."
+            "request with method, params, json, request_options); install the version in "
+            "pyproject.toml (label-studio-sdk>=2.1,<3) or update "
+            "annotation/labelstudio.py:sdk_http_client"
+        )
+    return http
+
+
+def labeling_config_problems(config: str, *, labels: Sequence[str]) -> list[str]:
+    """What the SDK's own LabelInterface finds wrong in a labeling config, and labels that
+    differ from `labels` (empty: the config is valid and offers exactly those labels)."""
+    from label_studio_sdk.label_interface import LabelInterface  # local: slow to import
+
+    # The SDK raises its own private exception classes and lxml's: importing them would use
+    # more private parts, so anything the parser or a check raises counts as a problem.
+    try:
+        interface = LabelInterface(config)
+        interface.validate()
+    except Exception as exc:
+        return [f"{type(exc).__name__}: {exc}"]
+    offered = [name for group in interface.labels for name in group]
+    if sorted(offered) != sorted(labels):
+        return [f"the config offers labels {offered}, the schema {list(labels)}"]
+    return []
+
+
+def prediction_problems(config: str, payload: Mapping[str, Any]) -> list[str]:
+    """What the SDK's LabelInterface finds wrong in a prediction payload for `config`."""
+    from label_studio_sdk.label_interface import LabelInterface  # local: slow to import
+
+    errors = LabelInterface(config).validate_prediction(dict(payload), return_errors=True)
+    return [str(e) for e in errors] if isinstance(errors, list) else []
 
 
 # -- pure converters ----------------------------------------------------------
@@ -257,11 +326,19 @@ class LabelStudio:
             )
         except (ApiError, httpx.HTTPError) as exc:
             raise LabelStudioError(f"{connection}: cannot connect ({_describe(exc)})") from None
+        self._http = sdk_http_client(self._sdk)
 
     def __repr__(self) -> str:
         return f"LabelStudio({self.url!r})"
 
     def _call(self, what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call the SDK; errors become LabelStudioRequestError naming `what`.
+
+        A request that is not safe to repeat (is_safe_to_repeat) goes out once, without the
+        SDK's automatic retries.
+        """
+        if not is_safe_to_repeat(func, kwargs):
+            kwargs["request_options"] = {**(kwargs.get("request_options") or {}), "max_retries": 0}
         try:
             return func(*args, **kwargs)
         except httpx.TimeoutException as exc:
@@ -478,7 +555,7 @@ class LabelStudio:
         """GET an API path with the SDK's authenticated HTTP client; the response (None: 404)."""
         response = self._call(
             what,
-            self._sdk._client_wrapper.httpx_client.request,
+            self._http.request,
             path,
             method="GET",
             params=params,
@@ -803,9 +880,7 @@ class LabelStudio:
         self, what: str, method: str, path: str, *, payload: Any = None, missing_ok: bool = False
     ) -> httpx.Response:
         """A request with the SDK's authenticated HTTP client; raises on HTTP >= 400."""
-        response = self._call(
-            what, self._sdk._client_wrapper.httpx_client.request, path, method=method, json=payload
-        )
+        response = self._call(what, self._http.request, path, method=method, json=payload)
         if response.status_code >= 400 and not (missing_ok and response.status_code == 404):
             raise LabelStudioRequestError(
                 f"{self.url}: {what} was refused (HTTP {response.status_code}: "

@@ -23,20 +23,21 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import spacy
 import yaml
+from pydantic import Field
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
 
 from annotation.records import SOURCE_PREDICTION, Annotation, Relation, Span
-from annotation.schema import PROJECT_ROOT, Schema
+from annotation.schema import Schema
 from corpus.errors import ConfigError
 from corpus.records import STATUS_KEPT, Document
+from corpus.settings import SettingsModel, default_config_path, settings_from_mapping
 
-DEFAULT_CONFIG_DIR = PROJECT_ROOT / "configs"
 CONFIG_FILE = "preannotate.yaml"
 SPANS_KEY = "sc"
 RELATIONS_ATTR = (
@@ -48,6 +49,45 @@ if not Doc.has_extension(RELATIONS_ATTR):
 
 
 # -- configuration ------------------------------------------------------------
+
+
+class SeizureSettings(SettingsModel):
+    """The `seizure` section: how QUANTITY + item spans are composed into seizures."""
+
+    label: str
+    quantity_labels: list[str] = Field(min_length=1)
+    item_labels: list[str] = Field(min_length=1)
+    connectors: list[str] = []
+    generic_items: str | None = None  # a pattern file, relative to the config directory
+
+
+class RelationRuleSettings(SettingsModel):
+    """One relation rule under `relations.inside` or `relations.same_sentence`."""
+
+    relation: str
+    head: str
+    tail: list[str] | str
+    attach: Literal["all", "nearest"] = "all"
+    triggers: list[str] = []
+
+    @property
+    def tails(self) -> list[str]:
+        return [self.tail] if isinstance(self.tail, str) else list(self.tail)
+
+
+class RelationRulesSettings(SettingsModel):
+    inside: list[RelationRuleSettings] = []
+    same_sentence: list[RelationRuleSettings] = []
+
+
+class PreannotateSettings(SettingsModel):
+    """configs/preannotate.yaml as written (labels are checked against the schema afterwards)."""
+
+    patterns: list[str] = []
+    seizure: SeizureSettings
+    nesting: dict[str, list[str]] = {}
+    relations: RelationRulesSettings = RelationRulesSettings()
+    rule_score: float = Field(0.5, ge=0.0, le=1.0)
 
 
 @dataclass(frozen=True)
@@ -64,6 +104,11 @@ class RuleConfig:
     fingerprint: str  # sha1 of the config file and every pattern file
 
 
+def default_rule_config_dir() -> Path:
+    """The directory of preannotate.yaml (and the pattern files it names relative to it)."""
+    return default_config_path(CONFIG_FILE).parent
+
+
 def read_rule_config(config_dir: Path, *, schema: Schema, nlp: Language) -> RuleConfig:
     """Read and check preannotate.yaml and its pattern files; every problem is reported together."""
     path = config_dir / CONFIG_FILE
@@ -78,6 +123,7 @@ def read_rule_config(config_dir: Path, *, schema: Schema, nlp: Language) -> Rule
         raw = yaml.safe_load(raw_bytes) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    settings = settings_from_mapping(raw, PreannotateSettings, source=str(path))
     digest = hashlib.sha1(raw_bytes)
     problems: list[str] = []
 
@@ -87,7 +133,7 @@ def read_rule_config(config_dir: Path, *, schema: Schema, nlp: Language) -> Rule
             problems.append(f"{where}: {problem}")
 
     patterns: list[dict[str, Any]] = []
-    for rel in raw.get("patterns") or []:
+    for rel in settings.patterns:
         file = config_dir / rel
         try:
             data = file.read_bytes()
@@ -99,64 +145,51 @@ def read_rule_config(config_dir: Path, *, schema: Schema, nlp: Language) -> Rule
             file, data, nlp=nlp, check_label=check_label, problems=problems
         )
 
-    seizure = dict(raw.get("seizure") or {})
-    if "label" not in seizure:
-        problems.append(f"{path}: seizure.label is missing (the label given to composed seizures)")
-    if "label" in seizure:
-        check_label(seizure["label"], f"{path}: seizure.label")
+    seizure_settings = settings.seizure
+    check_label(seizure_settings.label, f"{path}: seizure.label")
     for key in ("quantity_labels", "item_labels"):
-        for label in seizure.get(key) or []:
+        for label in getattr(seizure_settings, key):
             check_label(label, f"{path}: seizure.{key}")
     generic: list[dict[str, Any]] = []
-    if seizure.get("generic_items"):
-        file = config_dir / seizure["generic_items"]
+    if seizure_settings.generic_items:
+        file = config_dir / seizure_settings.generic_items
         try:
             data = file.read_bytes()
         except FileNotFoundError:
             problems.append(
-                f"{path}: seizure.generic_items file {seizure['generic_items']!r} does not exist"
+                f"{path}: seizure.generic_items file {seizure_settings.generic_items!r} "
+                f"does not exist (looked in {file})"
             )
         else:
             digest.update(b"\0generic\0" + data)
             generic = _read_pattern_lines(
                 file, data, nlp=nlp, check_label=check_label, problems=problems
             )
+    seizure = seizure_settings.model_dump()
     seizure["generic_items"] = generic
-    seizure.setdefault("connectors", [])
 
-    nesting = {str(k): [str(x) for x in v or []] for k, v in (raw.get("nesting") or {}).items()}
+    nesting = {outer: list(inners) for outer, inners in settings.nesting.items()}
     for outer, inners in nesting.items():
         check_label(outer, f"{path}: nesting")
         for inner in inners:
             check_label(inner, f"{path}: nesting.{outer}")
 
-    relations = {"inside": [], "same_sentence": []}
+    relations: dict[str, list[dict[str, Any]]] = {"inside": [], "same_sentence": []}
     for kind in relations:
-        for i, rule in enumerate((raw.get("relations") or {}).get(kind) or []):
-            where = f"{path}: relations.{kind}[{i}]"
-            if not isinstance(rule, dict) or not {"relation", "head", "tail"} <= set(rule):
-                problems.append(f"{where}: needs relation, head and tail")
-                continue
-            tails = rule["tail"] if isinstance(rule["tail"], list) else [rule["tail"]]
-            for tail in tails:
-                problem = schema.relation_problem(
-                    str(rule["relation"]), str(rule["head"]), str(tail)
-                )
+        for i, rule in enumerate(getattr(settings.relations, kind)):
+            for tail in rule.tails:
+                problem = schema.relation_problem(rule.relation, rule.head, tail)
                 if problem:
-                    problems.append(f"{where}: {problem}")
+                    problems.append(f"{path}: relations.{kind}[{i}]: {problem}")
             relations[kind].append(
                 {
-                    "relation": str(rule["relation"]),
-                    "head": str(rule["head"]),
-                    "tail": [str(t) for t in tails],
-                    "attach": rule.get("attach", "all"),
-                    "triggers": [str(t).lower() for t in rule.get("triggers") or []],
+                    "relation": rule.relation,
+                    "head": rule.head,
+                    "tail": rule.tails,
+                    "attach": rule.attach,
+                    "triggers": [t.lower() for t in rule.triggers],
                 }
             )
-            if rule.get("attach", "all") not in ("all", "nearest"):
-                problems.append(
-                    f"{where}: attach must be 'all' or 'nearest', got {rule.get('attach')!r}"
-                )
     if problems:
         raise ConfigError(
             f"{len(problems)} problem(s) in the pre-annotation config:\n  - "
@@ -168,7 +201,7 @@ def read_rule_config(config_dir: Path, *, schema: Schema, nlp: Language) -> Rule
         seizure=seizure,
         nesting=nesting,
         relations=relations,
-        rule_score=float(raw.get("rule_score", 0.5)),
+        rule_score=settings.rule_score,
         fingerprint=digest.hexdigest(),
     )
 
@@ -407,7 +440,7 @@ def _has_phrase(padded_sentence: str, phrase: str) -> bool:
 
 def build_rule_pipeline(*, schema: Schema, config_dir: Path | None = None) -> Language:
     """spacy.blank("en") + sentencizer + SpanRuler (gazetteers) + seizures + relation rules."""
-    config_dir = Path(config_dir) if config_dir else DEFAULT_CONFIG_DIR
+    config_dir = Path(config_dir) if config_dir else default_rule_config_dir()
     nlp = spacy.blank("en")
     config = read_rule_config(config_dir, schema=schema, nlp=nlp)
     nlp.add_pipe("sentencizer")
@@ -456,7 +489,7 @@ def load_trained_pipeline(
     if not any(n in nlp.pipe_names for n in ("sentencizer", "parser", "senter")):
         nlp.add_pipe("sentencizer", first=True)
     config = read_rule_config(
-        Path(config_dir) if config_dir else DEFAULT_CONFIG_DIR, schema=schema, nlp=nlp
+        Path(config_dir) if config_dir else default_rule_config_dir(), schema=schema, nlp=nlp
     )
     nlp.add_pipe("contraband_relations", config={"rules": config.relations})
     meta = nlp.meta

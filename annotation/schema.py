@@ -7,17 +7,35 @@ spaCy label set all come from `Schema`.
 
 from __future__ import annotations
 
+import difflib
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from corpus.config import read_yaml_mapping
-from corpus.errors import SchemaError
+from pydantic import Field, field_validator
 
+from corpus.errors import SchemaError
+from corpus.settings import (
+    SettingsModel,
+    default_config_path,
+    load_settings,
+    settings_from_mapping,
+)
+
+# The source checkout (tests and scripts read seeds/ from it); not used to find configs.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SCHEMA_PATH = PROJECT_ROOT / "configs" / "schema.yaml"
+SCHEMA_CONFIG = "schema.yaml"
+
+# Label and relation names end up in XML attributes, HTML, YAML cards and spaCy label sets.
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
+NAME_RULE = "a letter followed by letters, digits, _ or - (no spaces or markup)"
+COLOUR_PATTERN = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
+HOTKEY_PATTERN = r"^[a-z0-9]$"
+COLOUR_RULE = "a colour written #rrggbb or #rgb (hex digits)"
+HOTKEY_RULE = "one lower-case letter or digit"
 
 # Names of the Label Studio control tags; results carry them as from_name / to_name.
 LABELS_FROM_NAME = "label"
@@ -126,63 +144,142 @@ class Schema:
         return "\n".join(out)
 
 
+def _check_pattern(value: str, pattern: str, rule: str) -> str:
+    if not re.fullmatch(pattern, value):
+        raise ValueError(f"must be {rule}, got {value!r}")
+    return value
+
+
+class EntitySettings(SettingsModel):
+    """One entity label as written in configs/schema.yaml."""
+
+    name: str
+    description: str = ""
+    colour: str = "#888888"
+    hotkey: str | None = None
+    examples: list[str] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name_rule(cls, value: str) -> str:
+        return _check_pattern(value, NAME_PATTERN, NAME_RULE)
+
+    @field_validator("colour")
+    @classmethod
+    def _colour_rule(cls, value: str) -> str:
+        return _check_pattern(value, COLOUR_PATTERN, COLOUR_RULE)
+
+    @field_validator("hotkey")
+    @classmethod
+    def _hotkey_rule(cls, value: str | None) -> str | None:
+        return None if value is None else _check_pattern(value, HOTKEY_PATTERN, HOTKEY_RULE)
+
+
+class RelationSettings(SettingsModel):
+    """One relation label as written in configs/schema.yaml."""
+
+    name: str
+    head: list[str] = Field(min_length=1)
+    tail: list[str] = Field(min_length=1)
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name_rule(cls, value: str) -> str:
+        return _check_pattern(value, NAME_PATTERN, NAME_RULE)
+
+
+class SchemaSettings(SettingsModel):
+    """configs/schema.yaml as written, with the checks that span several entries."""
+
+    name: str = "contraband"
+    version: int = Field(ge=1)
+    entities: list[EntitySettings] = Field(min_length=1)
+    relations: list[RelationSettings] = []
+    guidelines: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name_rule(cls, value: str) -> str:
+        return _check_pattern(value, NAME_PATTERN, NAME_RULE)
+
+    @classmethod
+    def rule_problems(cls, raw: Any) -> list[tuple[tuple[str | int, ...], str]]:
+        """Duplicate names and hotkeys, relation ends that are not entity labels."""
+        entities = _mappings(raw.get("entities"))
+        relations = _mappings(raw.get("relations"))
+        names = [e["name"] for e in entities if isinstance(e.get("name"), str)]
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for dup in _duplicates(names):
+            problems.append((("entities",), f"label {dup!r} is defined twice; rename or merge one"))
+        hotkeys = [e["hotkey"] for e in entities if isinstance(e.get("hotkey"), str)]
+        for dup in _duplicates(hotkeys):
+            users = [str(e.get("name")) for e in entities if e.get("hotkey") == dup]
+            problems.append(
+                (
+                    ("entities",),
+                    f"hotkey {dup!r} is used by {' and '.join(users)}; give each its own",
+                )
+            )
+        relation_names = [r["name"] for r in relations if isinstance(r.get("name"), str)]
+        for dup in _duplicates(relation_names):
+            problems.append(
+                (("relations",), f"relation {dup!r} is defined twice; rename or merge one")
+            )
+        for i, relation in enumerate(relations):
+            for side in ("head", "tail"):
+                labels = relation.get(side)
+                for label in labels if isinstance(labels, list) else ():
+                    if label not in names:
+                        problems.append(
+                            (("relations", i, side), _not_an_entity(label, relation, names))
+                        )
+        return problems
+
+
+def _mappings(value: Any) -> list[dict[str, Any]]:
+    """The mapping items of a YAML list (other items are reported by the field checks)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _not_an_entity(label: Any, relation: dict[str, Any], names: list[str]) -> str:
+    close = difflib.get_close_matches(str(label), names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return (
+        f"relation {relation.get('name')}: {label!r} is not an entity label{hint} "
+        f"(entity labels: {', '.join(dict.fromkeys(names))})"
+    )
+
+
+def _duplicates(values: list[str]) -> list[str]:
+    return sorted({v for v in values if values.count(v) > 1})
+
+
 def load_schema(path: str | Path | None = None) -> Schema:
     """Read and check configs/schema.yaml (or `path`); every problem is reported together."""
-    path = Path(path) if path else DEFAULT_SCHEMA_PATH
-    raw = read_yaml_mapping(path, what="label schema", error=SchemaError)
-    return schema_from_dict(raw, source=str(path))
+    path = Path(path) if path else default_config_path(SCHEMA_CONFIG)
+    settings = load_settings(path, SchemaSettings, what="label schema", error=SchemaError)
+    return schema_from_settings(settings)
 
 
 def schema_from_dict(raw: Any, *, source: str = "<schema>") -> Schema:
-    problems: list[str] = []
-    if not isinstance(raw, dict):
-        raise SchemaError(f"{source}: expected a mapping with name, version, entities, relations")
-    entities: list[EntityLabel] = []
-    for i, e in enumerate(raw.get("entities") or []):
-        if not isinstance(e, dict) or not e.get("name"):
-            problems.append(f"entities[{i}]: needs a name")
-            continue
-        entities.append(
-            EntityLabel(
-                name=str(e["name"]),
-                description=str(e.get("description", "")),
-                colour=str(e.get("colour", "#888888")),
-                hotkey=e.get("hotkey"),
-                examples=tuple(e.get("examples") or ()),
-            )
-        )
-    names = [e.name for e in entities]
-    for dup in sorted({n for n in names if names.count(n) > 1}):
-        problems.append(f"entity label {dup!r} is defined twice")
-    hotkeys = [e.hotkey for e in entities if e.hotkey]
-    for dup in sorted({h for h in hotkeys if hotkeys.count(h) > 1}):
-        problems.append(f"hotkey {dup!r} is used by two labels")
-    relations: list[RelationLabel] = []
-    for i, r in enumerate(raw.get("relations") or []):
-        if not isinstance(r, dict) or not r.get("name"):
-            problems.append(f"relations[{i}]: needs a name")
-            continue
-        head, tail = tuple(r.get("head") or ()), tuple(r.get("tail") or ())
-        for side, labels in (("head", head), ("tail", tail)):
-            if not labels:
-                problems.append(f"relation {r['name']}: {side} lists no entity label")
-            for label in labels:
-                if label not in names:
-                    problems.append(
-                        f"relation {r['name']}: {side} label {label!r} is not an entity label"
-                    )
-        relations.append(RelationLabel(str(r["name"]), head, tail, str(r.get("description", ""))))
-    if not entities:
-        problems.append("no entity labels defined")
-    version = raw.get("version")
-    if not isinstance(version, int):
-        problems.append(f"version must be an integer, got {version!r}")
-    if problems:
-        raise SchemaError(f"{source}: " + "; ".join(problems))
+    """A schema from an already-read mapping (checked as `load_schema` checks the file)."""
+    settings = settings_from_mapping(raw, SchemaSettings, source=source, error=SchemaError)
+    return schema_from_settings(settings)
+
+
+def schema_from_settings(settings: SchemaSettings) -> Schema:
+    """The runtime `Schema` of checked settings."""
     return Schema(
-        name=str(raw.get("name", "contraband")),
-        version=int(version),
-        entities=tuple(entities),
-        relations=tuple(relations),
-        guidelines=str(raw.get("guidelines", "")),
+        name=settings.name,
+        version=settings.version,
+        entities=tuple(
+            EntityLabel(e.name, e.description, e.colour, e.hotkey, tuple(e.examples))
+            for e in settings.entities
+        ),
+        relations=tuple(
+            RelationLabel(r.name, tuple(r.head), tuple(r.tail), r.description)
+            for r in settings.relations
+        ),
+        guidelines=settings.guidelines,
     )

@@ -9,8 +9,8 @@ Each Doc has:
 - the non-overlapping subset chosen by `spacy.util.filter_spans` (longest first) in `doc.ents`
   (what ner learns);
 - relations in `doc.user_data["relations"]` as (head_start_char, head_end_char, tail_start_char,
-  tail_end_char, label) tuples, so they survive `DocBin(store_user_data=True)`; the document id
-  is in `doc.user_data["id"]`.
+  tail_end_char, label) tuples, so they survive `DocBin(store_user_data=True)`; `doc_relations`
+  reads them back as spaCy Spans; the document id is in `doc.user_data["id"]`.
 A span that does not fall on token boundaries is snapped outwards (alignment_mode="expand");
 one that covers no token at all cannot be represented and is left out. Both cases are listed in
 alignment.json with the document id, the span and what was done: nothing is dropped silently.
@@ -135,6 +135,37 @@ def row_to_doc(
     doc.user_data["id"] = row["id"]
     doc.user_data["relations"] = relations
     return doc
+
+
+@dataclass(frozen=True)
+class DocRelation:
+    """One relation of an exported Doc, with its two spans as spaCy Spans."""
+
+    head: Span
+    tail: Span
+    label: str
+
+
+def doc_relations(doc: Doc) -> list[DocRelation]:
+    """The relations stored in `doc.user_data["relations"]`, read back as spaCy Spans.
+
+    The stored format (what `row_to_doc` writes, kept by `DocBin(store_user_data=True)`) is a
+    list of `(head_start_char, head_end_char, tail_start_char, tail_end_char, label)` tuples in
+    the Doc's own character offsets; each pair of offsets falls on token boundaries. A tuple
+    that does not is refused (ReleaseError naming the Doc id): the DocBin was not written here.
+    """
+    out = []
+    for head_start, head_end, tail_start, tail_end, label in doc.user_data.get("relations", []):
+        head = doc.char_span(head_start, head_end)
+        tail = doc.char_span(tail_start, tail_end)
+        if head is None or tail is None:
+            raise ReleaseError(
+                f"Doc {doc.user_data.get('id')!r}: relation {label} "
+                f"({head_start}-{head_end} -> {tail_start}-{tail_end}) does not fall on token "
+                "boundaries; export the release again with `contraband export spacy`"
+            )
+        out.append(DocRelation(head, tail, str(label)))
+    return out
 
 
 def segment_doc(doc: Doc, *, sentencizer: Any) -> list[Doc]:

@@ -19,18 +19,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as _scipy_components
 
-from .config import read_yaml_mapping
 from .errors import ConfigError
 from .hashing import mix64, segment_hashes
 from .records import STATUS_DUPLICATE, STATUS_KEPT, Document
+from .settings import SettingsModel, default_config_path, load_settings
 
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "configs" / "dedup.yaml"
 KEEPER_KEYS = ("earliest_published", "longest", "first_seen")
 _SHINGLES_PER_BLOCK = 2048  # shingles of one (num_perm x shingles) uint32 MinHash block: ~1.2 MB
 
@@ -77,22 +78,39 @@ class DedupConfig:
             )
 
 
+class DedupSettings(SettingsModel):
+    """configs/dedup.yaml as written: types, ranges and unknown keys checked on load."""
+
+    shingle_size: int = Field(DedupConfig.shingle_size, ge=1)
+    num_perm: int = Field(DedupConfig.num_perm, ge=1)
+    bands: int = Field(DedupConfig.bands, ge=1)
+    rows: int = Field(DedupConfig.rows, ge=1)
+    seed: int = Field(DedupConfig.seed, ge=0, lt=2**32)
+    threshold: float = Field(DedupConfig.threshold, gt=0.0, le=1.0)
+    paragraph_min_chars: int = Field(DedupConfig.paragraph_min_chars, ge=1)
+    keeper_policy: list[Literal["earliest_published", "longest", "first_seen"]] = Field(
+        list(DedupConfig.keeper_policy), min_length=1
+    )
+    batch_size: int = Field(DedupConfig.batch_size, ge=1)
+    workers: int = Field(DedupConfig.workers, ge=1)
+
+    @model_validator(mode="after")
+    def _bands_fit_permutations(self) -> DedupSettings:
+        if self.bands * self.rows > self.num_perm:
+            raise ValueError(
+                f"bands*rows={self.bands * self.rows} exceeds num_perm={self.num_perm}; "
+                "raise num_perm or lower bands/rows (see docs/dedup.md)"
+            )
+        return self
+
+
 def load_dedup_config(path: str | Path | None = None) -> DedupConfig:
     """Read configs/dedup.yaml (or `path`); unknown keys are an error, missing keys use defaults."""
-    path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
-    raw = read_yaml_mapping(path, what="dedup config")
-    known = set(DedupConfig.__dataclass_fields__)
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown keys {unknown} (known: {sorted(known)}). Remove or rename them."
-        )
-    if "keeper_policy" in raw:
-        raw["keeper_policy"] = tuple(raw["keeper_policy"])
-    try:
-        return DedupConfig(**raw)
-    except TypeError as exc:
-        raise ConfigError(f"{path}: {exc}. Fix the value types.") from exc
+    path = Path(path) if path is not None else default_config_path("dedup.yaml")
+    settings = load_settings(path, DedupSettings, what="dedup config")
+    values = settings.model_dump()
+    values["keeper_policy"] = tuple(values["keeper_policy"])
+    return DedupConfig(**values)
 
 
 def detection_probability(s: float, *, bands: int, rows: int) -> float:

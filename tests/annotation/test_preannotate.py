@@ -11,9 +11,9 @@ import spacy
 
 from annotation.gold import load_gold_dir, score_against_gold
 from annotation.preannotate import (
-    DEFAULT_CONFIG_DIR,
     Preannotator,
     build_rule_pipeline,
+    default_rule_config_dir,
     load_preannotator,
     preannotate_documents,
 )
@@ -160,8 +160,8 @@ def test_rule_relations_on_seeds_satisfy_schema(rules: Preannotator, schema: Sch
 
 def _copy_config(tmp_path: Path) -> Path:
     target = tmp_path / "configs"
-    shutil.copytree(DEFAULT_CONFIG_DIR / "gazetteer", target / "gazetteer")
-    shutil.copy(DEFAULT_CONFIG_DIR / "preannotate.yaml", target / "preannotate.yaml")
+    shutil.copytree(default_rule_config_dir() / "gazetteer", target / "gazetteer")
+    shutil.copy(default_rule_config_dir() / "preannotate.yaml", target / "preannotate.yaml")
     return target
 
 

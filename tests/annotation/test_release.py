@@ -489,4 +489,6 @@ def test_release_card_says_why_there_are_no_agreement_figures_with_one_annotator
     text = agreement_to_markdown({"documents": 0, "exact_f1": None, "labels": []})
     assert "No document was annotated by two or more annotators" in text
     assert "None" not in text
-    assert "exact_f1" in agreement_to_markdown({"documents": 2, "exact_f1": 0.5})
+    assert "| span F1, exact match | 0.500 |" in agreement_to_markdown(
+        {"documents": 2, "exact_f1": 0.5}
+    )

@@ -195,7 +195,9 @@ def test_dedup_signature_agreement_estimates_jaccard() -> None:
 def test_dedup_config_rejects_unknown_keys_and_bad_bands(tmp_path: Path) -> None:
     bad = tmp_path / "dedup.yaml"
     bad.write_text("shingles: 5\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="unknown keys"):
+    with pytest.raises(
+        ConfigError, match="shingles: unknown key 'shingles'; did you mean 'shingle_size'"
+    ):
         load_dedup_config(bad)
     with pytest.raises(ConfigError, match="exceeds num_perm"):
         DedupConfig(num_perm=100, bands=20, rows=6)
