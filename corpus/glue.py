@@ -50,6 +50,7 @@ import itertools
 import math
 import re
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -184,6 +185,29 @@ def _small_list(language: str) -> dict[str, float]:
     return get_frequency_dict(language, "small")
 
 
+def _compound_heads(common: frozenset[str]) -> Counter[str]:
+    """For every word, how many of the `common` words it begins with another of them of
+    4+ letters after it ("back" -> "background", "backpack", ...)."""
+    heads: Counter[str] = Counter()
+    for word in common:
+        for i in range(1, len(word) - 3):
+            if word[i:] in common:
+                heads[word[:i]] += 1
+    return heads
+
+
+def _ending_shares(languages: Sequence[str]) -> dict[str, float]:
+    """For every ending of 1-3 letters, the largest share over `languages` of the words
+    of 5+ letters in their small lists that end in it."""
+    shares: dict[str, float] = {}
+    for language in languages:
+        words = [w for w in _small_list(language) if len(w) >= 5]
+        for length in (1, 2, 3):
+            for ending, n in Counter(w[-length:] for w in words).items():
+                shares[ending] = max(shares.get(ending, 0.0), n / len(words))
+    return shares
+
+
 def _zipf_of_listed(freq: float) -> float:
     """Zipf value of a single-token word listed with frequency `freq`: wordfreq's
     _word_frequency for one token, then zipf_frequency, step for step."""
@@ -213,23 +237,27 @@ def _listed_words(language: str) -> dict[str, float]:
 
 # ----------------------------------------------------------------- the page as evidence
 class _Page:
-    """What a page says about its own words: how often a token stands whole in it (any
-    case), counted on first request."""
+    """What a page says about its own words: whether a token stands whole in it more than
+    once (any case), decided on first request."""
 
     def __init__(self, text: str) -> None:
         self._text = text
         self._folded: str | None = None
-        self._counts: dict[str, int] = {}
+        self._repeated: dict[str, bool] = {}
 
-    def count(self, token: str) -> int:
-        """Occurrences of `token` in the page, case-folded, not inside a longer word."""
+    def repeats(self, token: str) -> bool:
+        """Whether `token` stands whole (not inside a longer word) in the page at least
+        twice, compared case-folded: the page uses it as a word of its own."""
         key = token.casefold()
-        found = self._counts.get(key)
+        found = self._repeated.get(key)
         if found is None:
             if self._folded is None:
                 self._folded = self._text.casefold()
-            found = sum(1 for _ in _whole_occurrences(self._folded, key))
-            self._counts[key] = found
+            found = self._folded.count(key) >= 2 and (
+                next(itertools.islice(_whole_occurrences(self._folded, key), 1, None), None)
+                is not None
+            )
+            self._repeated[key] = found
         return found
 
     def has_elsewhere(self, word: str) -> bool:
@@ -346,8 +374,8 @@ class GlueRepairer:
         self._glued: dict[str, set[str]] = {}
         self._part_tables: dict[str, dict[str, float] | None] = {}
         self._common: dict[str, frozenset[str]] = {}
-        self._compounds: dict[tuple[str, str], int] = {}
-        self._endings: dict[str, float] = {}
+        self._compounds: dict[str, Counter[str]] = {}
+        self._endings: dict[str, float] | None = None
 
     def repairs(self, language: str | None) -> bool:
         """Whether pages in `language` are repaired (it is one of `config.languages`)."""
@@ -359,10 +387,12 @@ class GlueRepairer:
         for language in self.config.languages:
             _listed_words(language)
             _stop_words(language)
+            self._compounds_begun("the", language)
             self._part_table(language)
             zipf_frequency("warm", language)
         for language in self.config.other_languages:
             _small_list_zipf("warm", language)
+        self._ending_share("a")
 
     def clear(self) -> None:
         """Forget every token decision and table (they refill on use)."""
@@ -371,7 +401,7 @@ class GlueRepairer:
         self._part_tables.clear()
         self._common.clear()
         self._compounds.clear()
-        self._endings.clear()
+        self._endings = None
 
     # ------------------------------------------------------------- pages
     def find_in_pages(self, requests: Sequence[GlueRequest]) -> list[list[list[Edit]]]:
@@ -422,7 +452,7 @@ class GlueRepairer:
                 continue  # "toChinese": only a name the page writes on its own elsewhere
             for start in _token_occurrences(text, token):
                 end = start + len(token)
-                if evidence.count(token) <= 1 and _in_prose(text, start, end):
+                if not evidence.repeats(token) and _in_prose(text, start, end):
                     positions.update(start + cut for cut in cuts)
         self._add_rule_positions(text, language, evidence, positions)
         return sorted(positions)
@@ -457,7 +487,7 @@ class GlueRepairer:
                 for match in rule.finditer(text):
                     if (
                         self._known(match.group(1), language)
-                        and evidence.count(match.group()) <= 1
+                        and not evidence.repeats(match.group())
                         and _in_prose(text, match.start(), match.end())
                     ):
                         positions.add(match.start(2))
@@ -657,30 +687,19 @@ class GlueRepairer:
         """How many common words (Zipf >= `min_part_zipf`) of `language` are `word`
         followed by another common word of 4+ letters: "back" begins "background",
         "backpack", ..., so "back" + an unseen rest is more likely a compound than glue."""
-        key = (word, language)
-        found = self._compounds.get(key)
-        if found is None:
-            common = self._common_words(language)
-            n = len(word)
-            found = sum(
-                1 for w in common if len(w) >= n + 4 and w.startswith(word) and w[n:] in common
-            )
-            self._compounds[key] = found
-        return found
+        counts = self._compounds.get(language)
+        if counts is None:
+            counts = _compound_heads(self._common_words(language))
+            self._compounds[language] = counts
+        return counts.get(word, 0)
 
     def _ending_share(self, ending: str) -> float:
         """The largest share, over `other_languages`, of the words of 5+ letters that end
-        in `ending`: "a" ends 19% of Spanish words, so "violenta" + an unseen rest is more
-        likely an inflected foreign word than "violent a"."""
-        found = self._endings.get(ending)
-        if found is None:
-            found = 0.0
-            for language in self.config.other_languages:
-                words = [w for w in _small_list(language) if len(w) >= 5]
-                if words:
-                    found = max(found, sum(w.endswith(ending) for w in words) / len(words))
-            self._endings[ending] = found
-        return found
+        in `ending` (1-3 letters): "a" ends 19% of Spanish words, so "violenta" + an
+        unseen rest is more likely an inflected foreign word than "violent a"."""
+        if self._endings is None:
+            self._endings = _ending_shares(self.config.other_languages)
+        return self._endings.get(ending, 0.0)
 
     def _common_words(self, language: str) -> frozenset[str]:
         """The lower-case ASCII words of `language` with Zipf >= `min_part_zipf`."""

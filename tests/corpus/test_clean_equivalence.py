@@ -121,7 +121,7 @@ def _reference_glue_positions(text: str, repairer=None) -> set[int]:
         camel = _LOWER_THEN_UPPER.match(token)
         if camel and not page.has_elsewhere(camel.group(2)):
             continue
-        if page.count(token) > 1 or not _in_prose(text, match.start(), match.end()):
+        if page.repeats(token) or not _in_prose(text, match.start(), match.end()):
             continue
         positions.update(match.start() + cut for cut in repairer.token_cuts(token, "en"))
     return positions
@@ -147,7 +147,7 @@ def _reference_all_glue_positions(text: str, repairer=None) -> set[int]:
         for m in rule.finditer(text):
             if (
                 repairer._known(m.group(1), "en")
-                and page.count(m.group()) <= 1
+                and not page.repeats(m.group())
                 and _in_prose(text, m.start(), m.end())
             ):
                 positions.add(m.start(2))
