@@ -66,7 +66,7 @@ schema_option = click.option(
     default=None,
     envvar="CONTRABAND_CONFIG_DIR",
     help="A directory of configs that replace the shipped defaults file by file "
-    "(schema.yaml, clean.yaml, dedup.yaml, preannotate.yaml, spacy/*.cfg); "
+    "(schema.yaml, clean.yaml, dedup.yaml, preannotate.yaml, labelstudio.yaml, spacy/*.cfg); "
     "also read from CONTRABAND_CONFIG_DIR.",
 )
 @click.pass_context
@@ -235,7 +235,16 @@ def preannotate(corpus_dir: Path, out: Path, model: Path | None, schema_path: Pa
     "--model",
     type=click.Path(exists=True, path_type=Path),
     default=None,
-    help="Trained spaCy pipeline for predictions (default: rule pipeline).",
+    help="Trained spaCy pipeline for predictions (default: rule pipeline). Also refreshes "
+    "the predictions of tasks nobody has annotated yet; annotated tasks are never touched.",
+)
+@click.option(
+    "--settings",
+    "settings_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Project settings: annotators per task, overlap share, sampling order "
+    "(default: configs/labelstudio.yaml).",
 )
 @click.option("--no-predictions", is_flag=True, help="Import tasks without pre-annotations.")
 @click.option(
@@ -263,6 +272,7 @@ def push(
     workdir: Path,
     project_title: str,
     schema_path: Path | None,
+    settings_path: Path | None,
     model: Path | None,
     no_predictions: bool,
     batch_size: int,
@@ -271,14 +281,25 @@ def push(
     dry_run: bool,
     no_progress: bool,
 ) -> None:
-    """Create/update the Label Studio project and import the kept documents (idempotent)."""
+    """Create/update the Label Studio project and import the kept documents (idempotent).
+
+    The project gets the settings of configs/labelstudio.yaml; the project shows the model
+    version of the predictions this push sent."""
     from annotation.pipeline import push_corpus
+
+    if model is not None and not no_predictions:
+        from annotation.model_check import model_vs_rules_warning
+
+        warning = model_vs_rules_warning(model)
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
 
     summary = push_corpus(
         corpus_dir,
         workdir=workdir,
         project_title=project_title,
         schema_path=schema_path,
+        settings_path=settings_path,
         model=model,
         predictions=not no_predictions,
         batch_size=batch_size,
@@ -302,15 +323,46 @@ def push(
     show_default=True,
     help="Where the raw export, annotations.jsonl and the validation report go.",
 )
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @_user_errors
-def pull(workdir: Path, project_title: str, schema_path: Path | None, out_dir: Path) -> None:
-    """Export every annotation, keep the raw export with its checksum, validate, write records."""
+def pull(
+    workdir: Path, project_title: str, schema_path: Path | None, out_dir: Path, no_progress: bool
+) -> None:
+    """Export every annotation, keep the raw export with its checksum, validate, write records.
+
+    When nothing changed since the last pull, the raw export is not stored a second time."""
     from annotation.pipeline import pull_annotations
 
     result = pull_annotations(
-        workdir=workdir, project_title=project_title, schema_path=schema_path, out_dir=out_dir
+        workdir=workdir,
+        project_title=project_title,
+        schema_path=schema_path,
+        out_dir=out_dir,
+        progress=not no_progress,
     )
     click.echo(result.summary_line())
+
+
+# -- annotators ---------------------------------------------------------------------
+@main.group()
+def annotators() -> None:
+    """Give annotators access to Label Studio without its admin UI."""
+
+
+@annotators.command("add")
+@click.argument("emails", nargs=-1, required=True)
+@workdir_option
+@click.option("--dry-run", is_flag=True, help="Say what would happen; create nothing.")
+@_user_errors
+def annotators_add(emails: tuple[str, ...], workdir: Path, dry_run: bool) -> None:
+    """Create accounts for EMAILS in the organization (embedded server: one-time passwords in
+    .contraband/annotator-logins.txt, mode 0600, never printed; external server: prints the
+    organization's invite link to sign up with)."""
+    from annotation.annotators import add_annotators
+
+    outcome = add_annotators(list(emails), workdir=workdir, dry_run=dry_run)
+    for line in outcome.lines():
+        click.echo(line)
 
 
 # -- release ------------------------------------------------------------------------
@@ -421,7 +473,8 @@ def export_spacy_command(release_dir: Path, out_dir: Path, schema_path: Path | N
     "config",
     default="ner",
     show_default=True,
-    help="'ner', 'spancat' (configs/spacy/<name>.cfg) or a path to a spaCy config.",
+    help="'ner', 'spancat', 'relations' (configs/spacy/<name>.cfg) or a path to a spaCy config. "
+    "'relations' adds only the relation model to the pipeline given by --base.",
 )
 @click.option(
     "--out",
@@ -434,10 +487,35 @@ def export_spacy_command(release_dir: Path, out_dir: Path, schema_path: Path | N
 @click.option(
     "--max-steps", type=click.IntRange(1), default=None, help="Override training.max_steps."
 )
+@click.option(
+    "--base",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="With --config relations: the trained pipeline (e.g. models/ner/model-best) whose "
+    "spans the relation model reads; it is copied, not changed.",
+)
+@click.option(
+    "--no-relations",
+    is_flag=True,
+    help="Do not fit the relation model (configs/spacy/relations.cfg) after a ner/spancat run.",
+)
 @_user_errors
-def train(export_dir: Path, config: str, out_dir: Path, max_steps: int | None) -> None:
-    """Train a spaCy pipeline on exported DocBins; writes per-label scores."""
-    from annotation.train import train_model
+def train(
+    export_dir: Path,
+    config: str,
+    out_dir: Path,
+    max_steps: int | None,
+    base: Path | None,
+    no_relations: bool,
+) -> None:
+    """Train a spaCy pipeline on exported DocBins; print it beside the rule pre-annotator on
+    the same split, per label with support; write scores.json."""
+    from annotation.train import (
+        comparison_table,
+        is_relation_config,
+        train_model,
+        train_relations,
+    )
     from corpus.settings import default_config_path
 
     config_path = Path(config)
@@ -446,11 +524,29 @@ def train(export_dir: Path, config: str, out_dir: Path, max_steps: int | None) -
             config_path = default_config_path(f"spacy/{config}.cfg")
         except ContrabandError:
             raise click.BadParameter(
-                f"{config!r} is neither a file nor one of configs/spacy/*.cfg (ner, spancat)",
+                f"{config!r} is neither a file nor one of configs/spacy/*.cfg "
+                "(ner, spancat, relations)",
                 param_hint="--config",
             ) from None
-    overrides = {"training.max_steps": max_steps} if max_steps else None
-    result = train_model(export_dir, config=config_path, out_dir=out_dir, overrides=overrides)
+    if is_relation_config(config_path):
+        if base is None:
+            raise click.BadParameter(
+                "--config relations adds the relation model to a trained pipeline: pass "
+                "--base models/ner/model-best (or train with --config ner, which adds it)",
+                param_hint="--base",
+            )
+        result = train_relations(export_dir, base=base, out_dir=out_dir, config=config_path)
+    else:
+        overrides = {"training.max_steps": max_steps} if max_steps else None
+        result = train_model(
+            export_dir,
+            config=config_path,
+            out_dir=out_dir,
+            overrides=overrides,
+            relations=not no_relations,
+        )
+    if result.comparison:
+        click.echo(comparison_table(result.comparison))
     click.echo(result.summary_line())
 
 

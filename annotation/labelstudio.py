@@ -430,6 +430,35 @@ class LabelStudio:
             differs and update_config,
         )
 
+    def update_project_fields(
+        self, project_id: int, wanted: Mapping[str, Any]
+    ) -> dict[str, tuple[Any, Any]]:
+        """Set project fields (overlap, sampling, model_version...) that differ; what changed.
+
+        The project is read first and only differing fields are sent, so pushing the same
+        settings again changes nothing (Label Studio re-draws the overlap on every change).
+        Answers field -> (old value, new value).
+        """
+        project = self._call(f"reading project {project_id}", self._sdk.projects.get, project_id)
+        changed = {
+            name: (getattr(project, name, None), value)
+            for name, value in wanted.items()
+            if getattr(project, name, None) != value
+        }
+        if changed:
+            self._call(
+                f"updating the settings {', '.join(changed)} of project {project_id}",
+                self._sdk.projects.update,
+                project_id,
+                **{name: new for name, (_, new) in changed.items()},
+            )
+        return changed
+
+    def read_project_fields(self, project_id: int, names: Sequence[str]) -> dict[str, Any]:
+        """Some fields of a project as the server has them now (tests, summaries)."""
+        project = self._call(f"reading project {project_id}", self._sdk.projects.get, project_id)
+        return {name: getattr(project, name, None) for name in names}
+
     def _project_url(self, project_id: int) -> str:
         return f"{self.url}/projects/{project_id}/data"
 
@@ -661,7 +690,52 @@ class LabelStudio:
                 **payload,
             )
 
+    # -- predictions ------------------------------------------------------------
+    def list_prediction_versions(self, project_id: int) -> dict[int, list[str]]:
+        """Task id -> the model versions of its predictions (one list request)."""
+        versions: dict[int, list[str]] = {}
+        for item in json.loads(self.list_predictions_raw(project_id)):
+            versions.setdefault(int(item["task"]), []).append(str(item.get("model_version") or ""))
+        return versions
+
+    def replace_predictions(
+        self, project_id: int, items: Sequence[tuple[int, Annotation, int]]
+    ) -> int:
+        """Give each task (task id, prediction, chunk start) this prediction instead of its old ones.
+
+        Two requests: the Data Manager's "delete predictions" action on the tasks, then one
+        bulk import of the new predictions. Annotations and drafts are not touched. If the
+        import fails after the deletion, the tasks have no prediction until the next refresh.
+        Answers how many predictions were imported.
+        """
+        if not items:
+            return 0
+        task_ids = [task_id for task_id, _, _ in items]
+        self._request(
+            f"deleting the old predictions of {len(task_ids)} task(s) in project {project_id}",
+            "POST",
+            f"api/dm/actions?id=delete_tasks_predictions&project={project_id}",
+            payload={"selectedItems": {"all": False, "included": task_ids}},
+        )
+        payload = [
+            {"task": task_id, **prediction_to_payload(prediction, chunk_start=chunk_start)}
+            for task_id, prediction, chunk_start in items
+        ]
+        response = self._request(
+            f"importing {len(payload)} prediction(s) into project {project_id}",
+            "POST",
+            f"api/projects/{project_id}/import/predictions",
+            payload=payload,
+        )
+        body = response.json() if response.content else {}
+        return int(body.get("created", len(payload))) if isinstance(body, dict) else len(payload)
+
     # -- users and annotations --------------------------------------------------
+    def list_user_emails(self) -> dict[int, str]:
+        """User id -> email of every user the server lists (pull pseudonymises from these)."""
+        users = self._call("listing users", self._sdk.users.list)
+        return {int(u.id): str(u.email) for u in users if u.email}
+
     def create_user(self, email: str, *, first_name: str = "", last_name: str = "") -> int:
         """Id of a user with this email (created if needed) who is in the current organization."""
         me = self._call("reading the current user", self._sdk.users.whoami)
@@ -689,6 +763,11 @@ class LabelStudio:
             active_organization=organization,
         )
         return user_id
+
+    def invite_url(self) -> str:
+        """The organization's sign-up link (anyone who opens it can join: share it privately)."""
+        body = self._get_json("reading the organization's invite link", "api/invite", params={})
+        return f"{self.url}{body['invite_url']}"
 
     def add_annotation(
         self,

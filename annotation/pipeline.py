@@ -24,12 +24,73 @@ DEMO_GOLD_ANNOTATOR = "gold-annotator@contraband.local"
 
 
 # -- push ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CorpusPush:
+    """What `push` did: the import, the model refresh, the project's settings and model version."""
+
+    push: Any  # annotation.push.PushSummary
+    refresh: Any = None  # annotation.push.RefreshSummary, with --model
+    settings: str = ""  # the project settings applied (ProjectSettings.describe())
+    settings_changed: tuple[str, ...] = ()  # Label Studio fields this push changed
+    model_version: str | None = None  # the version of the predictions this push sent
+    shown_version: str | None = None  # the project's model_version after the push
+
+    def summary_line(self) -> str:
+        line = self.push.summary_line()
+        if self.refresh is not None:
+            line += "; " + self.refresh.summary_phrase()
+        if self.shown_version:
+            unchanged = "" if self.model_version else " (unchanged: this push sent none)"
+            line += f"; annotators see the predictions of {self.shown_version}{unchanged}"
+        if self.settings:
+            changed = (
+                f" (changed: {', '.join(self.settings_changed)})" if self.settings_changed else ""
+            )
+            line += f"; project settings: {self.settings}{changed}"
+        return line
+
+
+class _LazyPreannotator:
+    """Loads the pre-annotator on first use, so a push that sends nothing loads no model."""
+
+    def __init__(self, model: Path | None, *, schema: Schema) -> None:
+        self.model = model
+        self.schema = schema
+        self._loaded: Any = None
+
+    def get(self) -> Any:
+        if self._loaded is None:
+            from .preannotate import load_preannotator
+
+            self._loaded = load_preannotator(self.model, schema=self.schema)
+        return self._loaded
+
+    @property
+    def model_version(self) -> str:
+        """The version of the predictions (from the model's files, or the rules' config)."""
+        if self.model is not None:
+            from .model_version import model_version_of
+
+            return model_version_of(Path(self.model))
+        return str(self.get().model_version)
+
+    def predict(self, tasks: Sequence[Any]) -> dict[str, Any]:
+        """Pre-annotations keyed by task key, with document offsets."""
+        if not tasks:
+            return {}
+        annotations = self.get().predict(
+            [t.text for t in tasks], offsets=[t.chunk_start for t in tasks]
+        )
+        return {t.key: a for t, a in zip(tasks, annotations, strict=True)}
+
+
 def push_corpus(
     corpus_dir: Path,
     *,
     workdir: Path = Path("."),
     project_title: str,
     schema_path: Path | None = None,
+    settings_path: Path | None = None,
     model: Path | None = None,
     predictions: bool = True,
     batch_size: int = 1000,
@@ -37,42 +98,85 @@ def push_corpus(
     update_config: bool = False,
     dry_run: bool = False,
     progress: bool = True,
-):
-    """Read a curated corpus, make tasks, pre-annotate the new ones and push them (idempotent)."""
+) -> CorpusPush:
+    """Read a curated corpus, make tasks, pre-annotate the new ones and push them (idempotent).
+
+    The project gets the settings of configs/labelstudio.yaml (or `settings_path`). With
+    `model`, the unannotated tasks already in the project get that model's predictions too
+    (annotated tasks are never touched); so do they when new tasks get predictions of another
+    version than the project showed. Whenever this push sends predictions, the project's
+    model_version becomes theirs, so annotators see them.
+    """
     from corpus.records import read_corpus
 
     from .labelstudio import LabelStudio
-    from .push import PushSummary, push_tasks
+    from .project_settings import load_project_settings
+    from .push import PushSummary, push_tasks, refresh_predictions
     from .server import resolve_connection
     from .tasks import documents_to_tasks
 
     schema = load_schema(schema_path)
+    settings = load_project_settings(settings_path)
     docs = read_corpus(str(corpus_dir))
     tasks = documents_to_tasks(docs, schema=schema, max_chars=max_chars)
     client = LabelStudio(resolve_connection(workdir=workdir))
+    changed: dict[str, Any] = {}
     if dry_run:
         project_id = client.find_project(project_title)
         if project_id is None:
-            return PushSummary.planned_new_project(project_title, tasks)
+            return CorpusPush(
+                PushSummary.planned_new_project(project_title, tasks), settings=settings.describe()
+            )
     else:
         project_id = client.ensure_project(
             project_title, schema=schema, update_config=update_config
         ).id
-
-    def predict_outgoing(outgoing: Sequence[Any]) -> dict[str, Any]:
-        """Pre-annotate only what this push sends (push_tasks calls it after planning)."""
-        return predict_tasks(outgoing, schema=schema, model=model)
-
-    return push_tasks(
+        changed = client.update_project_fields(project_id, settings.to_project_fields())
+    shown_before = client.read_project_fields(project_id, ["model_version"])["model_version"]
+    preannotator = _LazyPreannotator(model, schema=schema)
+    summary = push_tasks(
         tasks,
         client=client,
         project_id=project_id,
-        predictions=predict_outgoing if predictions else None,
+        predictions=preannotator.predict if predictions else None,
         schema=schema,
         batch_size=batch_size,
         dry_run=dry_run,
         progress=progress,
         ledger_dir=Path(workdir) / ".contraband" / "ledgers",
+    )
+    refresh = None
+    # Annotators see only the predictions of the project's model version: when this push
+    # switches it (new tasks predicted by another model or the rules), the unannotated tasks
+    # get the same version too, or they would show nothing.
+    switches = bool(summary.predictions) and shown_before not in (None, "")
+    switches = switches and shown_before != preannotator.model_version
+    if predictions and (model is not None or switches):
+        refresh = refresh_predictions(
+            tasks,
+            client=client,
+            project_id=project_id,
+            predict=preannotator.predict,
+            model_version=preannotator.model_version,
+            schema=schema,
+            batch_size=batch_size,
+            dry_run=dry_run,
+            progress=progress,
+        )
+    sent = bool(summary.predictions or summary.updated or (refresh and refresh.refreshed))
+    shown = None
+    if predictions and sent and not dry_run:
+        shown = preannotator.model_version
+        changed |= client.update_project_fields(project_id, {"model_version": shown})
+    elif not dry_run:  # nothing sent: the project keeps showing what it showed
+        shown = client.read_project_fields(project_id, ["model_version"])["model_version"]
+    return CorpusPush(
+        summary,
+        refresh,
+        settings=settings.describe(),
+        settings_changed=tuple(changed),
+        model_version=preannotator.model_version if predictions and sent else None,
+        shown_version=shown,
     )
 
 
@@ -80,15 +184,7 @@ def predict_tasks(
     tasks: Sequence[Any], *, schema: Schema, model: Path | None = None
 ) -> dict[str, Any]:
     """Pre-annotations keyed by task key, with document offsets."""
-    from .preannotate import load_preannotator
-
-    if not tasks:
-        return {}
-    preannotator = load_preannotator(model, schema=schema)
-    annotations = preannotator.predict(
-        [t.text for t in tasks], offsets=[t.chunk_start for t in tasks]
-    )
-    return {t.key: a for t, a in zip(tasks, annotations, strict=True)}
+    return _LazyPreannotator(model, schema=schema).predict(tasks)
 
 
 # -- pull ---------------------------------------------------------------------------
@@ -358,9 +454,13 @@ def run_demo(
         f"gold: {len(gold)} gold documents from {gold_dir}; {added} annotations added "
         "(tasks that already had an annotation were left alone)"
     )
+    echo(_second_annotator_note(client, project_id))
 
     pulled = pull_annotations(
-        workdir=workdir, project_title=project_title, out_dir=Path(build_dir) / "labelstudio"
+        workdir=workdir,
+        project_title=project_title,
+        out_dir=Path(build_dir) / "labelstudio",
+        progress=progress,
     )
     echo(pulled.summary_line())
     outcome = release_annotations(
@@ -372,20 +472,38 @@ def run_demo(
 
     url = info.url if info else os.environ["LABEL_STUDIO_URL"]
     echo("")
+    program = Path(sys.argv[0]).as_posix()
     echo(
-        f"Annotators: open {url}/projects/{project_id} and log in"
+        f"Annotators: `{program} annotators add EMAIL...` gives each one an account, then "
+        f"they open {url}/projects/{project_id}"
         + (
-            f" as {info.username} with the password stored in {Path(workdir) / '.env'} (LABEL_STUDIO_PASSWORD)."
+            f" (the admin logs in as {info.username} with LABEL_STUDIO_PASSWORD from "
+            f"{Path(workdir) / '.env'})."
             if info
             else "."
         )
     )
-    echo(f"Stop the server with `{Path(sys.argv[0]).as_posix()} server stop`.")
+    echo(f"Stop the server with `{program} server stop`.")
     echo(
         f'Researchers: datasets.load_dataset("{outcome.path}") loads the release '
         f"(configs: default, annotations, events)."
     )
     return outcome
+
+
+def _second_annotator_note(client: Any, project_id: int) -> str:
+    """Say how many tasks still wait for another annotator under the project's overlap."""
+    fields = client.read_project_fields(
+        project_id, ["maximum_annotations", "overlap_cohort_percentage"]
+    )
+    per_task = int(fields.get("maximum_annotations") or 1)
+    existing = client.list_task_keys(project_id)
+    waiting = sum(1 for t in existing.values() if t.annotation_count < per_task)
+    return (
+        f"overlap: {per_task} annotator(s) per task on {fields.get('overlap_cohort_percentage')}% "
+        f"of tasks (configs/labelstudio.yaml); at most {waiting} of {len(existing)} tasks wait "
+        "for another annotator"
+    )
 
 
 def add_gold_annotations(

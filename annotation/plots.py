@@ -77,6 +77,35 @@ def _first(columns: Any, names: tuple[str, ...]) -> str | None:
     return next((n for n in names if n in columns), None)
 
 
+def seizures_over_time(events: pd.DataFrame) -> pd.DataFrame:
+    """The points of the seizures-over-time plot: one (date, value, unit) row per event.
+
+    `events` is the events table (annotation.events.seizure_events: one row per seizure, not
+    per mention, so a seizure reported three times is drawn once). The date is the seizure's
+    date, else the report's publication date; rows without a date or a value are left out.
+    """
+    if not len(events):
+        return pd.DataFrame(columns=["date", "value", "unit"])
+    date_col = _first(events.columns, EVENT_DATE_COLUMNS)
+    value_col = _first(events.columns, EVENT_VALUE_COLUMNS)
+    if not (date_col and value_col):
+        return pd.DataFrame(columns=["date", "value", "unit"])
+    unit_col = _first(events.columns, EVENT_UNIT_COLUMNS)
+    when = pd.to_datetime(events[date_col], errors="coerce", utc=True, format="mixed")
+    if "published" in events.columns and date_col != "published":
+        # no date in the text: fall back to the report's publication date
+        published = pd.to_datetime(events["published"], errors="coerce", utc=True, format="mixed")
+        when = when.fillna(published)
+    frame = pd.DataFrame(
+        {
+            "date": when,
+            "value": pd.to_numeric(events[value_col], errors="coerce"),
+            "unit": events[unit_col].fillna("?").astype(str) if unit_col else "value",
+        }
+    )
+    return frame.dropna(subset=["date", "value"]).reset_index(drop=True)
+
+
 def write_plots(
     release_dir: Path,
     *,
@@ -89,8 +118,9 @@ def write_plots(
 
     documents: one row per released document with columns id, split, spans (count).
     spans: one row per released span with columns id, split, label.
-    agreement: AgreementReport.to_dict() (optional); events: the seizure events table (optional;
-    a date column and a numeric quantity column are needed for the time plot).
+    agreement: AgreementReport.to_dict() (optional); events: the seizure events table, one row
+    per seizure (optional; a date column and a numeric quantity column are needed for the time
+    plot, see `seizures_over_time`).
     """
     out_dir = Path(release_dir) / "plots"
     paths: list[Path] = []
@@ -131,37 +161,17 @@ def write_plots(
         ax.set_title("Inter-annotator agreement per label")
         paths.append(_save(fig, out_dir / "agreement_per_label.png"))
 
-    if events is not None and len(events):
-        date_col = _first(events.columns, EVENT_DATE_COLUMNS)
-        value_col = _first(events.columns, EVENT_VALUE_COLUMNS)
-        if date_col and value_col:
-            unit_col = _first(events.columns, EVENT_UNIT_COLUMNS)
-            when = pd.to_datetime(events[date_col], errors="coerce", utc=True, format="mixed")
-            if "published" in events.columns and date_col != "published":
-                # no date in the text: fall back to the report's publication date
-                published = pd.to_datetime(
-                    events["published"], errors="coerce", utc=True, format="mixed"
-                )
-                when = when.fillna(published)
-            frame = pd.DataFrame(
-                {
-                    "date": when,
-                    "value": pd.to_numeric(events[value_col], errors="coerce"),
-                    "unit": events[unit_col].fillna("?").astype(str) if unit_col else "value",
-                }
-            ).dropna(subset=["date", "value"])
-            if len(frame):
-                units = sorted(frame["unit"].unique())
-                fig, axes = plt.subplots(
-                    len(units), 1, figsize=(7, 2.5 * len(units)), squeeze=False
-                )
-                for ax, unit in zip(axes[:, 0], units, strict=True):
-                    part = frame[frame["unit"] == unit].sort_values("date")
-                    ax.stem(part["date"], part["value"])
-                    ax.set_ylabel(unit)
-                axes[0, 0].set_title(
-                    "Seizure quantities over time (seizure date, else publication)"
-                )
-                fig.autofmt_xdate()
-                paths.append(_save(fig, out_dir / "seizures_over_time.png"))
+    points = seizures_over_time(events) if events is not None else pd.DataFrame()
+    if len(points):
+        units = sorted(points["unit"].unique())
+        fig, axes = plt.subplots(len(units), 1, figsize=(7, 2.5 * len(units)), squeeze=False)
+        for ax, unit in zip(axes[:, 0], units, strict=True):
+            part = points[points["unit"] == unit].sort_values("date")
+            ax.stem(part["date"], part["value"])
+            ax.set_ylabel(unit)
+        axes[0, 0].set_title(
+            "Seizures over time, one point per seizure (seizure date, else publication)"
+        )
+        fig.autofmt_xdate()
+        paths.append(_save(fig, out_dir / "seizures_over_time.png"))
     return paths

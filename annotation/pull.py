@@ -12,6 +12,8 @@ validated while the server exports the next ones. `export-<time>.json`
 is the manifest (every part with its id range, task count, size and sha256) and
 `export-<time>.sha256` lists the manifest's checksum first, then every part's, in
 `sha256sum -c` format. `read_export` checks them and gives the tasks back in id order.
+When every part says the same as the newest stored export's (find_identical_export), that
+export is kept and this pull's bodies are not stored a second time; the summary says so.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 from corpus.errors import LabelStudioError
 
 from .labelstudio import LabelStudio, results_to_annotation
-from .pseudonym import pseudonymise
+from .pseudonym import annotator_pseudonym
 from .records import SOURCE_ANNOTATION, SOURCE_PREDICTION, AnnotatedTask
 from .schema import TEXT_DATA_KEY, Schema
 from .validate import Problem, problems_to_markdown, validate_tasks
@@ -69,6 +71,9 @@ class PullResult:
     export_sha256: str  # sha256 of the manifest (which holds every part's sha256)
     drafts: int = 0  # unsubmitted drafts seen in the export (kept in the raw export, not converted)
     export_parts: tuple[Path, ...] = field(default=())  # the raw bodies, in task id order
+    # The bodies said the same as those of the previous export (content_digest), which is
+    # kept instead of a second copy.
+    export_reused: bool = False
 
     def summary_line(self) -> str:
         annotations = sum(len(t.annotations) for t in self.tasks)
@@ -80,8 +85,14 @@ class PullResult:
             f"{predictions} predictions, {self.drafts} drafts not converted; "
             f"{len(self.problems)} problems "
             f"({removed} spans/relations left out, see validation.md); raw export "
-            f"{self.export_path} "
-            f"(sha256 {self.export_sha256[:12]}...)"
+            + ("unchanged since " if self.export_reused else "")
+            + f"{self.export_path} "
+            + (
+                "(nothing changed on the server: no second copy kept; "
+                if self.export_reused
+                else "("
+            )
+            + f"sha256 {self.export_sha256[:12]}...)"
         )
 
 
@@ -89,27 +100,49 @@ def _user_id(completed_by: Any) -> Any:
     return completed_by.get("id") if isinstance(completed_by, Mapping) else completed_by
 
 
+def _user_email(completed_by: Any, user_emails: Mapping[int, str]) -> str | None:
+    """The email of an annotation's author: in the export itself, else from the users list."""
+    if isinstance(completed_by, Mapping) and completed_by.get("email"):
+        return str(completed_by["email"])
+    try:
+        return user_emails.get(int(_user_id(completed_by)))
+    except (TypeError, ValueError):
+        return None
+
+
 def export_to_tasks(
     export: Sequence[Mapping[str, Any]],
     *,
-    server_url: str,
     secret: str,
+    user_emails: Mapping[int, str] | None = None,
     predictions: Mapping[int, Mapping[str, Any]] | None = None,
+    server_url: str | None = None,
 ) -> tuple[list[AnnotatedTask], list[Problem]]:
     """Raw export tasks -> AnnotatedTask records (document offsets, pseudonymous annotators).
 
+    Annotators are pseudonymised from their email (`user_emails`: user id -> email, as
+    LabelStudio.list_user_emails reads it; or the email in an expanded completed_by), so
+    the pseudonyms survive restarts, other ports and server moves; a user with no known
+    email (deleted) falls back to the user id. `server_url` is not used (kept for callers
+    of the older signature).
     A task's predictions are full objects, or ids looked up in `predictions` (prediction id ->
     prediction as the predictions API sends it). Results that are not a labelled region or a
     relation, and prediction ids with no prediction, cannot become records: each is a Problem.
     """
+    del server_url
+    emails = user_emails or {}
     records: list[AnnotatedTask] = []
     problems: list[Problem] = []
     pseudonyms: dict[Any, str] = {}  # one HMAC per annotator, not per annotation
 
-    def annotator(user: Any) -> str:
-        if user not in pseudonyms:
-            pseudonyms[user] = pseudonymise(f"{server_url}#{user}", secret=secret)
-        return pseudonyms[user]
+    def annotator(completed_by: Any) -> str:
+        email = _user_email(completed_by, emails)
+        key = email or _user_id(completed_by)
+        if key not in pseudonyms:
+            pseudonyms[key] = annotator_pseudonym(
+                email=email, user_id=_user_id(completed_by), secret=secret
+            )
+        return pseudonyms[key]
 
     for task in export:
         data = task.get("data") or {}
@@ -125,7 +158,7 @@ def export_to_tasks(
                     chunk_start=chunk_start,
                     task_text=text,
                     unreadable=unreadable,
-                    annotator=annotator(_user_id(item.get("completed_by"))),
+                    annotator=annotator(item.get("completed_by")),
                     source=SOURCE_ANNOTATION,
                     id=item.get("id"),
                     ground_truth=bool(item.get("ground_truth")),
@@ -420,6 +453,7 @@ def pull(
     drafts = 0
     parts: list[dict[str, Any]] = []
     lines: list[str] = []
+    user_emails = client.list_user_emails()
     exporting = iter_export_parts(clients, project_id, ranges)
     predictions: dict[int, dict[str, Any]] = {}
     with closing(exporting):  # deletes the temporary views also when a part fails
@@ -432,7 +466,7 @@ def pull(
                 part_path = parts_dir / f"tasks-{part.first_id:09d}-{part.last_id:09d}.json"
                 export = json.loads(part.raw)
                 converted, found = export_to_tasks(
-                    export, server_url=client.url, secret=secret, predictions=predictions
+                    export, secret=secret, user_emails=user_emails, predictions=predictions
                 )
                 converted, invalid = validate_tasks(converted, schema=schema)
                 records.extend(converted)
@@ -454,6 +488,7 @@ def pull(
                     "predictions": len(predictions) if part.kind == "predictions" else None,
                     "bytes": len(part.raw),
                     "sha256": hashlib.sha256(part.raw).hexdigest(),
+                    "content_sha256": content_digest(part),
                 }
             )
             if on_part is not None:
@@ -471,14 +506,14 @@ def pull(
         "drafts, prediction ids, completed_by as user id",
         "parts": parts,
     }
-    export_path = out_dir / f"export-{stamp}.json"
-    manifest_bytes = json.dumps(manifest, indent=2).encode("utf-8")
-    export_path.write_bytes(manifest_bytes)
-    digest = hashlib.sha256(manifest_bytes).hexdigest()
-    (out_dir / f"export-{stamp}.sha256").write_text(
-        f"{digest}  {export_path.name}\n" + "".join(f"{p['sha256']}  {p['file']}\n" for p in parts),
-        encoding="utf-8",
-    )
+    previous = find_identical_export(out_dir, parts)
+    if previous is not None:
+        # Nothing changed on the server: the previous raw export already holds these bytes.
+        _remove_parts(parts_dir)
+        export_path, digest = previous
+        parts = json.loads(export_path.read_bytes())["parts"]
+    else:
+        export_path, digest = _write_manifest(out_dir, stamp, manifest, parts)
     _write_text(out_dir / "annotations.jsonl", "".join(lines))
     _write_text(out_dir / "validation.md", problems_to_markdown(problems, total_tasks=len(records)))
     _write_text(
@@ -502,4 +537,83 @@ def pull(
         digest,
         drafts,
         tuple(out_dir / p["file"] for p in parts),
+        export_reused=previous is not None,
     )
+
+
+def _write_manifest(
+    out_dir: Path, stamp: str, manifest: Mapping[str, Any], parts: Sequence[Mapping[str, Any]]
+) -> tuple[Path, str]:
+    """Write export-<stamp>.json and its sha256sum file; (manifest path, manifest sha256)."""
+    export_path = out_dir / f"export-{stamp}.json"
+    manifest_bytes = json.dumps(manifest, indent=2).encode("utf-8")
+    export_path.write_bytes(manifest_bytes)
+    digest = hashlib.sha256(manifest_bytes).hexdigest()
+    (out_dir / f"export-{stamp}.sha256").write_text(
+        f"{digest}  {export_path.name}\n" + "".join(f"{p['sha256']}  {p['file']}\n" for p in parts),
+        encoding="utf-8",
+    )
+    return export_path, digest
+
+
+# Fields the server computes at request time (a relative age such as "15 minutes"): they
+# change a body without any change in the project, so they are left out of the comparison.
+VOLATILE_PREDICTION_FIELDS = ("created_ago",)
+
+
+def content_digest(part: ExportPart) -> str:
+    """sha256 of what a part says about the project: the raw body, except for predictions,
+    whose VOLATILE_PREDICTION_FIELDS are dropped (canonical JSON, sorted by prediction id)."""
+    if part.kind != "predictions":
+        return hashlib.sha256(part.raw).hexdigest()
+    items = [
+        {k: v for k, v in item.items() if k not in VOLATILE_PREDICTION_FIELDS}
+        for item in json.loads(part.raw)
+    ]
+    items.sort(key=lambda item: int(item.get("id") or 0))
+    canonical = json.dumps(items, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _part_identity(part: Mapping[str, Any]) -> tuple[Any, ...]:
+    digest = part.get("content_sha256") or part["sha256"]
+    return (part["kind"], part["first_task_id"], part["last_task_id"], digest)
+
+
+def find_identical_export(
+    out_dir: Path, parts: Sequence[Mapping[str, Any]]
+) -> tuple[Path, str] | None:
+    """The newest stored export whose parts say the same as `parts`: (manifest, its sha256).
+
+    Parts are compared by content_sha256 (content_digest: the bytes, except for the
+    predictions' request-time fields), so the kept export may differ from this pull's bodies
+    in those fields only. Only the newest manifest is compared (an older identical one means something changed
+    in between and changed back, which is worth keeping). A manifest that cannot be read or
+    whose sha256 file disagrees is never reused.
+    """
+    manifests = list(Path(out_dir).glob("export-*.json"))
+    if not manifests:
+        return None
+    newest = max(manifests, key=lambda path: (path.stat().st_mtime_ns, path.name))
+    sums = newest.with_suffix(".sha256")
+    try:
+        raw = newest.read_bytes()
+        stored = json.loads(raw)["parts"]
+        listed = sums.read_text(encoding="utf-8").split()[0]
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+    digest = hashlib.sha256(raw).hexdigest()
+    if listed != digest:
+        return None
+    if [_part_identity(p) for p in stored] != [_part_identity(p) for p in parts]:
+        return None
+    if not all((out_dir / p["file"]).is_file() for p in stored):
+        return None
+    return newest, digest
+
+
+def _remove_parts(parts_dir: Path) -> None:
+    """Delete the raw parts of this pull (they duplicate the previous export)."""
+    for path in parts_dir.iterdir():
+        path.unlink()
+    parts_dir.rmdir()

@@ -445,3 +445,33 @@ def resolve_connection(*, workdir: Path = Path(".")) -> Connection:
         "run `contraband server start` for the embedded server, or set LABEL_STUDIO_URL and "
         "LABEL_STUDIO_API_KEY for your own"
     )
+
+
+def set_user_password(*, workdir: Path = Path("."), email: str, password: str) -> None:
+    """Set a user's password on the embedded server's data dir (`label-studio reset_password`).
+
+    Label Studio's API cannot set passwords; its own command can, on the server's database.
+    The password goes through stdin, never on a command line other local users could read.
+    """
+    data_dir = _data_dir(workdir)
+    if not (data_dir / "label_studio.sqlite3").exists() and _read_state(data_dir) is None:
+        raise LabelStudioError(
+            f"{data_dir}: no embedded Label Studio data here; start it with "
+            "`contraband server start` (an external server's users sign up with its invite link)"
+        )
+    env = _server_environment(data_dir, _admin_credentials(workdir))
+    result = subprocess.run(
+        [str(find_executable()), "reset_password", "--username", email],
+        cwd=data_dir,
+        env=env,
+        input=f"{password}\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        start_new_session=True,  # no controlling terminal: the password is read from stdin
+    )
+    if result.returncode != 0 or "not found" in result.stdout:
+        raise LabelStudioError(
+            f"Setting the password of {email} failed (label-studio reset_password exit "
+            f"{result.returncode}: {(result.stdout + result.stderr).strip()[-300:]})"
+        )

@@ -10,7 +10,9 @@ Each Doc has:
   (what ner learns);
 - relations in `doc.user_data["relations"]` as (head_start_char, head_end_char, tail_start_char,
   tail_end_char, label) tuples, so they survive `DocBin(store_user_data=True)`; `doc_relations`
-  reads them back as spaCy Spans; the document id is in `doc.user_data["id"]`.
+  reads them back as spaCy Spans; the document id is in `doc.user_data["id"]`. The learned
+  relation component (annotation.relation_model) writes its predictions in the same format,
+  so gold and predicted Docs compare directly.
 A span that does not fall on token boundaries is snapped outwards (alignment_mode="expand");
 one that covers no token at all cannot be represented and is left out. Both cases are listed in
 alignment.json with the document id, the span and what was done: nothing is dropped silently.

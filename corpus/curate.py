@@ -37,8 +37,8 @@ from .boilerplate import page_line_keys
 from .clean import (
     PARALLEL_MIN_PAGES,
     CleanConfig,
+    Cleaner,
     boilerplate_counter,
-    clean_pages,
     load_clean_config,
 )
 from .clean import warm_up as warm_up_clean
@@ -103,6 +103,7 @@ CORPUS_SCHEMA = pa.schema(
         ("duplicate_of", pa.string()),
         ("cluster_id", pa.string()),
         ("similarity", pa.float64()),
+        ("containment", pa.float64()),
         ("duplicate_paragraphs", pa.list_(_PARAGRAPH)),
         ("metadata", pa.string()),
     ]
@@ -376,9 +377,10 @@ def clean_and_scan(
     worker count. Pure: no I/O.
     """
     chunks = _chunked(pages, _CHUNK_PAGES)
+    cleaner = Cleaner(clean_config)  # one per run: its caches serve every chunk
     if workers == 1:
         for chunk in chunks:
-            yield _clean_and_scan_chunk(chunk, clean_config, dedup_config, learned)
+            yield _clean_and_scan_chunk(chunk, cleaner, dedup_config, learned)
         return
     single = replace(dedup_config, workers=1)  # the processes are the parallelism
     first = next(chunks, None)
@@ -392,7 +394,7 @@ def clean_and_scan(
         itertools.chain([first], chunks),
         _worker_chunk,
         workers=workers,
-        state=(clean_config, single, learned),
+        state=(cleaner, single, learned),
     )
 
 
@@ -466,7 +468,7 @@ def _start_worker(state: Any) -> None:
 
 
 def _worker_chunk(docs: list[Document]) -> CleanedChunk:
-    """`_clean_and_scan_chunk` in a worker, `_WORKER_STATE` = (clean config, dedup config,
+    """`_clean_and_scan_chunk` in a worker, `_WORKER_STATE` = (cleaner, dedup config,
     learned boilerplate)."""
     assert _WORKER_STATE is not None, "worker used before _start_worker ran"
     return _clean_and_scan_chunk(docs, *_WORKER_STATE)
@@ -480,14 +482,14 @@ def _worker_line_keys(docs: list[Document]) -> list[tuple[str, int, tuple[str, .
 
 def _clean_and_scan_chunk(
     docs: list[Document],
-    clean_config: CleanConfig,
+    cleaner: Cleaner,
     dedup_config: DedupConfig,
     learned: dict[str, frozenset[str]],
 ) -> CleanedChunk:
     gc_was_enabled = gc.isenabled()
     gc.disable()  # cleaning makes no cycles; collections over many small objects only cost
     try:
-        cleaned = clean_pages(docs, config=clean_config, learned=learned)
+        cleaned = cleaner.clean_pages(docs, learned=learned)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -613,6 +615,7 @@ def _rows_table(docs: Sequence[Document]) -> pa.Table:
         "duplicate_of": pa.array(column("duplicate_of"), strings),
         "cluster_id": pa.array(column("cluster_id"), strings),
         "similarity": pa.array(column("similarity"), pa.float64()),
+        "containment": pa.array(column("containment"), pa.float64()),
         "duplicate_paragraphs": pa.array(
             paragraphs, CORPUS_SCHEMA.field("duplicate_paragraphs").type
         ),
@@ -669,11 +672,14 @@ def _write_final(
     if decision is not None:
         keeper = decision.rows["keeper"].to_numpy(dtype=np.int64)
         similarity = decision.rows["similarity"].to_numpy(dtype=np.float64)
+        contained = decision.rows["containment"].to_numpy(dtype=np.float64)
+        cluster_keeper = decision.rows["cluster_keeper"].to_numpy(dtype=np.int64)
         hits = decision.paragraph_hits
     else:
-        keeper = similarity = np.zeros(0)
+        keeper = cluster_keeper = np.zeros(0, dtype=np.int64)
+        similarity = contained = np.zeros(0)
         hits = pd.DataFrame({"doc": [], "line": [], "key": [], "cluster": []})
-    keepers = _keeper_ids(partial, positions, keeper)
+    keepers = _keeper_ids(partial, positions, keeper, cluster_keeper)
     hit_docs = hits["doc"].to_numpy(dtype=np.int64)
     with pq.ParquetWriter(corpus_path, CORPUS_SCHEMA) as writer:
         start = 0
@@ -703,6 +709,7 @@ def _write_final(
             duplicate_of = table["duplicate_of"].to_pylist()
             cluster_id = table["cluster_id"].to_pylist()
             sim = table["similarity"].to_pylist()
+            cont = table["containment"].to_pylist()
             dup_paragraphs = table["duplicate_paragraphs"].to_pylist()
             for j, doc in enumerate(parts.tolist()):
                 if doc < 0:
@@ -712,14 +719,17 @@ def _write_final(
                 keeper_id = keepers[k][0] if is_dup else ids[j]
                 status[j] = STATUS_DUPLICATE if is_dup else STATUS_KEPT
                 duplicate_of[j] = keeper_id if is_dup else None
-                cluster_id[j] = f"c-{keeper_id}"
+                c = int(cluster_keeper[doc])
+                cluster_id[j] = f"c-{keepers[c][0] if c != doc else ids[j]}"
                 sim[j] = float(similarity[doc])
+                cont[j] = float(contained[doc])
                 dup_paragraphs[j] = paragraphs.get(doc, [])
             for name, values in (
                 ("status", status),
                 ("duplicate_of", duplicate_of),
                 ("cluster_id", cluster_id),
                 ("similarity", sim),
+                ("containment", cont),
                 ("duplicate_paragraphs", dup_paragraphs),
             ):
                 index = CORPUS_SCHEMA.get_field_index(name)
@@ -734,10 +744,14 @@ def _write_final(
 
 
 def _keeper_ids(
-    partial: pq.ParquetFile, positions: np.ndarray, keeper: np.ndarray
+    partial: pq.ParquetFile, positions: np.ndarray, keeper: np.ndarray, cluster_keeper: np.ndarray
 ) -> dict[int, tuple[str, str]]:
-    """(id, source) of every participant that keeps at least one duplicate."""
-    wanted = np.unique(keeper[keeper != np.arange(len(keeper))])
+    """(id, source) of every participant that keeps at least one duplicate or names the
+    cluster of another page."""
+    others = np.arange(len(keeper))
+    wanted = np.unique(
+        np.concatenate((keeper[keeper != others], cluster_keeper[cluster_keeper != others]))
+    )
     rows = positions[wanted] if len(wanted) else np.zeros(0, dtype=np.int64)
     out: dict[int, tuple[str, str]] = {}
     start = 0
@@ -769,6 +783,7 @@ def _feed_report(
             "duplicate_of",
             "cluster_id",
             "similarity",
+            "containment",
             "metadata",
         ]
     ).to_pylist()
@@ -783,6 +798,7 @@ def _feed_report(
             duplicate_of=row["duplicate_of"],
             cluster_id=row["cluster_id"],
             similarity=row["similarity"],
+            containment=row["containment"],
             keeper_source=keepers[int(keeper[doc])][1] if status == STATUS_DUPLICATE else None,
         )
         if status != STATUS_REJECTED:

@@ -1,13 +1,17 @@
-"""Deduplication: exact duplicates, MinHash-LSH near duplicates and repeated paragraphs.
+"""Deduplication: exact duplicates, near duplicates and partial copies, same-story links and
+repeated paragraphs.
 
 The batch core works on pandas/numpy columns so each step can run per partition on a
-distributed engine: texts -> token hashes -> (exact keys, shingle hashes, line keys) ->
-MinHash signatures -> band keys -> candidate pairs (group-by) -> verified pairs (true
-Jaccard) -> connected components -> keepers. Only compact arrays (64-bit keys, band keys,
-paragraph keys) are held for the whole corpus; texts are re-read only for the few documents
-that turn up in candidate pairs. `deduplicate` is the `Document`-level wrapper over a
-list; `ScanAccumulator` (scan batch by batch, then `decide`) is the streaming entry point
-that `corpus.curate` uses, with the same decisions. docs/dedup.md documents the parameters and the detection curve.
+distributed engine: texts -> token hashes -> (exact keys, content shingles of prose lines,
+line keys, numeric facts) -> MinHash signatures and anchors -> band keys -> candidate pairs
+(group-by) -> verified pairs (true Jaccard and containment of content shingles) ->
+connected components -> keepers; facts shared by two pages that also share some wording
+link them as one story (same cluster_id, both kept). Only compact arrays (64-bit keys, band
+keys, anchors, facts, paragraph keys) are held for the whole corpus; texts are re-read only
+for the documents that turn up in candidate pairs. `deduplicate` is the `Document`-level
+wrapper over a list; `ScanAccumulator` (scan batch by batch, then `decide`) is the streaming
+entry point that `corpus.curate` uses, with the same decisions. docs/dedup.md documents the
+rules, the parameters and the detection curve.
 """
 
 from __future__ import annotations
@@ -47,6 +51,17 @@ class DedupConfig:
     seed: int = 20240521
     threshold: float = 0.8
     paragraph_min_chars: int = 80
+    containment_threshold: float = 0.8
+    content_line_min_words: int = 8
+    min_content_shingles: int = 50
+    anchor_every: int = 8
+    anchor_min_shared: int = 2
+    anchor_max_docs: int = 100
+    link_stories: bool = True
+    story_min_shared_facts: int = 3
+    story_min_fact_share: float = 0.2
+    story_min_containment: float = 0.05
+    story_max_docs: int = 20
     keeper_policy: tuple[str, ...] = KEEPER_KEYS
     batch_size: int = 512
     workers: int = 2
@@ -61,6 +76,26 @@ class DedupConfig:
             problems.append(f"bands*rows={self.bands * self.rows} exceeds num_perm={self.num_perm}")
         if not 0.0 < self.threshold <= 1.0:
             problems.append(f"threshold={self.threshold} must be in (0, 1]")
+        if not 0.0 < self.containment_threshold <= 1.0:
+            problems.append(f"containment_threshold={self.containment_threshold} must be in (0, 1]")
+        for name in (
+            "content_line_min_words",
+            "min_content_shingles",
+            "anchor_every",
+            "anchor_min_shared",
+        ):
+            if getattr(self, name) < 1:
+                problems.append(f"{name}={getattr(self, name)} must be >= 1")
+        if not 0.0 <= self.story_min_containment <= 1.0:
+            problems.append(f"story_min_containment={self.story_min_containment} must be in [0, 1]")
+        if not 0.0 <= self.story_min_fact_share <= 1.0:
+            problems.append(f"story_min_fact_share={self.story_min_fact_share} must be in [0, 1]")
+        if self.story_min_shared_facts < 1:
+            problems.append(f"story_min_shared_facts={self.story_min_shared_facts} must be >= 1")
+        if self.story_max_docs < 2:
+            problems.append(f"story_max_docs={self.story_max_docs} must be >= 2")
+        if self.anchor_max_docs < 2:
+            problems.append(f"anchor_max_docs={self.anchor_max_docs} must be >= 2")
         unknown = [k for k in self.keeper_policy if k not in KEEPER_KEYS]
         if unknown:
             problems.append(
@@ -88,6 +123,17 @@ class DedupSettings(SettingsModel):
     seed: int = Field(DedupConfig.seed, ge=0, lt=2**32)
     threshold: float = Field(DedupConfig.threshold, gt=0.0, le=1.0)
     paragraph_min_chars: int = Field(DedupConfig.paragraph_min_chars, ge=1)
+    containment_threshold: float = Field(DedupConfig.containment_threshold, gt=0.0, le=1.0)
+    content_line_min_words: int = Field(DedupConfig.content_line_min_words, ge=1)
+    min_content_shingles: int = Field(DedupConfig.min_content_shingles, ge=1)
+    anchor_every: int = Field(DedupConfig.anchor_every, ge=1)
+    anchor_min_shared: int = Field(DedupConfig.anchor_min_shared, ge=1)
+    anchor_max_docs: int = Field(DedupConfig.anchor_max_docs, ge=2)
+    link_stories: bool = DedupConfig.link_stories
+    story_min_shared_facts: int = Field(DedupConfig.story_min_shared_facts, ge=1)
+    story_min_fact_share: float = Field(DedupConfig.story_min_fact_share, ge=0.0, le=1.0)
+    story_min_containment: float = Field(DedupConfig.story_min_containment, ge=0.0, le=1.0)
+    story_max_docs: int = Field(DedupConfig.story_max_docs, ge=2)
     keeper_policy: list[Literal["earliest_published", "longest", "first_seen"]] = Field(
         list(DedupConfig.keeper_policy), min_length=1
     )
@@ -145,7 +191,16 @@ class _Tokens:
     start: np.ndarray  # code-point offsets in the NFKC text of the batch
     end: np.ndarray
     doc_bounds: np.ndarray  # token index where each text starts (len = texts + 1)
+    digit: np.ndarray  # bool per token: it holds an ASCII digit
+    number: np.ndarray  # bool per token: a number, maybe with a short unit or sign letter
+    # ("131", "324kg", "p278", "k9"; not "co2", "w3c", "20xmlns")
+    sentence_line: np.ndarray  # bool per token: its line has a sentence end (see _SENTENCE_END)
 
+
+# A sentence ends at one of these followed by a space, a quote or bracket, or the line's
+# end: ". ", "!", "?" and their full-width and Devanagari / Arabic forms.
+_SENTENCE_END = np.array([ord(c) for c in ".!?。！？।؟"], dtype=np.uint32)
+_AFTER_SENTENCE = np.array([ord(c) for c in " \t\n\u00a0\"'”’»)]"], dtype=np.uint32)
 
 # bytes.translate table: ASCII letters and digits -> 1 (word character), the rest -> 0
 _ASCII_WORD = bytes(int(c < 128 and chr(c).isalnum()) for c in range(256))
@@ -168,6 +223,18 @@ def _code_points(text: str) -> tuple[np.ndarray, np.ndarray]:
     bmp = cps < 0x10000
     clipped = np.where(bmp, cps, 0)
     return np.where(bmp, lower[clipped], cps), bmp & word_table[clipped]
+
+
+def _sentence_ends(cps: np.ndarray) -> np.ndarray:
+    """Positions of the sentence ends in `cps`: a `_SENTENCE_END` mark followed by one of
+    `_AFTER_SENTENCE` or by the end of the text."""
+    marks = np.flatnonzero((cps == 46) | (cps == 33) | (cps == 63))  # . ! ?
+    wide = np.flatnonzero(cps > 127)
+    if len(wide):
+        marks = np.union1d(marks, wide[np.isin(cps[wide], _SENTENCE_END)])
+    at_end = marks + 1 == len(cps)
+    following = cps[np.minimum(marks + 1, len(cps) - 1)]
+    return marks[at_end | np.isin(following, _AFTER_SENTENCE)]
 
 
 def _tokenise(texts: Sequence[str]) -> _Tokens:
@@ -198,6 +265,18 @@ def _tokenise(texts: Sequence[str]) -> _Tokens:
         np.arange(len(newlines) + 1), np.diff(tokens_before, prepend=0, append=len(starts))
     )
     line = batch_line - np.searchsorted(newlines, doc_starts)[doc]
+    is_digit = (cps >= 48) & (cps <= 57)
+    sentence_lines = np.zeros(len(newlines) + 1, dtype=bool)
+    sentence_lines[np.searchsorted(newlines, _sentence_ends(cps))] = True
+    # digits are word characters: the run from one token's start to the next's holds
+    # only that token's digits
+    digits = (
+        np.add.reduceat(is_digit, starts, dtype=np.int32)
+        if len(starts)
+        else np.zeros(0, dtype=np.int32)
+    )
+    second = np.minimum(starts + 1, max(len(cps) - 1, 0))
+    leads_with_digit = is_digit[starts] | ((ends - starts >= 2) & is_digit[second])
     return _Tokens(
         hashes=segment_hashes(cps, starts, ends),
         doc=doc,
@@ -205,6 +284,9 @@ def _tokenise(texts: Sequence[str]) -> _Tokens:
         start=starts,
         end=ends,
         doc_bounds=bounds,
+        digit=digits > 0,
+        number=(digits > 0) & (ends - starts - digits <= 3) & leads_with_digit,
+        sentence_line=sentence_lines[batch_line],
     )
 
 
@@ -221,8 +303,26 @@ def normalise_for_dedup(text: str) -> str:
     return " ".join(lowered[s:e] for s, e in zip(starts, ends, strict=True))
 
 
-def _shingles(tokens: _Tokens, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Hashes of all word k-grams of a batch and the batch index of their text.
+def _content_tokens(tokens: _Tokens, min_words: int) -> np.ndarray:
+    """Per token: does it sit on a prose line, one of at least `min_words` words with at
+    least one sentence end?
+
+    Menus, share bars, tag lists and buttons are short lines; related-story headlines and
+    lists joined with bullets are long but have no sentence end; paragraphs have both.
+    """
+    n_tok = len(tokens.hashes)
+    if n_tok == 0:
+        return np.zeros(0, dtype=bool)
+    change = np.flatnonzero((np.diff(tokens.doc) != 0) | (np.diff(tokens.line) != 0)) + 1
+    run_lengths = np.diff(np.concatenate(([0], change, [n_tok])))
+    return np.repeat(run_lengths >= min_words, run_lengths) & tokens.sentence_line
+
+
+def _shingles_with_content(
+    tokens: _Tokens, k: int, content_tokens: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hashes of all word k-grams of a batch, the batch index of their text, and whether
+    every token of the k-gram is a content token (all True when `content_tokens` is None).
 
     A text with fewer than k (but some) tokens gets one shingle of all its tokens;
     a text without tokens gets none.
@@ -242,7 +342,19 @@ def _shingles(tokens: _Tokens, k: int) -> tuple[np.ndarray, np.ndarray]:
         np.concatenate((tokens.doc[first], short)) if len(starts) else np.zeros(0, dtype=np.int64)
     )
     order = np.argsort(docs, kind="stable")
-    return segment_hashes(tokens.hashes, starts[order], ends[order]), docs[order]
+    starts, ends = starts[order], ends[order]
+    if content_tokens is None:
+        content = np.ones(len(starts), dtype=bool)
+    else:  # no non-content token inside [start, end)
+        outside = np.concatenate(([0], np.cumsum(~content_tokens)))
+        content = outside[ends] == outside[starts]
+    return segment_hashes(tokens.hashes, starts, ends), docs[order], content
+
+
+def _shingles(tokens: _Tokens, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of all word k-grams of a batch and the batch index of their text."""
+    hashes, docs, _ = _shingles_with_content(tokens, k)
+    return hashes, docs
 
 
 def shingle_sets(texts: Sequence[str], *, shingle_size: int) -> list[np.ndarray]:
@@ -251,6 +363,30 @@ def shingle_sets(texts: Sequence[str], *, shingle_size: int) -> list[np.ndarray]
     hashes, docs = _shingles(tokens, shingle_size)
     bounds = np.searchsorted(docs, np.arange(len(texts) + 1))
     return [np.unique(hashes[bounds[i] : bounds[i + 1]]) for i in range(len(texts))]
+
+
+def content_shingle_sets(texts: Sequence[str], *, config: DedupConfig) -> list[np.ndarray]:
+    """Sorted unique content shingles of each text: the word k-grams made only of tokens on
+    prose lines (lines of at least `config.content_line_min_words` words).
+
+    These are the sets near-duplicate decisions are measured on: menus, share bars and
+    other short lines that survive cleaning cannot make two pages look alike.
+    """
+    tokens = _tokenise(texts)
+    hashes, docs, content = _shingles_with_content(
+        tokens, config.shingle_size, _content_tokens(tokens, config.content_line_min_words)
+    )
+    hashes, docs = hashes[content], docs[content]
+    bounds = np.searchsorted(docs, np.arange(len(texts) + 1))
+    return [np.unique(hashes[bounds[i] : bounds[i + 1]]) for i in range(len(texts))]
+
+
+def containment(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the smaller of two sorted unique hash arrays found in the other (0.0 if empty)."""
+    smaller = min(len(a), len(b))
+    if smaller == 0:
+        return 0.0
+    return len(np.intersect1d(a, b, assume_unique=True)) / smaller
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -332,6 +468,7 @@ def minhash_signatures(texts: Sequence[str], *, config: DedupConfig) -> np.ndarr
 
     Vectorised over the whole batch: one hash (a*x + b) mod 2^32 per
     permutation applied to every shingle at once, then `np.minimum.reduceat` per text.
+    All shingles of the text count here; `scan_texts` signs only the content shingles.
     """
     tokens = _tokenise(texts)
     shingles, docs = _shingles(tokens, config.shingle_size)
@@ -422,6 +559,113 @@ def verify_pairs(
     return out[out["similarity"] >= threshold].reset_index(drop=True)
 
 
+def shared_key_pairs(frame: pd.DataFrame, *, min_shared: int, max_docs: int) -> pd.DataFrame:
+    """Pairs (a < b) of documents sharing at least `min_shared` keys, each pair once, with
+    the number of keys they share (columns a, b, shared).
+
+    `frame` has one row per distinct (doc, key). A key found in more than `max_docs`
+    documents (a stock phrase, a licence notice) counts for nothing: it would only add
+    quadratic work and no evidence.
+    """
+    key, doc = _distinct_by_key(frame)
+    new_key = np.ones(len(key), dtype=bool)
+    new_key[1:] = key[1:] != key[:-1]
+    group = np.cumsum(new_key) - 1
+    size = np.bincount(group)[group] if len(group) else np.zeros(0, dtype=np.int64)
+    keep = (size >= 2) & (size <= max_docs)
+    shared = pd.DataFrame({"doc": doc[keep], "key": key[keep]})
+    if shared.empty:
+        return pd.DataFrame(
+            {"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64), "shared": np.zeros(0, int)}
+        )
+    joined = shared.merge(shared, on="key", suffixes=("_a", "_b"))
+    joined = joined[joined["doc_a"] < joined["doc_b"]]
+    counts = joined.groupby(["doc_a", "doc_b"], sort=True).size()
+    counts = counts[counts >= min_shared]
+    return pd.DataFrame(
+        {
+            "a": counts.index.get_level_values(0).to_numpy(dtype=np.int64),
+            "b": counts.index.get_level_values(1).to_numpy(dtype=np.int64),
+            "shared": counts.to_numpy(dtype=np.int64),
+        }
+    )
+
+
+def _distinct_by_key(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The (key, doc) pairs of a frame whose rows are in document order, sorted by key
+    (then document) with repeats of a key inside one document dropped."""
+    key = frame["key"].to_numpy(dtype=np.uint64)
+    doc = frame["doc"].to_numpy(dtype=np.int64)
+    order = np.argsort(key, kind="stable")  # stable: documents stay in order within a key
+    key, doc = key[order], doc[order]
+    new = np.ones(len(key), dtype=bool)
+    new[1:] = (key[1:] != key[:-1]) | (doc[1:] != doc[:-1])
+    return key[new], doc[new]
+
+
+def anchor_pairs(anchors: pd.DataFrame, *, min_shared: int, max_docs: int) -> pd.DataFrame:
+    """Candidate pairs (a < b) of documents sharing at least `min_shared` anchors."""
+    return shared_key_pairs(anchors, min_shared=min_shared, max_docs=max_docs)[["a", "b"]]
+
+
+def story_pairs(facts: pd.DataFrame, *, config: DedupConfig) -> pd.DataFrame:
+    """Candidate pairs (a < b) of documents that report the same story: they share at least
+    `story_min_shared_facts` numeric facts, and these are at least `story_min_fact_share`
+    of the facts of the one with fewer. Facts found in more than `story_max_docs`
+    documents (a law's number, a stock date phrase) do not count. Columns a, b, shared.
+    `decide_duplicates` links a candidate only if its wording overlaps too
+    (`story_min_containment`).
+    """
+    pairs = shared_key_pairs(
+        facts, min_shared=config.story_min_shared_facts, max_docs=config.story_max_docs
+    )
+    per_doc = pd.Series(_distinct_by_key(facts)[1]).value_counts()
+    fewer = np.minimum(
+        per_doc.reindex(pairs["a"]).to_numpy(), per_doc.reindex(pairs["b"]).to_numpy()
+    )
+    share = pairs["shared"].to_numpy() / np.maximum(fewer, 1)
+    return pairs[share >= config.story_min_fact_share].reset_index(drop=True)
+
+
+def verify_candidates(
+    pairs: pd.DataFrame,
+    content_sets: Mapping[int, np.ndarray] | Sequence[np.ndarray],
+    *,
+    config: DedupConfig,
+) -> pd.DataFrame:
+    """Measure each candidate pair on its content shingles and keep the duplicates.
+
+    A pair is a duplicate when both texts have at least `min_content_shingles` content
+    shingles and either their Jaccard reaches `threshold` or the pair is a partial copy:
+    the smaller one is contained in the other at `containment_threshold` or more, and what
+    it has of its own is at most half of what the larger has of its own (a truncated copy,
+    or an article inside a longer page). Two pages of about the same size that share 80%
+    of their shingles are judged by Jaccard (0.67 here), not as a partial copy. Short
+    pages, and pages that are mostly short lines (menus), never pass on their own: only
+    exact identity merges them. Returns columns a, b, similarity (Jaccard), containment.
+    """
+    a_col = pairs["a"].to_numpy(dtype=np.int64)
+    b_col = pairs["b"].to_numpy(dtype=np.int64)
+    sims = np.zeros(len(pairs))
+    contained = np.zeros(len(pairs))
+    partial = np.zeros(len(pairs), dtype=bool)
+    long_enough = np.zeros(len(pairs), dtype=bool)
+    for i, (a, b) in enumerate(zip(a_col.tolist(), b_col.tolist(), strict=True)):
+        set_a, set_b = content_sets[a], content_sets[b]
+        smaller, larger = sorted((len(set_a), len(set_b)))
+        long_enough[i] = smaller >= config.min_content_shingles
+        if long_enough[i]:
+            inter = len(np.intersect1d(set_a, set_b, assume_unique=True))
+            sims[i] = inter / (smaller + larger - inter)
+            contained[i] = inter / smaller
+            partial[i] = 2 * (smaller - inter) <= larger - inter
+    out = pd.DataFrame({"a": a_col, "b": b_col, "similarity": sims, "containment": contained})
+    duplicate = long_enough & (
+        (sims >= config.threshold) | (partial & (contained >= config.containment_threshold))
+    )
+    return out[duplicate].reset_index(drop=True)
+
+
 def connected_components(pairs: pd.DataFrame, n: int) -> np.ndarray:
     """Component label per document 0..n-1 of the undirected graph given by pairs (a, b)."""
     a = pairs["a"].to_numpy(dtype=np.int64)
@@ -510,8 +754,10 @@ class Scan:
 
     exact_hash: np.ndarray  # uint64 per text, 0 = no words
     length: np.ndarray  # characters per text
-    keys: pd.DataFrame  # band keys (doc, band, key) of texts with shingles
+    keys: pd.DataFrame  # band keys (doc, band, key) of texts with content shingles
     lines: pd.DataFrame  # doc, line, key, chars of lines worth tracking
+    anchors: pd.DataFrame  # doc, key: the sampled content shingles of each text
+    facts: pd.DataFrame  # doc, key: the numeric facts of each text (see _facts)
 
 
 def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
@@ -525,7 +771,7 @@ def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
     exact = np.zeros(n, dtype=np.uint64)
     length = np.zeros(n, dtype=np.int64)
 
-    def scan_batch(lo: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def scan_batch(lo: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         batch = texts[lo : lo + config.batch_size]
         m = len(batch)
         tokens = _tokenise(batch)
@@ -534,13 +780,22 @@ def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
         exact[lo : lo + m][has] = segment_hashes(
             tokens.hashes, tokens.doc_bounds[:-1][has], tokens.doc_bounds[1:][has]
         ) | np.uint64(1)  # never 0, which marks "no words"
-        shingles, docs = _shingles(tokens, config.shingle_size)
+        content_tokens = _content_tokens(tokens, config.content_line_min_words)
+        shingles, docs, content = _shingles_with_content(
+            tokens, config.shingle_size, content_tokens
+        )
+        shingles, docs = shingles[content], docs[content]
         signatures = _minhash(shingles, docs, m, config=config, workers=1)
         with_shingles = np.flatnonzero(np.bincount(docs, minlength=m) > 0)
         keys = band_keys(
             signatures[with_shingles], bands=config.bands, rows=config.rows, docs=with_shingles + lo
         )
-        return keys, _line_keys(tokens, lo, config.paragraph_min_chars)
+        return (
+            keys,
+            _line_keys(tokens, lo, config.paragraph_min_chars),
+            _anchors(shingles, docs + lo, config.anchor_every),
+            _facts(tokens, content_tokens, lo),
+        )
 
     starts = range(0, n, config.batch_size)
     if config.workers > 1 and len(starts) > 1:
@@ -549,18 +804,96 @@ def scan_texts(texts: Sequence[str], *, config: DedupConfig) -> Scan:
     else:
         parts = [scan_batch(lo) for lo in starts]
     keys = (
-        pd.concat([k for k, _ in parts], ignore_index=True)
+        pd.concat([part[0] for part in parts], ignore_index=True)
         if parts
         else band_keys(
             np.zeros((0, config.num_perm), np.uint32), bands=config.bands, rows=config.rows
         )
     )
     lines = (
-        pd.concat([lines for _, lines in parts], ignore_index=True)
+        pd.concat([part[1] for part in parts], ignore_index=True)
         if parts
         else pd.DataFrame({"doc": [], "line": [], "key": [], "chars": []})
     )
-    return Scan(exact_hash=exact, length=length, keys=keys, lines=lines)
+    no_keys = pd.DataFrame({"doc": np.zeros(0, np.int64), "key": np.zeros(0, np.uint64)})
+    anchors = pd.concat([part[2] for part in parts], ignore_index=True) if parts else no_keys
+    facts = pd.concat([part[3] for part in parts], ignore_index=True) if parts else no_keys
+    return Scan(
+        exact_hash=exact, length=length, keys=keys, lines=lines, anchors=anchors, facts=facts
+    )
+
+
+def _anchors(shingles: np.ndarray, docs: np.ndarray, every: int) -> pd.DataFrame:
+    """The sampled content shingles of each text: (doc, key) for every distinct shingle
+    whose hash is 0 modulo `every`.
+
+    Sampling by hash value (not by position) keeps the same shingles in every copy of a
+    passage, so a page that contains most of another shares most of its anchors whatever
+    the pages' lengths: the candidate source for partial copies that MinHash bands miss.
+    """
+    keep = shingles % np.uint64(every) == 0
+    return _distinct_keys(docs[keep], shingles[keep])
+
+
+def _distinct_keys(docs: np.ndarray, keys: np.ndarray) -> pd.DataFrame:
+    """A frame (doc, key) of the pairs, in the order given (by doc). A key repeated inside
+    one document may appear twice: `shared_key_pairs` counts each document once per key."""
+    return pd.DataFrame({"doc": docs.astype(np.int64), "key": keys.astype(np.uint64)})
+
+
+@functools.cache
+def _address_words() -> np.ndarray:
+    """Token hashes of the words that mark a web address ("http", "https", "www")."""
+    return np.unique(_tokenise(["http https www"]).hashes)
+
+
+def _fact_lines(tokens: _Tokens, content_tokens: np.ndarray) -> np.ndarray:
+    """Per token: is its line one that numeric facts are taken from?
+
+    A prose line (`content_tokens`) with at most a quarter of its words holding digits
+    (not a price table, a date archive or a list of page numbers) and no web address
+    (markdown links and image URLs carry ids and sizes, not facts).
+    """
+    n_tok = len(tokens.hashes)
+    if n_tok == 0:
+        return np.zeros(0, dtype=bool)
+    change = np.flatnonzero((np.diff(tokens.doc) != 0) | (np.diff(tokens.line) != 0)) + 1
+    first = np.concatenate(([0], change))
+    run_lengths = np.diff(np.concatenate((first, [n_tok])))
+    digit_words = np.add.reduceat(tokens.digit.astype(np.int64), first)
+    addresses = np.add.reduceat(np.isin(tokens.hashes, _address_words()).astype(np.int64), first)
+    good = (digit_words * 4 <= run_lengths) & (addresses == 0)
+    return content_tokens & np.repeat(good, run_lengths)
+
+
+def _facts(tokens: _Tokens, content_tokens: np.ndarray, offset: int) -> pd.DataFrame:
+    """The numeric facts of each text: (doc, key) for every distinct pair of neighbouring
+    words on a fact line (see `_fact_lines`) made of a number and a word without digits:
+    the number and the word after it ("131 packages", "p278 million", "324kg of"), or a
+    word of at least 4 characters and the number after it ("december 31", "seized 221").
+
+    Two reports of one seizure, however rewritten, give the same quantities, amounts and
+    dates; two different seizures rarely share several of them. The 4-character floor
+    leaves out "of 2021", "in 20", "bis 2030": short function words before a number.
+    """
+    n_tok = len(tokens.hashes)
+    first = np.arange(max(n_tok - 1, 0))
+    second = first + 1
+    on_line = _fact_lines(tokens, content_tokens)
+    same_line = (
+        (tokens.doc[first] == tokens.doc[second])
+        & (tokens.line[first] == tokens.line[second])
+        & on_line[first]
+    )
+    word = ~tokens.digit
+    long_word = word & (tokens.end - tokens.start >= 4)
+    fact = same_line & (
+        (tokens.number[first] & word[second]) | (long_word[first] & tokens.number[second])
+    )
+    first = first[fact]
+    return _distinct_keys(
+        tokens.doc[first] + offset, segment_hashes(tokens.hashes, first, first + 2)
+    )
 
 
 def _line_keys(tokens: _Tokens, offset: int, min_chars: int) -> pd.DataFrame:
@@ -594,7 +927,8 @@ def _line_keys(tokens: _Tokens, offset: int, min_chars: int) -> pd.DataFrame:
 class DedupResult:
     """Outcome per text (row) and the repeated paragraphs."""
 
-    rows: pd.DataFrame  # keeper, cluster (component), similarity, exact (bool), is_duplicate
+    rows: pd.DataFrame  # keeper, component, similarity, containment, exact, is_duplicate,
+    # cluster_keeper (the keeper of the page's same-story cluster, which names cluster_id)
     paragraphs: pd.DataFrame  # doc, start, end, cluster (character ranges in the caller's text)
     n_candidates: int
 
@@ -611,7 +945,15 @@ def find_duplicates(
     n = len(texts)
     if n == 0:
         empty = pd.DataFrame(
-            {"keeper": [], "component": [], "similarity": [], "exact": [], "is_duplicate": []}
+            {
+                "keeper": [],
+                "component": [],
+                "similarity": [],
+                "containment": [],
+                "exact": [],
+                "is_duplicate": [],
+                "cluster_keeper": [],
+            }
         )
         return DedupResult(
             rows=empty,
@@ -640,7 +982,8 @@ class DedupDecision:
     them into character ranges with `paragraph_ranges` once the text is at hand.
     """
 
-    rows: pd.DataFrame  # keeper, component, similarity, exact, is_duplicate
+    rows: pd.DataFrame  # keeper, component, similarity, containment, exact, is_duplicate,
+    # cluster_keeper (the keeper of the page's same-story cluster, which names cluster_id)
     paragraph_hits: pd.DataFrame
     n_candidates: int
 
@@ -652,11 +995,11 @@ def decide_duplicates(
     texts_of: Callable[[np.ndarray], Sequence[str]],
     config: DedupConfig,
 ) -> DedupDecision:
-    """Exact groups, LSH candidates verified by true Jaccard, keepers and repeated paragraphs
-    from a `Scan` of n texts.
+    """Exact groups, candidates (LSH bands and anchors) verified on their content shingles,
+    keepers, same-story clusters and repeated paragraphs from a `Scan` of n texts.
 
     `texts_of(rows)` returns the texts at positions `rows` (at most `config.batch_size` at
-    a time); it is called only for the texts that appear in candidate pairs.
+    a time); it is called only for the texts that appear in candidate or same-story pairs.
     """
     n = len(scan.exact_hash)
     frame = pd.DataFrame(
@@ -664,11 +1007,15 @@ def decide_duplicates(
     )
     rep = exact_duplicate_groups(frame)
     is_rep = rep == np.arange(n)
-    keys = scan.keys if is_rep.all() else scan.keys[is_rep[scan.keys["doc"].to_numpy()]]
-    pairs = candidate_pairs(keys)
-    involved = np.unique(np.concatenate((pairs["a"].to_numpy(), pairs["b"].to_numpy())))
-    sets = dict(zip(involved.tolist(), _shingle_sets_of(texts_of, involved, config), strict=True))
-    verified = verify_pairs(pairs, sets, threshold=config.threshold)
+    pairs = _candidates(scan, is_rep, config)
+    stories = (
+        story_pairs(_of_documents(scan.facts, is_rep), config=config)[["a", "b"]]
+        if config.link_stories
+        else pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)})
+    )
+    involved = np.unique(np.concatenate([pairs["a"], pairs["b"], stories["a"], stories["b"]]))
+    sets = dict(zip(involved.tolist(), _content_sets_of(texts_of, involved, config), strict=True))
+    verified = verify_candidates(pairs, sets, config=config)
     copies = np.flatnonzero(~is_rep)
     edges = pd.concat(
         [verified[["a", "b"]], pd.DataFrame({"a": copies, "b": rep[copies]})], ignore_index=True
@@ -676,15 +1023,25 @@ def decide_duplicates(
     components = connected_components(edges, n)
     keeper = choose_keepers(frame, components, policy=config.keeper_policy)
     similarity = np.ones(n)
+    contained = np.ones(n)
     for row in np.flatnonzero((keeper != np.arange(n)) & (rep != rep[keeper])):
-        similarity[row] = jaccard(sets[int(rep[row])], sets[int(rep[keeper[row]])])
+        own, kept = sets[int(rep[row])], sets[int(rep[keeper[row]])]
+        similarity[row] = jaccard(own, kept)
+        contained[row] = containment(own, kept)
+    overlapping = [
+        containment(sets[a], sets[b]) >= config.story_min_containment
+        for a, b in zip(stories["a"].tolist(), stories["b"].tolist(), strict=True)
+    ]
+    story = connected_components(pd.concat([edges, stories[overlapping]]), n)
     rows = pd.DataFrame(
         {
             "keeper": keeper,
             "component": components,
             "similarity": similarity,
+            "containment": contained,
             "exact": rep == rep[keeper],
             "is_duplicate": keeper != np.arange(n),
+            "cluster_keeper": choose_keepers(frame, story, policy=config.keeper_policy),
         }
     )
     hits = find_repeated_paragraphs(scan.lines).sort_values(["doc", "line"], kind="stable")
@@ -693,13 +1050,30 @@ def decide_duplicates(
     )
 
 
-def _shingle_sets_of(
+def _of_documents(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows of a per-document frame (column doc) whose document is flagged in `keep`."""
+    return frame if keep.all() else frame[keep[frame["doc"].to_numpy()]]
+
+
+def _candidates(scan: Scan, is_rep: np.ndarray, config: DedupConfig) -> pd.DataFrame:
+    """Candidate pairs (a < b) among the representatives of exact groups: pairs sharing a
+    MinHash band (near duplicates) or `anchor_min_shared` anchors (partial copies)."""
+    anchors = anchor_pairs(
+        _of_documents(scan.anchors, is_rep),
+        min_shared=config.anchor_min_shared,
+        max_docs=config.anchor_max_docs,
+    )
+    both = pd.concat([candidate_pairs(_of_documents(scan.keys, is_rep)), anchors])
+    return both.drop_duplicates().sort_values(["a", "b"]).reset_index(drop=True)
+
+
+def _content_sets_of(
     texts_of: Callable[[np.ndarray], Sequence[str]], rows: np.ndarray, config: DedupConfig
 ) -> Iterable[np.ndarray]:
     """Re-read only the texts that appear in candidate pairs, in batches."""
     for lo in range(0, len(rows), config.batch_size):
         chunk = texts_of(rows[lo : lo + config.batch_size])
-        yield from shingle_sets(chunk, shingle_size=config.shingle_size)
+        yield from content_shingle_sets(chunk, config=config)
 
 
 def _paragraph_ranges(texts: Sequence[str], hits: pd.DataFrame) -> pd.DataFrame:
@@ -727,7 +1101,8 @@ def deduplicate(docs: list[Document], *, config: DedupConfig) -> list[Document]:
 
     Only status == "kept" documents take part (rejected ones come back unchanged). Each
     participant gets status kept/duplicate, duplicate_of (keeper id, None for keepers),
-    cluster_id ("c-" + keeper id, shared by the whole cluster), similarity to the keeper
+    cluster_id ("c-" + the id of the keeper of its same-story cluster: duplicates and, with
+    `link_stories`, kept pages that report the same story), similarity to the keeper
     (1.0 for the keeper and exact copies) and duplicate_paragraphs. The text compared is
     clean_text, or raw_text for a document that has not been cleaned.
     """
@@ -742,14 +1117,17 @@ def deduplicate(docs: list[Document], *, config: DedupConfig) -> list[Document]:
     out = list(docs)
     keeper = result.rows["keeper"].to_numpy()
     similarity = result.rows["similarity"].to_numpy()
+    contained = result.rows["containment"].to_numpy()
+    cluster_keeper = result.rows["cluster_keeper"].to_numpy()
     for row, pos in enumerate(positions):
         keeper_doc = docs[positions[int(keeper[row])]]
         is_dup = int(keeper[row]) != row
         out[pos] = docs[pos].with_(
             status=STATUS_DUPLICATE if is_dup else STATUS_KEPT,
             duplicate_of=keeper_doc.id if is_dup else None,
-            cluster_id=f"c-{keeper_doc.id}",
+            cluster_id=f"c-{docs[positions[int(cluster_keeper[row])]].id}",
             similarity=float(similarity[row]),
+            containment=float(contained[row]),
             duplicate_paragraphs=tuple(paragraphs.get(row, ())),
         )
     return out
@@ -814,6 +1192,8 @@ class ScanAccumulator:
             length=np.concatenate([p.length for p in self._parts]),
             keys=shifted([p.keys for p in self._parts]),
             lines=shifted([p.lines for p in self._parts]),
+            anchors=shifted([p.anchors for p in self._parts]),
+            facts=shifted([p.facts for p in self._parts]),
         )
 
     def decide(self, texts_of: Callable[[np.ndarray], Sequence[str]]) -> DedupDecision:

@@ -123,10 +123,16 @@ class GlueConfig:
 
     def __post_init__(self) -> None:
         problems = []
-        for name in ("languages", "other_languages", "single_letter_words"):
+        for name in (
+            "languages",
+            "other_languages",
+            "single_letter_words",
+            "affix_prefixes",
+            "affix_suffixes",
+        ):
             value = getattr(self, name)
-            if isinstance(value, str) or not isinstance(value, tuple):
-                problems.append(f"{name}={value!r} must be a list")
+            if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+                problems.append(f"{name}={value!r} must be a list of words (quote off, no, on)")
         if not problems:
             full, small = set(available_languages("best")), set(available_languages("small"))
             unknown = [lang for lang in self.languages if lang not in full]

@@ -37,6 +37,8 @@ CORPUS_COLUMNS: dict[str, str] = {
     "duplicate_of": "id of the kept document this one duplicates, or null",
     "cluster_id": "duplicate-cluster id shared by a keeper and its duplicates",
     "similarity": "measured Jaccard similarity to duplicate_of (1.0 for exact), or null",
+    "containment": "share of the shorter of this text and duplicate_of's found in the other "
+    "(1.0 for exact), or null",
     "duplicate_paragraphs": "list of {start, end, cluster} clean ranges also found in other documents",
     "metadata": "JSON object: any other input fields (JSONL extras, HTML metadata)",
 }
@@ -75,6 +77,7 @@ class Document:
     duplicate_of: str | None = None
     cluster_id: str | None = None
     similarity: float | None = None
+    containment: float | None = None
     duplicate_paragraphs: tuple[dict, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -133,6 +136,7 @@ class Document:
             "duplicate_of": self.duplicate_of,
             "cluster_id": self.cluster_id,
             "similarity": self.similarity,
+            "containment": self.containment,
             "duplicate_paragraphs": [dict(p) for p in self.duplicate_paragraphs],
             "metadata": json.dumps(self.metadata, ensure_ascii=False, sort_keys=True, default=str),
         }
@@ -163,6 +167,7 @@ class Document:
             duplicate_of=row.get("duplicate_of"),
             cluster_id=row.get("cluster_id"),
             similarity=None if row.get("similarity") is None else float(row["similarity"]),
+            containment=None if row.get("containment") is None else float(row["containment"]),
             duplicate_paragraphs=tuple(dict(p) for p in (row.get("duplicate_paragraphs") or ())),
             metadata=json.loads(meta) if isinstance(meta, str) else dict(meta),
         )

@@ -80,6 +80,7 @@ class ReportBuilder:
         duplicate_of: str | None = None,
         cluster_id: str | None = None,
         similarity: float | None = None,
+        containment: float | None = None,
         keeper_source: str | None = None,
     ) -> None:
         """Record one document's final status (call in input order)."""
@@ -97,6 +98,7 @@ class ReportBuilder:
                         keeper_source or duplicate_of,
                         source,
                         "" if similarity is None else f"{similarity:.3f}",
+                        "" if containment is None else f"{containment:.3f}",
                     ]
                 )
 
@@ -124,6 +126,7 @@ class ReportBuilder:
             duplicate_of=doc.duplicate_of,
             cluster_id=doc.cluster_id,
             similarity=doc.similarity,
+            containment=doc.containment,
             keeper_source=keeper_source,
         )
         if doc.status != STATUS_REJECTED:
@@ -178,7 +181,7 @@ class ReportBuilder:
         rows = [row for dups in self.duplicates.values() for row in dups]
         return (
             "<h2>Duplicate clusters</h2>"
-            + _table(["cluster", "keeper", "duplicate", "similarity"], rows)
+            + _table(["cluster", "keeper", "duplicate", "similarity", "containment"], rows)
             + _not_shown(self.n_duplicates - len(rows), "duplicate")
         )
 
@@ -227,7 +230,8 @@ def _document(doc: Document) -> str:
             "status",
             doc.status
             + (
-                f" (duplicate of {doc.duplicate_of}, similarity {doc.similarity})"
+                f" (duplicate of {doc.duplicate_of}, similarity {doc.similarity},"
+                f" containment {doc.containment})"
                 if doc.status == STATUS_DUPLICATE
                 else ""
             ),

@@ -189,10 +189,12 @@ def precision_recall(
 
 
 def cluster_pairs(docs: list[Document]) -> set[tuple[int, int]]:
+    """Pairs inside one duplicate cluster (a keeper and its duplicates). Same-story links
+    (a shared cluster_id between kept pages) are not duplicates and are not counted."""
     members: dict[str, list[int]] = {}
     for i, d in enumerate(docs):
         if d.cluster_id is not None:
-            members.setdefault(d.cluster_id, []).append(i)
+            members.setdefault(d.duplicate_of or d.id, []).append(i)
     return {
         p for rows in members.values() if len(rows) > 1 for p in itertools.combinations(rows, 2)
     }

@@ -94,7 +94,7 @@ def _tasks_api_row(
     raw_pages = client.list_tasks_raw_pages(project_id)
     pages_s = time.perf_counter() - started
     from_pages, _ = export_to_tasks(
-        pages_to_tasks(json.loads(raw_pages)), server_url=client.url, secret="bench"
+        pages_to_tasks(json.loads(raw_pages)), secret="bench", user_emails=client.list_user_emails()
     )
     convert_s = time.perf_counter() - pages_s - started
     same = sorted(map(repr, from_pages)) == reference
@@ -246,7 +246,9 @@ def main() -> None:
                 )
             )
             from_parts, _ = export_to_tasks(
-                read_export(result.export_path), server_url=client.url, secret="bench"
+                read_export(result.export_path),
+                secret="bench",
+                user_emails=client.list_user_emails(),
             )
             reference = sorted(map(repr, from_parts))
             if not args.no_baseline_pull:
@@ -254,7 +256,9 @@ def main() -> None:
                 started = time.perf_counter()
                 snapshot = json.loads(client.export_raw_bytes(project_c.id))
                 export_s = time.perf_counter() - started
-                from_snapshot, _ = export_to_tasks(snapshot, server_url=client.url, secret="bench")
+                from_snapshot, _ = export_to_tasks(
+                    snapshot, secret="bench", user_emails=client.list_user_emails()
+                )
                 validate_tasks(from_snapshot, schema=schema)
                 baseline_s = time.perf_counter() - started
                 rows.append(

@@ -33,7 +33,12 @@ def schema() -> Schema:
 
 @pytest.fixture(scope="session")
 def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStudioSession]:
-    """label-studio on a free 127.0.0.1 port with a temporary data dir; stopped at the end."""
+    """label-studio on a free 127.0.0.1 port with a temporary data dir; stopped at the end.
+
+    A test may restart it (tests/annotation/test_round2_labelstudio.py does, to check that
+    pseudonyms survive another port); it comes back on the same port and data dir, with
+    another pid and other export worker ports.
+    """
     try:
         find_executable()
     except LabelStudioError as exc:

@@ -84,3 +84,34 @@ def test_cli_every_command_has_help():
         result = runner.invoke(main, args)
         assert result.exit_code == 0, (args, result.output)
         assert "Usage:" in result.output
+
+
+def test_cli_long_commands_offer_no_progress():
+    runner = CliRunner()
+    for command in (["curate"], ["push"], ["pull"], ["demo"]):
+        result = runner.invoke(main, [*command, "--help"])
+        assert "--no-progress" in result.output, command
+
+
+def test_cli_push_refuses_a_misspelt_project_setting_before_connecting(tmp_path, monkeypatch):
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    corpus = tmp_path / "corpus"
+    CliRunner().invoke(
+        main, ["curate", str(PROJECT_ROOT / "seeds"), "--out", str(corpus), "--no-progress"]
+    )
+    settings = tmp_path / "ls.yaml"
+    settings.write_text("annotators_per_tasks: 2\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        ["push", str(corpus), "--settings", str(settings), "--workdir", str(tmp_path / "w")],
+    )
+    assert result.exit_code == 1
+    assert "'annotators_per_tasks'" in result.output and str(settings) in result.output
+
+
+def test_cli_annotators_add_names_every_malformed_email(tmp_path):
+    result = CliRunner().invoke(
+        main, ["annotators", "add", "ann@example.org", "bob", "--workdir", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "'bob'" in result.output and "Traceback" not in result.output

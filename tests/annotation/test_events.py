@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,12 +12,23 @@ import pytest
 from annotation.adjudicate import AnnotationDataError, adjudicate
 from annotation.events import (
     EVENT_COLUMNS,
+    MENTION_COLUMNS,
+    fold_text,
     normalise_quantity,
     parse_date,
+    read_generic_items,
     seizure_events,
+    seizure_mentions,
     write_events_csv,
 )
+from annotation.gold import load_gold_dir
+from annotation.plots import seizures_over_time
 from annotation.records import AnnotatedTask, Annotation, Relation, Span
+from annotation.schema import load_schema
+from annotation.tasks import documents_to_tasks
+from corpus.curate import curate
+from corpus.errors import ConfigError
+from corpus.records import read_corpus
 
 DOCUMENT = (
     "Customs news from the port. "
@@ -68,8 +81,20 @@ def pangolin_task(**kw: object) -> AnnotatedTask:
 
 
 def test_events_row_from_the_pangolin_seizure() -> None:
+    assert tuple(seizure_mentions(adjudicate([pangolin_task()])).columns) == MENTION_COLUMNS
     frame = seizure_events(adjudicate([pangolin_task()]))
     assert tuple(frame.columns) == EVENT_COLUMNS
+    assert frame.iloc[0]["mentions"] == [
+        {
+            "doc_id": "doc-pangolin",
+            "start": DOCUMENT.index("8.3 tons"),
+            "end": DOCUMENT.index(" in Hai"),
+            "text": "8.3 tons of pangolin scales",
+            "sentence": (
+                "Vietnam Customs seized 8.3 tons of pangolin scales in Hai Phong in March 2019."
+            ),
+        }
+    ]
     assert len(frame) == 1
     row = frame.iloc[0]
     assert row["doc_id"] == "doc-pangolin"
@@ -183,3 +208,197 @@ def test_normalise_quantity_forms(text: str, expected: tuple[float | None, str |
 )
 def test_events_parse_date_forms(text: str, expected: str | None) -> None:
     assert parse_date(text) == expected
+
+
+# -- one row per seizure ------------------------------------------------------------------
+
+
+def seizure_task(
+    doc_id: str, sentences: list[str], *, cluster: str | None = None, task_id: int = 1
+) -> AnnotatedTask:
+    """A task whose sentences each report a seizure: "<agency> seized <quantity> of <item>
+    [in <place>] [in <date>]." Spans are found by the bracketed words: [Q:..], [I:..],
+    [P:..], [D:..] mark quantity, item (DRUG; WILDLIFE if it says "scales"), place and date.
+    """
+    text = ""
+    spans: list[Span] = []
+    relations: list[Relation] = []
+    for n, sentence in enumerate(sentences):
+        parts: dict[str, tuple[int, int, str]] = {}
+        for token in ("Q", "I", "P", "D"):
+            marker = f"[{token}:"
+            if marker in sentence:
+                at = sentence.index(marker)
+                close = sentence.index("]", at)
+                phrase = sentence[at + len(marker) : close]
+                sentence = sentence[:at] + phrase + sentence[close + 1 :]
+                parts[token] = (len(text) + at, len(text) + at + len(phrase), phrase)
+        labels = {"Q": "QUANTITY", "P": "LOCATION", "D": "DATE"}
+        q_start, _, _ = parts["Q"]
+        i_start, i_end, item = parts["I"]
+        seizure_id = f"s{n}"
+        spans.append(Span(seizure_id, q_start, i_end, "SEIZURE", (text + sentence)[q_start:i_end]))
+        for token, (start, end, phrase) in parts.items():
+            label = labels.get(token) or ("WILDLIFE" if "scale" in item else "DRUG")
+            spans.append(Span(f"{token}{n}", start, end, label, phrase))
+            relation = {"Q": "QUANTITY_OF", "I": "SEIZED_ITEM", "P": "SEIZED_AT", "D": "SEIZED_ON"}
+            relations.append(Relation(seizure_id, f"{token}{n}", relation[token]))
+        text += sentence + " "
+    ann = Annotation("annotator-a", tuple(spans), tuple(relations))
+    return AnnotatedTask(
+        doc_id=doc_id,
+        task_id=task_id,
+        text=text,
+        chunk_end=len(text),
+        meta={"cluster_id": cluster or doc_id, "url": f"https://example.org/{doc_id}"},
+        annotations=(ann,),
+    )
+
+
+def test_events_mentions_of_one_seizure_in_a_document_become_one_event() -> None:
+    task = seizure_task(
+        "doc-a",
+        [
+            "Customs seized [Q:8.3 tons] of [I:pangolin scales] in [P:Hai Phong].",
+            "The [Q:8.3 tonnes] of [I:pangolin scales] were found in [D:March 2019].",
+            "Police seized [Q:500 kg] of [I:drugs] in [P:Ho Chi Minh City] in [D:May 2019].",
+            "The [Q:500kg] of [I:ketamine] came in on [D:May 11, 2019].",
+        ],
+    )
+    frame = seizure_events(adjudicate([task]))
+    assert tuple(frame.columns) == EVENT_COLUMNS
+    assert len(frame) == 2
+    pangolin, ketamine = frame.iloc[0], frame.iloc[1]
+    assert (pangolin["mention_count"], pangolin["source_count"]) == (2, 1)
+    assert pangolin["location"] == "Hai Phong" and pangolin["date"] == "2019-03"
+    assert [m["text"] for m in pangolin["mentions"]] == [
+        "8.3 tons of pangolin scales",
+        "8.3 tonnes of pangolin scales",
+    ]
+    # a generic item ("drugs") joins the specific one; the more precise date wins
+    assert ketamine["mention_count"] == 2
+    assert ketamine["item"] == "drugs; ketamine" and ketamine["date"] == "2019-05-11"
+    assert ketamine["quantity_value"] == 500.0 and ketamine["quantity_unit"] == "kg"
+    assert frame["event_id"].is_unique and frame["event_id"].str.match(r"event-[0-9a-f]{12}$").all()
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        "Customs seized [Q:9 tons] of [I:pangolin scales] in [P:Hai Phong].",  # other quantity
+        "Customs seized [Q:8.3 tons] of [I:ivory] in [P:Hai Phong].",  # other item
+        "Customs seized [Q:8.3 tons] of [I:pangolin scales] in [P:Da Nang].",  # other place
+        "Customs seized [Q:8.3 tons] of [I:pangolin scales] in [D:May 2018].",  # other date
+    ],
+)
+def test_events_keep_apart_seizures_that_differ(second: str) -> None:
+    first = "Customs seized [Q:8.3 tons] of [I:pangolin scales] in [P:Hai Phong] in [D:March 2019]."
+    frame = seizure_events(adjudicate([seizure_task("doc-a", [first, second])]))
+    assert len(frame) == 2 and list(frame["mention_count"]) == [1, 1]
+
+
+def test_events_link_reports_of_one_seizure_across_documents_and_keep_every_source() -> None:
+    full = "Customs seized [Q:500 kg] of [I:ketamine] in [P:Ho Chi Minh City] in [D:May 2019]."
+    tasks = [
+        seizure_task("doc-a", [full], task_id=1),
+        # another story (another cluster) with the same item, quantity, date and place
+        seizure_task("doc-b", [full.replace("May 2019", "May 11, 2019")], task_id=2),
+        # a syndicated copy of doc-a: same cluster, so a partial mention is enough
+        seizure_task(
+            "doc-c", ["Officers found [Q:500kg] of [I:drugs]."], cluster="doc-a", task_id=3
+        ),
+        # another story that says no place: not linked, it may be another seizure
+        seizure_task(
+            "doc-d", ["Police seized [Q:500 kg] of [I:ketamine] in [D:May 2019]."], task_id=4
+        ),
+    ]
+    frame = seizure_events(adjudicate(tasks))
+    assert len(frame) == 2
+    linked = frame[frame["source_count"] > 1].iloc[0]
+    assert [s["doc_id"] for s in linked["sources"]] == ["doc-a", "doc-b", "doc-c"]
+    assert linked["mention_count"] == 3 and linked["date"] == "2019-05-11"
+    assert [s["url"] for s in linked["sources"]][0] == "https://example.org/doc-a"
+    alone = frame[frame["source_count"] == 1].iloc[0]
+    assert alone["doc_id"] == "doc-d"
+
+
+def test_events_csv_writes_sources_and_mentions_as_json(tmp_path) -> None:
+    task = seizure_task("doc-a", ["Customs seized [Q:500 kg] of [I:ketamine] in [P:Hue]."])
+    path = write_events_csv(seizure_events(adjudicate([task])), tmp_path / "events.csv")
+    back = pd.read_csv(path)
+    assert json.loads(back.loc[0, "mentions"])[0]["text"] == "500 kg of ketamine"
+    assert json.loads(back.loc[0, "sources"]) == [
+        {"doc_id": "doc-a", "url": "https://example.org/doc-a", "title": None, "published": None}
+    ]
+
+
+def test_events_generic_items_come_from_the_gazetteer_file(tmp_path) -> None:
+    assert ("DRUG", "drug") in read_generic_items()
+    bad = tmp_path / "items.jsonl"
+    bad.write_text('# generic words\n{"label": "DRUG", "pattern": "drugs"}\nnot json\n')
+    with pytest.raises(ConfigError, match=r"items.jsonl:3"):
+        read_generic_items(bad)
+    assert fold_text("Pangolin Scales") == "pangolin scale"
+
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
+@pytest.fixture(scope="module")
+def seed_tasks(tmp_path_factory) -> list[AnnotatedTask]:
+    """The five seed pages, curated, with their gold annotations adjudicated (no server)."""
+    schema = load_schema()
+    out = tmp_path_factory.mktemp("seed-events") / "corpus"
+    curate([SEEDS], out_dir=out, progress=False)
+    docs = [d for d in read_corpus(str(out)) if d.status == "kept"]
+    gold = load_gold_dir(SEEDS / "gold", docs, schema=schema)
+    tasks = []
+    for i, task in enumerate(documents_to_tasks(docs, schema=schema)):
+        ann = gold[task.doc_id]
+        spans = tuple(
+            s for s in ann.spans if task.chunk_start <= s.start and s.end <= task.chunk_end
+        )
+        ids = {s.id for s in spans}
+        relations = tuple(r for r in ann.relations if r.head in ids and r.tail in ids)
+        tasks.append(
+            AnnotatedTask(
+                doc_id=task.doc_id,
+                task_id=i + 1,
+                text=task.text,
+                chunk_start=task.chunk_start,
+                chunk_end=task.chunk_end,
+                meta=dict(task.data),
+                annotations=(ann.with_(annotator="annotator-a", spans=spans, relations=relations),),
+            )
+        )
+    return adjudicate(tasks)
+
+
+def test_events_seed_release_has_one_row_per_distinct_seizure(seed_tasks) -> None:
+    mentions = seizure_mentions(seed_tasks)
+    frame = seizure_events(seed_tasks)
+    pangolin = frame[
+        frame["item"].str.contains("pangolin", na=False) & (frame["quantity_value"] == 8300)
+    ]
+    ketamine = frame[
+        frame["item"].str.contains("ketamine", na=False) & (frame["quantity_value"] == 500)
+    ]
+    assert (mentions["quantity_value"] == 8300).sum() == 3  # three mentions ...
+    assert len(pangolin) == 1 and pangolin.iloc[0]["mention_count"] == 3  # ... one seizure
+    assert pangolin.iloc[0]["source_count"] == 2 and pangolin.iloc[0]["date"] == "2019-03"
+    assert (mentions["quantity_value"] == 500).sum() == 4
+    assert len(ketamine) == 1 and ketamine.iloc[0]["mention_count"] == 4
+    assert ketamine.iloc[0]["location"] == "Ho Chi Minh City"
+    assert frame["mention_count"].sum() == len(mentions)
+    # kilograms summed over events count each seizure once
+    kg = frame.loc[frame["quantity_unit"] == "kg", "quantity_value"]
+    assert kg.sum() < mentions.loc[mentions["quantity_unit"] == "kg", "quantity_value"].sum()
+    assert len(set(kg)) == len(kg)
+
+
+def test_events_seizures_over_time_plot_points_are_events(seed_tasks) -> None:
+    frame = seizure_events(seed_tasks)
+    points = seizures_over_time(frame)
+    assert len(points) == frame[["quantity_value"]].dropna().shape[0]
+    assert (points["value"] == 8300.0).sum() == 1
+    assert (points["value"] == 500.0).sum() == 1

@@ -82,7 +82,7 @@ def test_pull_in_parts_gives_the_records_of_one_snapshot_and_stores_every_body(
     )
 
     one_snapshot, _ = export_to_tasks(
-        client.export_raw(ls_project.id), server_url=client.url, secret=SECRET
+        client.export_raw(ls_project.id), secret=SECRET, user_emails=client.list_user_emails()
     )
     assert result.problems == []
     assert result.tasks == one_snapshot  # same records, same (task id) order

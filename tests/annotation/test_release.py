@@ -492,3 +492,69 @@ def test_release_card_says_why_there_are_no_agreement_figures_with_one_annotator
     assert "| span F1, exact match | 0.500 |" in agreement_to_markdown(
         {"documents": 2, "exact_f1": 0.5}
     )
+
+
+def test_release_diff_covers_the_annotations_and_events_configs(tmp_path):
+    from annotation.events import seizure_events
+
+    tasks = make_tasks()
+    v1 = build_release(
+        tasks, version="0.1.0", releases_dir=tmp_path, schema=SCHEMA, events=seizure_events(tasks)
+    )
+    same = build_release(
+        tasks, version="0.1.1", releases_dir=tmp_path, schema=SCHEMA, events=seizure_events(tasks)
+    )
+    assert diff_releases(v1, same).unchanged
+    events = load_release(v1, "events", cache_dir=tmp_path / "cache")
+    row = next(r for s in events for r in events[s] if r["seizure_text"] == "500 kg of ketamine")
+    assert row["mention_count"] == len(row["mentions"]) == 1
+    assert row["mentions"][0]["text"] == "500 kg of ketamine"
+    assert row["sources"][0]["url"] == "https://news.example/d1"
+    assert "rows added / removed / changed: 0 / 0 / 0" in diff_releases(v1, same).to_markdown()
+
+    # the same annotations under a new pseudonym for Bob, and one event's quantity corrected
+    carol = pseudonymise("http://ls.local#4713", secret=SECRET)
+    renamed = [
+        t.with_(
+            annotations=tuple(
+                a.with_(annotator=carol) if a.annotator == BOB else a for a in t.annotations
+            )
+        )
+        for t in tasks
+    ]
+    events = seizure_events(renamed)
+    fixed = events["seizure_text"] == "500 kg of ketamine"
+    events.loc[fixed, "quantity_value"] = 400.0
+    v2 = build_release(
+        renamed,
+        version="0.2.0",
+        releases_dir=tmp_path,
+        schema=SCHEMA,
+        events=events,
+        parent="0.1.0",
+    )
+    diff = diff_releases(v1, v2)
+    assert not diff.unchanged
+    assert diff.added == diff.removed == () and diff.changed == {}  # documents: no change
+    annotations = diff.configs["annotations"]
+    bob_rows = {
+        f"{d} {BOB}" for d in read_documents(v1, "annotations").query("annotator == @BOB")["id"]
+    }
+    assert set(annotations.removed) == bob_rows and len(bob_rows) > 0
+    assert {k.replace(carol, BOB) for k in annotations.added} == bob_rows
+    ketamine_id = events.loc[fixed, "event_id"].iloc[0]
+    assert list(diff.configs["events"].changed) == [ketamine_id]
+    assert diff.configs["events"].changed[ketamine_id].fields_changed == (
+        "quantity_value: 500.0 -> 400.0",
+    )
+    md = diff.to_markdown()
+    assert "## Config `annotations`" in md and f"rows removed: {len(bob_rows)}" in md
+    assert f"### {ketamine_id}" in md and "quantity_value: 500.0 -> 400.0" in md
+
+
+def test_release_diff_of_a_changed_annotator_row_lists_its_spans(release, tmp_path):
+    tasks = make_tasks(bob_drops_last_span=False)
+    v = build_release(tasks, version="0.9.0", releases_dir=tmp_path, schema=SCHEMA)
+    changed = diff_releases(release, v).configs["annotations"].changed
+    assert changed and all(k.endswith(BOB) for k in changed)
+    assert all(c.spans_added and not c.spans_removed for c in changed.values())

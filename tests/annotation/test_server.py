@@ -14,8 +14,11 @@ from corpus.errors import LabelStudioError
 
 @pytest.mark.labelstudio
 def test_server_start_when_running_reports_the_same_server(label_studio):
+    # The running server, not the fixture's first one: a test may restart it (same port).
+    running = server_status(workdir=label_studio.workdir)
+    assert running is not None and running.url == label_studio.server.url
     again = start_server(workdir=label_studio.workdir)
-    assert again.pid == label_studio.server.pid
+    assert again.pid == running.pid
     assert server_status(workdir=label_studio.workdir) == again
     assert again.url.startswith("http://127.0.0.1:")
 

@@ -330,7 +330,36 @@ def test_load_clean_config_names_an_out_of_range_sketch_size(tmp_path):
     bad.write_text(
         "byline: {pattern: x}\nphoto_credit: {pattern: y}\nboilerplate: {sketch_lg_size: 40}\n"
     )
-    with pytest.raises(ConfigError, match=r"clean.yaml.*sketch_lg_size is 40"):
+    with pytest.raises(ConfigError, match=r"clean.yaml(.|\n)*boilerplate.sketch_lg_size(.|\n)*26"):
+        load_clean_config(bad)
+
+
+def test_load_clean_config_names_a_misspelt_key_and_its_nearest_name(tmp_path):
+    bad = tmp_path / "clean.yaml"
+    bad.write_text(
+        "byline: {pattern: x}\nphoto_credit: {pattern: y}\nboilerplate: {min_pges: 4}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_clean_config(bad)
+    message = str(caught.value)
+    assert str(bad) in message and "boilerplate.min_pges" in message and "min_pages" in message
+
+
+def test_load_clean_config_refuses_a_string_for_a_yes_no_setting(tmp_path):
+    bad = tmp_path / "clean.yaml"
+    bad.write_text(
+        "byline: {pattern: x}\nphoto_credit: {pattern: y}\ndates: {day_first: 'no'}\n"
+    )
+    with pytest.raises(ConfigError, match="dates.day_first"):
+        load_clean_config(bad)
+
+
+def test_load_clean_config_checks_the_glue_section_against_its_fields(tmp_path):
+    bad = tmp_path / "clean.yaml"
+    bad.write_text(
+        "byline: {pattern: x}\nphoto_credit: {pattern: y}\nglue: {min_gian: 2.0}\n"
+    )
+    with pytest.raises(ConfigError, match="glue.min_gian(.|\n)*min_gain"):
         load_clean_config(bad)
 
 

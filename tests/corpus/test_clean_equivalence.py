@@ -16,15 +16,9 @@ from pathlib import Path
 import pytest
 
 from corpus.boilerplate import line_key, normalised_key
-from corpus.clean import (
-    _SENTENCE_END,
-    _ends_sentence,
-    _lcs_length,
-    _similarity_at_least,
-    _split_lines,
-    clean_documents,
-    load_clean_config,
-)
+from corpus.clean import clean_documents, load_clean_config
+from corpus.clean.lines import _SENTENCE_END, _ends_sentence, _split_lines
+from corpus.clean.text import _lcs_length, _similarity_at_least
 from corpus.glue import _TOKEN, find_glued_words
 from corpus.records import Document, stable_id
 
@@ -73,7 +67,7 @@ def test_clean_split_lines_matches_the_line_regex():
 
 
 def test_clean_title_key_and_slug_prefix_fast_paths_match_their_definitions():
-    from corpus.clean import _alnum_key, _lower_prefix
+    from corpus.clean.text import _alnum_key, _lower_prefix
 
     rng = random.Random(13)
     alphabet = "aZ09 _-.é\u00df\u0130K\u212a\t"
@@ -241,7 +235,7 @@ def test_glue_part_table_equals_part_ok_on_every_listed_word():
 
 def test_chrome_and_block_matchers_equal_matching_each_pattern():
     # `.*X` patterns are searched for as `X`, the rest matched as one alternation
-    from corpus.clean import _any_matcher
+    from corpus.clean.lines import _any_matcher
 
     # searched patterns are skipped on ASCII lines without their required literal
     patterns = CONFIG.chrome_patterns + CONFIG.block_headers
@@ -262,7 +256,7 @@ def test_chrome_and_block_matchers_equal_matching_each_pattern():
 
 
 def test_clean_required_literal_comes_from_the_top_level_of_the_pattern():
-    from corpus.clean import _required_literal
+    from corpus.clean.lines import _required_literal
 
     assert _required_literal(re.compile(r"\ball rights reserved\b", re.I)) == "all rights reserved"
     assert _required_literal(re.compile(r"ab\.c(x)?yy")) == "ab.c"

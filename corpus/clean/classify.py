@@ -1,0 +1,247 @@
+"""The line classifier: how likely each line of a page is article content.
+
+Two logistic regressions over `corpus.clean.features`: the first reads each line and its
+neighbourhood, the second adds the first's probabilities around the line (content comes in runs,
+so a short line between two paragraphs is content and a long line inside a menu is not). The
+weights are trained by `scripts/train_line_classifier.py` on real pages whose labels come from an
+HTML extractor's output, with a fixed part of the sites held out, and ship in `line_model.json`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .features import CONTEXT_NAMES, FEATURE_NAMES, context_features, line_features
+from .language import LanguageGuess, detect_language, stopwords
+
+MODEL_RESOURCE = "line_model.json"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage: gradient-boosted trees (plain arrays) or a standardised logistic regression."""
+
+    kind: str  # "trees" or "logistic"
+    params: dict[str, Any]
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        """Log-odds of content for each row of `x`."""
+        if self.kind == "logistic":
+            p = self.params
+            return ((x - p["mean"]) / p["std"]) @ p["coef"][:-1] + p["coef"][-1]
+        return _tree_scores(self.params, x)
+
+    def to_json(self) -> dict[str, Any]:
+        if self.kind == "logistic":
+            return {
+                "kind": "logistic",
+                **{k: [round(float(v), 6) for v in a] for k, a in self.params.items()},
+            }
+        trees = [
+            {
+                k: [round(float(v), 6) if k in ("threshold", "value") else int(v) for v in t[k]]
+                for k in ("feature", "threshold", "left", "right", "value")
+            }
+            for t in self.params["trees"]
+        ]
+        return {
+            "kind": "trees",
+            "init": self.params["init"],
+            "learning_rate": self.params["learning_rate"],
+            "trees": trees,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Stage:
+        if data["kind"] == "logistic":
+            return cls(
+                "logistic", {k: np.asarray(data[k], dtype=float) for k in ("mean", "std", "coef")}
+            )
+        trees = [
+            {
+                k: np.asarray(t[k], dtype=float if k in ("threshold", "value") else np.int64)
+                for k in ("feature", "threshold", "left", "right", "value")
+            }
+            for t in data["trees"]
+        ]
+        return cls(
+            "trees",
+            {
+                "init": float(data["init"]),
+                "learning_rate": float(data["learning_rate"]),
+                "trees": trees,
+            },
+        )
+
+
+def _tree_scores_plain(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """Sum of the trees' leaf values, each tree walked for all rows (the plain definition)."""
+    rows = np.arange(len(x))
+    total = np.full(len(x), params["init"])
+    rate = params["learning_rate"]
+    for tree in params["trees"]:
+        feature, threshold = tree["feature"], tree["threshold"]
+        left, right = tree["left"], tree["right"]
+        node = np.zeros(len(x), dtype=np.int64)
+        while True:
+            inner = left[node] >= 0
+            if not inner.any():
+                break
+            f = np.where(inner, feature[node], 0)
+            go_left = x[rows, f] <= threshold[node]
+            node = np.where(inner, np.where(go_left, left[node], right[node]), node)
+        total += rate * tree["value"][node]
+    return total
+
+
+def _packed(params: dict[str, Any]) -> dict[str, Any]:
+    """The trees as one table of nodes: a leaf points at itself on both sides and compares
+    feature 0 with +inf, so every row can take the same number of steps in every tree."""
+    if "packed" in params:
+        return params["packed"]
+    trees = params["trees"]
+    offsets = np.cumsum([0] + [len(t["left"]) for t in trees[:-1]])
+    feature, threshold, left, right, value = [], [], [], [], []
+    depth = 0
+    for offset, t in zip(offsets, trees, strict=True):
+        n = len(t["left"])
+        leaf = t["left"] < 0
+        here = np.arange(n) + offset
+        feature.append(np.where(leaf, 0, t["feature"]))
+        threshold.append(np.where(leaf, np.inf, t["threshold"]))
+        left.append(np.where(leaf, here, t["left"] + offset))
+        right.append(np.where(leaf, here, t["right"] + offset))
+        value.append(t["value"])
+        depth = max(depth, _depth(t))
+    packed = {
+        "roots": offsets.astype(np.int64),
+        "feature": np.concatenate(feature).astype(np.int64),
+        "threshold": np.concatenate(threshold),
+        "left": np.concatenate(left).astype(np.int64),
+        "right": np.concatenate(right).astype(np.int64),
+        "value": np.concatenate(value) * params["learning_rate"],
+        "depth": depth,
+    }
+    params["packed"] = packed
+    return packed
+
+
+def _depth(tree: dict[str, Any]) -> int:
+    depth = {0: 0}
+    for node in range(len(tree["left"])):
+        for child in (tree["left"][node], tree["right"][node]):
+            if child >= 0:
+                depth[int(child)] = depth[node] + 1
+    return max(depth.values())
+
+
+def _tree_scores(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """`_tree_scores_plain`, all trees at once: one step down every tree per level."""
+    packed = _packed(params)
+    n, width = x.shape
+    flat = x.ravel()
+    base = (np.arange(n, dtype=np.int64) * width)[:, None]
+    node = np.broadcast_to(packed["roots"], (n, len(packed["roots"]))).copy()
+    feature, threshold = packed["feature"], packed["threshold"]
+    left, right = packed["left"], packed["right"]
+    for _ in range(packed["depth"]):
+        go_left = flat[base + feature[node]] <= threshold[node]
+        node = np.where(go_left, left[node], right[node])
+    return params["init"] + packed["value"][node].sum(axis=1)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+@dataclass(frozen=True)
+class LineModel:
+    """The two stages and the probability below which a line is not content."""
+
+    stage1: Stage
+    stage2: Stage | None
+    threshold: float
+
+    def context_of(self, x: np.ndarray) -> np.ndarray:
+        return context_features(_sigmoid(self.stage1.score(x)))
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """P(content) of each row of line features (one row per non-blank line)."""
+        if len(x) == 0:
+            return np.zeros(0)
+        if self.stage2 is None:
+            return _sigmoid(self.stage1.score(x))
+        return _sigmoid(self.stage2.score(np.hstack([x, self.context_of(x)])))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "about": "contraband-corpus line classifier; made by scripts/train_line_classifier.py",
+            "features": list(FEATURE_NAMES),
+            "context": list(CONTEXT_NAMES),
+            "threshold": self.threshold,
+            "stage1": self.stage1.to_json(),
+            "stage2": None if self.stage2 is None else self.stage2.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LineModel:
+        if tuple(data["features"]) != FEATURE_NAMES or tuple(data["context"]) != CONTEXT_NAMES:
+            raise ValueError(
+                "line_model.json was trained on other features than corpus/clean/features.py "
+                "computes; retrain it with scripts/train_line_classifier.py --write"
+            )
+        stage2 = None if data.get("stage2") is None else Stage.from_json(data["stage2"])
+        return cls(Stage.from_json(data["stage1"]), stage2, float(data["threshold"]))
+
+
+@functools.cache
+def default_line_model() -> LineModel:
+    """The model shipped with the package (read once per process)."""
+    text = resources.files(__package__).joinpath(MODEL_RESOURCE).read_text(encoding="utf-8")
+    return LineModel.from_json(json.loads(text))
+
+
+class PageInputs(NamedTuple):
+    """A page's non-blank lines, their raw line numbers, its language and their features."""
+
+    lines: list[str]
+    line_numbers: list[int]
+    language: LanguageGuess
+    features: np.ndarray
+
+
+def page_inputs(raw: str, *, lines: Sequence[str] | None = None) -> PageInputs:
+    """Non-blank lines of a page with the classifier's features (`lines`: the page split already)."""
+    all_lines = list(lines) if lines is not None else raw.split("\n")
+    numbers = [i for i, line in enumerate(all_lines) if line.strip()]
+    kept = [all_lines[i] for i in numbers]
+    blank_before = [i == 0 or not all_lines[i - 1].strip() for i in numbers]
+    blank_after = [i + 1 >= len(all_lines) or not all_lines[i + 1].strip() for i in numbers]
+    language = detect_language(kept)
+    x = line_features(kept, blank_before, blank_after, stopwords(language.code))
+    return PageInputs(kept, numbers, language, x)
+
+
+def content_probabilities(model: LineModel, pages: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """`model.probabilities` of several pages' feature rows, evaluated in one batch (the trees
+    are walked once for all the pages' lines instead of once per page)."""
+    sizes = [len(x) for x in pages]
+    if not sum(sizes):
+        return [np.zeros(0) for _ in pages]
+    bounds = np.cumsum([0, *sizes])
+    x = np.vstack([x for x in pages if len(x)])
+    p1 = _sigmoid(model.stage1.score(x))
+    if model.stage2 is None:
+        return [p1[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    context = np.vstack(
+        [context_features(p1[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    )
+    p2 = _sigmoid(model.stage2.score(np.hstack([x, context])))
+    return [p2[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]

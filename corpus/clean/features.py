@@ -1,0 +1,262 @@
+"""What a line looks like, as numbers: the inputs of the line classifier.
+
+Features in the spirit of jusText and boilerpipe, computed the same way for any language and any
+common converter (plain text, inscriptis layout text, html2text markdown): length, stopword
+density in the page's language, sentence punctuation, link and image markup, list and heading
+markers, indentation, capitalisation, digits, repetition inside the page, position, and the same
+measures over the neighbouring lines (content comes in runs; so does chrome). Nothing here is an
+English string: the only word list is the page language's stopwords.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+_IMAGE = re.compile(r"!\[([^\]]*)\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)")
+_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)")
+_BARE_URL = re.compile(r"<?(?:https?://|www\.)\S+>?")
+_BULLET = re.compile(r"^\s*(?:[*+\-•·▪►–—]|\d{1,3}[.)])\s+")
+_HEADING = re.compile(r"^\s*#{1,6}\s")
+_WORD = re.compile(r"[^\W_]+(?:[-'’.][^\W_]+)*")
+_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*$")
+_SENTENCE_MARK = re.compile(r"[.!?…。！？](?=\s|$)")
+_SEPARATORS = re.compile(r"\s[|·•»>/]\s|\s\|")
+_COPYRIGHT = re.compile(r"©|\(c\)\s*\d{4}|\bcopyright\b", re.I)
+_EMAIL_OR_HANDLE = re.compile(r"\S@\S|(?:^|\s)@\w")
+
+_DIGIT = re.compile(r"\d")
+_PUNCT = ".,;:!?\"'“”‘’«»()[]{}…-–—*_/"
+_HAS_SEPARATOR = re.compile(r"[|·•»>/]").search
+
+PROSE_MIN_WORDS = 12
+PROSE_MIN_STOPWORDS = 0.15
+
+
+class LineView(NamedTuple):
+    """A line as the reader sees it: markup stripped, links and images measured."""
+
+    visible: str  # the text without link targets, image markup, list or heading markers
+    link_chars: int  # characters of visible text that are link text
+    images: int
+    bullet: bool
+    heading: bool
+    indent: int
+
+
+def view_line(line: str) -> LineView:
+    """The visible text of one raw line and what markup it carried."""
+    indent = len(line) - len(line.lstrip(" \t"))
+    text = line.strip()
+    images = 0
+    if "](" in text:
+        text, images = _IMAGE.subn(lambda m: "", text)
+    link_chars = 0
+    if "](" in text:
+        parts: list[str] = []
+
+        def link_text(m: re.Match[str]) -> str:
+            parts.append(m.group(1))
+            return m.group(1)
+
+        text = _LINK.sub(link_text, text)
+        link_chars = sum(len(p.strip()) for p in parts)
+    if "http" in text or "www." in text:
+        stripped = _BARE_URL.sub(" ", text)
+        link_chars += len(text) - len(stripped)
+        text = stripped
+    bullet = bool(_BULLET.match(text))
+    if bullet:
+        text = _BULLET.sub("", text, count=1)
+    heading = bool(_HEADING.match(text))
+    if heading:
+        text = text.lstrip("# ")
+    text = text.strip(" \t*_|")
+    return LineView(text, min(link_chars, len(text)), images, bullet, heading, indent)
+
+
+FEATURE_NAMES = (
+    "log_chars",
+    "log_words",
+    "stopword_density",
+    "no_stoplist",
+    "ends_sentence",
+    "sentence_marks_per_word",
+    "commas_per_word",
+    "link_fraction",
+    "image_only",
+    "has_image",
+    "bullet",
+    "heading",
+    "log_indent",
+    "digit_fraction",
+    "capitalised_fraction",
+    "all_caps",
+    "separators_per_word",
+    "log_repeats",
+    "position",
+    "copyright",
+    "email_or_handle",
+    "mean_word_length",
+    "is_prose",
+    "blank_before",
+    "blank_after",
+    "context1_prose",
+    "context3_prose",
+    "context3_stopwords",
+    "context3_log_words",
+    "context3_link",
+    "context10_prose",
+    "log_distance_to_prose",
+    "page_prose_fraction",
+    "page_log_lines",
+    "log_words_sq",
+    "stopwords_x_words",
+    "previous_log_words",
+    "next_log_words",
+    "previous_stopwords",
+    "next_stopwords",
+    "previous_link",
+    "next_link",
+    "inside_prose_span",
+    "log_prose_chars_after",
+    "log_prose_chars_before",
+)
+
+
+def _mean_around(values: np.ndarray, k: int) -> np.ndarray:
+    """Mean of `values` (one row per line; one column or several) over the k lines before
+    and after each line, the line itself excluded."""
+    n = len(values)
+    if n == 0:
+        return values
+    flat = values.ndim == 1
+    v = values[:, None] if flat else values
+    csum = np.zeros((n + 1, v.shape[1]))
+    np.cumsum(v, axis=0, out=csum[1:])
+    index = np.arange(n)
+    lo = np.maximum(index - k, 0)
+    hi = np.minimum(index + k + 1, n)
+    window_sum = csum[hi] - csum[lo] - v
+    count = (hi - lo - 1)[:, None]
+    out = np.divide(window_sum, count, out=np.zeros_like(window_sum), where=count > 0)
+    return out[:, 0] if flat else out
+
+
+def line_features(
+    lines: Sequence[str],
+    blank_before: Sequence[bool],
+    blank_after: Sequence[bool],
+    stopwords: frozenset[str],
+) -> np.ndarray:
+    """One row of `FEATURE_NAMES` per non-blank line of a page (in page order).
+
+    `blank_before` / `blank_after` say whether a blank line separates each line from its
+    neighbour (paragraph breaks in plain-text dumps)."""
+    n = len(lines)
+    x = np.zeros((n, len(FEATURE_NAMES)))
+    if n == 0:
+        return x
+    views = [view_line(line) for line in lines]
+    keys = [" ".join(v.visible.lower().split()) for v in views]
+    repeats = Counter(keys)
+    has_stoplist = bool(stopwords)
+    for i, v in enumerate(views):
+        text = v.visible
+        words = _WORD.findall(text)
+        n_words = len(words)
+        n_chars = len(text)
+        row = x[i]
+        row[0] = math.log1p(n_chars)
+        row[1] = math.log1p(n_words)
+        if n_words:
+            if has_stoplist:
+                row[2] = (
+                    sum(1 for w in text.lower().split() if w.strip(_PUNCT) in stopwords) / n_words
+                )
+            row[5] = len(_SENTENCE_MARK.findall(text)) / n_words
+            row[6] = text.count(",") / n_words
+            row[14] = sum(1 for w in words if w[0].isupper()) / n_words
+            row[16] = len(_SEPARATORS.findall(text)) / n_words if _HAS_SEPARATOR(text) else 0.0
+            row[21] = min(sum(map(len, words)) / n_words, 20.0) / 10
+        row[3] = 0.0 if has_stoplist else 1.0
+        row[4] = 1.0 if _SENTENCE_END.search(text) else 0.0
+        row[7] = v.link_chars / n_chars if n_chars else (1.0 if v.images else 0.0)
+        row[8] = 1.0 if v.images and n_chars == 0 else 0.0
+        row[9] = 1.0 if v.images else 0.0
+        row[10] = 1.0 if v.bullet else 0.0
+        row[11] = 1.0 if v.heading else 0.0
+        row[12] = math.log1p(v.indent)
+        if n_chars:
+            row[13] = _DIGIT.subn("", text)[1] / n_chars
+            row[15] = 1.0 if text.isupper() and n_chars >= 4 else 0.0
+        row[17] = math.log(repeats[keys[i]])
+        row[18] = i / max(1, n - 1)
+        row[19] = 1.0 if _COPYRIGHT.search(text) else 0.0
+        row[20] = 1.0 if "@" in text and _EMAIL_OR_HANDLE.search(text) else 0.0
+        row[22] = (
+            1.0
+            if n_words >= PROSE_MIN_WORDS
+            and (row[2] >= PROSE_MIN_STOPWORDS or not has_stoplist)
+            and row[7] < 0.5
+            else 0.0
+        )
+        row[23] = 1.0 if blank_before[i] else 0.0
+        row[24] = 1.0 if blank_after[i] else 0.0
+    prose = x[:, 22]
+    x[:, 25] = _mean_around(prose, 1)
+    x[:, 26:30] = _mean_around(x[:, [22, 2, 1, 7]], 3)
+    x[:, 30] = _mean_around(prose, 10)
+    x[:, 31] = np.log1p(_distance_to(prose))
+    x[:, 32] = prose.mean()
+    x[:, 33] = math.log1p(n)
+    x[:, 34] = x[:, 1] ** 2 / 10
+    x[:, 35] = x[:, 2] * x[:, 1]
+    for column, source in ((36, 1), (38, 2), (40, 7)):
+        x[1:, column] = x[:-1, source]
+        x[:-1, column + 1] = x[1:, source]
+    prose_lines = np.flatnonzero(prose)
+    if len(prose_lines):
+        x[prose_lines[0] : prose_lines[-1] + 1, 42] = 1.0
+    prose_chars = prose * np.expm1(x[:, 0])
+    after = np.cumsum(prose_chars[::-1])[::-1] - prose_chars
+    x[:, 43] = np.log1p(after)
+    x[:, 44] = np.log1p(np.cumsum(prose_chars) - prose_chars)
+    return x
+
+
+def _distance_to(flags: np.ndarray) -> np.ndarray:
+    """Per line, how many lines away the nearest flagged line is (n when there is none)."""
+    n = len(flags)
+    where = np.flatnonzero(flags)
+    if len(where) == 0:
+        return np.full(n, float(n))
+    index = np.arange(n)
+    right = np.searchsorted(where, index)
+    after = np.where(right < len(where), where[np.minimum(right, len(where) - 1)] - index, n)
+    before = np.where(right > 0, index - where[np.maximum(right - 1, 0)], n)
+    return np.minimum(after, before).astype(float)
+
+
+CONTEXT_NAMES = ("p_self", "p_around1", "p_around3", "p_around8", "p_max_around2")
+
+
+def context_features(p: np.ndarray) -> np.ndarray:
+    """Second-stage inputs: the first stage's content probability around each line."""
+    n = len(p)
+    out = np.zeros((n, len(CONTEXT_NAMES)))
+    if n == 0:
+        return out
+    out[:, 0] = p
+    out[:, 1] = _mean_around(p, 1)
+    out[:, 2] = _mean_around(p, 3)
+    out[:, 3] = _mean_around(p, 8)
+    padded = np.concatenate([np.zeros(2), p, np.zeros(2)])
+    neighbours = np.stack([padded[k : k + n] for k in (0, 1, 3, 4)])
+    out[:, 4] = neighbours.max(axis=0)
+    return out

@@ -1,0 +1,285 @@
+"""Clean one page: the rules that claim its lines, then the edits, the clean text and its
+offset map. See the package docstring for the order of the rules."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Generator, Mapping, Sequence
+from typing import Any
+
+from ..glue import find_glued_words_in_pages, insert_spaces
+from ..offsets import EDIT_ORDER, Edit, apply_edits
+from ..records import STATUS_REJECTED, Document
+from .classify import (
+    LineModel,
+    PageInputs,
+    content_probabilities,
+    default_line_model,
+    page_inputs,
+)
+from .config import CleanConfig
+from .lines import LineScanner, _no_match, _split_lines
+from .normalise import _disjoint, _normalise_line
+from .rules import (
+    PageLines,
+    keep_cut_last_line,
+    mark_blank_lines,
+    mark_bylines,
+    mark_chrome,
+    mark_classified,
+    mark_credit_lines,
+    mark_doubled_and_repeated,
+    mark_head,
+    mark_labelled_link_lists,
+    mark_learned_boilerplate,
+    mark_related_blocks,
+    mark_slug_lines,
+    read_page,
+)
+from .text import _parse_names
+
+
+class Cleaner:
+    """Cleans pages with one config. Owns what the config derives (the line scanner and its
+    bounded cache of line facts) and the line model; made once and handed to workers."""
+
+    def __init__(self, config: CleanConfig, *, model: LineModel | None = None):
+        self.config = config
+        self.scanner = LineScanner(config)
+        self.model = model if model is not None else default_line_model()
+
+    def clean_page(self, doc: Document, *, boilerplate: frozenset[str] = frozenset()) -> Document:
+        """See `clean_page`."""
+        return _clean_batch(self, [doc], [boilerplate])[0]
+
+    def clean_pages(
+        self, docs: Sequence[Document], *, learned: Mapping[str, frozenset[str]]
+    ) -> list[Document]:
+        """See `clean_pages`."""
+        return _clean_batch(self, docs, [learned.get(d.site or "", frozenset()) for d in docs])
+
+
+def clean_page(
+    doc: Document,
+    *,
+    config: CleanConfig,
+    boilerplate: frozenset[str] = frozenset(),
+) -> Document:
+    """The cleaned copy of `doc`: clean text, every edit with its reason, the offset map,
+    and title / published / authors moved out of the body. Rejected documents come back
+    unchanged. Pure: no I/O, same input -> same output."""
+    return Cleaner(config).clean_page(doc, boilerplate=boilerplate)
+
+
+def clean_pages(
+    docs: Sequence[Document],
+    *,
+    config: CleanConfig,
+    learned: Mapping[str, frozenset[str]],
+    cleaner: Cleaner | None = None,
+) -> list[Document]:
+    """`clean_page` of every page (with its site's `learned` boilerplate), in order. The
+    same result, faster: the pages' lines are scored and their glued words looked up in
+    one batch. Pass a `cleaner` made once to keep its caches across calls."""
+    if cleaner is None or cleaner.config != config:
+        cleaner = Cleaner(config)
+    return cleaner.clean_pages(docs, learned=learned)
+
+
+_GlueRequest = tuple[str, list[tuple[int, int]]]  # raw text, ranges to repair
+
+
+def _extracted_from_html(doc: Document) -> bool:
+    return "html_length" in doc.metadata
+
+
+def _clean_batch(
+    cleaner: Cleaner, docs: Sequence[Document], boilerplates: Sequence[frozenset[str]]
+) -> list[Document]:
+    """Score every page's lines with the line classifier in one batch, run each page's
+    `_clean_steps` up to its glue request, answer all the requests in one
+    `find_glued_words_in_pages` call, then let each page finish."""
+    config = cleaner.config
+    out: list[Document] = []
+    paused: list[tuple[int, Generator[_GlueRequest, list[list[Edit]], Document]]] = []
+    requests: list[_GlueRequest] = []
+    inputs = [
+        None
+        if doc.status == STATUS_REJECTED
+        else page_inputs(doc.raw_text, lines=_split_lines(doc.raw_text)[3])
+        for doc in docs
+    ]
+    # pages extracted from HTML were already separated from their chrome by the extractor
+    classified = [
+        page is not None and config.classifier_enabled and not _extracted_from_html(doc)
+        for doc, page in zip(docs, inputs, strict=True)
+    ]
+    probabilities = iter(
+        content_probabilities(
+            cleaner.model,
+            [page.features for page, c in zip(inputs, classified, strict=True) if c and page],
+        )
+        if any(classified)
+        else []
+    )
+    for doc, boilerplate, page, c in zip(docs, boilerplates, inputs, classified, strict=True):
+        scores = next(probabilities) if c else None
+        steps = _clean_steps(doc, cleaner, boilerplate, page, scores)
+        try:
+            requests.append(next(steps))
+        except StopIteration as done:  # nothing to repair (a rejected page)
+            out.append(done.value)
+            continue
+        paused.append((len(out), steps))
+        out.append(doc)  # replaced below
+    glued = find_glued_words_in_pages(requests, config=config.glue) if requests else []
+    for (row, steps), page_glued in zip(paused, glued, strict=True):
+        try:
+            steps.send(page_glued)
+        except StopIteration as done:
+            out[row] = done.value
+        else:
+            raise RuntimeError("_clean_steps asked for glued words twice")
+    return out
+
+
+def _clean_steps(
+    doc: Document,
+    cleaner: Cleaner,
+    boilerplate: frozenset[str],
+    page_inputs: PageInputs | None = None,
+    scores: Any = None,
+) -> Generator[_GlueRequest, list[list[Edit]], Document]:
+    """The cleaning of one page, paused once: it yields the raw ranges whose glued words
+    it needs (the kept lines and the title), is sent back their glue edits (one list per
+    range) and returns the cleaned document. A batch of pages thus asks glue once."""
+    if doc.status == STATUS_REJECTED:
+        return doc
+    config = cleaner.config
+    page = read_page(
+        doc,
+        cleaner.scanner,
+        scores=None
+        if page_inputs is None or scores is None
+        else (page_inputs.line_numbers, scores),
+    )
+    language = page_inputs.language.code if page_inputs is not None else None
+    if language:
+        page.metadata["language"] = language
+    threshold = config.min_content_probability
+    mark_chrome(page)
+    mark_classified(page, cleaner.model.threshold if threshold is None else threshold)
+    keep_cut_last_line(page, config)
+    mark_head(page, config, boilerplate)
+    mark_bylines(page, config)
+    mark_learned_boilerplate(page, boilerplate)
+    mark_related_blocks(page, config)
+    mark_labelled_link_lists(page)
+    mark_slug_lines(page, config)
+    mark_doubled_and_repeated(page, config)
+    mark_credit_lines(page, cleaner.scanner, config)
+    last_content = mark_blank_lines(page)
+
+    edits = removal_edits(page)
+    kept = [i for i, reason in enumerate(page.reasons) if reason is None]
+    content, line_edits = kept_content(page, kept, cleaner.scanner, config)
+    # glued words of every kept line and of the title, in one pass
+    span = page.title_span
+    glue_ranges = content if span is None else [*content, span]
+    if language not in config.glue_languages:
+        glue_ranges = []  # glued words are repaired only in languages configured for it
+    glued = yield page.raw, glue_ranges
+    if not glue_ranges:
+        glued = [[] for _ in content] + ([] if span is None else [[]])
+    if span is not None:
+        page.title = " ".join(insert_spaces(page.raw, glued[-1], *span).split())
+    edits += kept_line_edits(page, kept, content, line_edits, glued, last_content)
+    edits.sort(key=EDIT_ORDER)  # sorted once: apply_edits finds them in order
+    clean_text, offset_map = apply_edits(page.raw, edits)
+    return _finished(page, clean_text, edits, offset_map)
+
+
+def removal_edits(page: PageLines) -> list[Edit]:
+    """One edit per run of adjacent lines removed for one reason."""
+    edits: list[Edit] = []
+    i = 0
+    for reason, run in itertools.groupby(page.reasons):
+        length = len(list(run))
+        if reason is not None:
+            edits.append(Edit(page.starts[i], page.ends[i + length - 1], "", reason))
+        i += length
+    return edits
+
+
+def kept_content(
+    page: PageLines, kept: list[int], scanner: LineScanner, config: CleanConfig
+) -> tuple[list[tuple[int, int]], list[list[Edit]]]:
+    """Raw [start, end) of each kept line's content, and each line's edits so far: a
+    caption's trailing photo credit goes (its names to `authors`), the rest is content."""
+    find_credit = scanner.credit_match if scanner.may_have_credits(page.raw) else _no_match
+    content: list[tuple[int, int]] = []
+    line_edits: list[list[Edit]] = []
+    for i in kept:
+        start = page.starts[i]
+        text = page.texts[i]
+        content_end = page.content_ends[i]
+        line_edits.append([])
+        if text:
+            m = page.credit_matches[i] if i in page.credit_matches else find_credit(text.rstrip())
+            if m and m.start() > 0:
+                cut = start + m.start()
+                while cut > start and page.raw[cut - 1].isspace():
+                    cut -= 1
+                line_edits[-1].append(Edit(cut, start + len(text.rstrip()), "", "photo_credit"))
+                page.credits.extend(_parse_names(m.group("names"), config))
+                content_end = cut
+        content.append((start, content_end))
+    return content, line_edits
+
+
+def kept_line_edits(
+    page: PageLines,
+    kept: list[int],
+    content: list[tuple[int, int]],
+    line_edits: list[list[Edit]],
+    glued: list[list[Edit]],
+    last_content: int,
+) -> list[Edit]:
+    """Inside each kept line: normalisation, glued words, its line break."""
+    raw = page.raw
+    edits: list[Edit] = []
+    for k, i in enumerate(kept):
+        start, content_end = content[k]
+        line_content_end = page.content_ends[i]
+        found = line_edits[k]
+        if start < line_content_end:
+            found.extend(_normalise_line(raw, start, content_end, line_content_end))
+            found.extend(glued[k])
+        end = page.ends[i]
+        terminator_length = end - line_content_end
+        if i == last_content and terminator_length:
+            found.append(Edit(line_content_end, end, "", "whitespace"))
+        elif terminator_length and (terminator_length > 1 or raw[line_content_end] != "\n"):
+            found.append(Edit(line_content_end, end, "\n", "whitespace"))
+        # a line's edits stay inside the line, so overlaps are resolved line by line
+        edits.extend(_disjoint(found) if len(found) > 1 else found)
+    return edits
+
+
+def _finished(page: PageLines, clean_text: str, edits: list[Edit], offset_map: Any) -> Document:
+    authors = page.authors
+    for name in page.credits:
+        if name not in authors:
+            authors.append(name)
+    metadata = page.metadata
+    if page.credits:
+        metadata["photo_credits"] = sorted(set(page.credits), key=page.credits.index)
+    return page.doc.with_(
+        clean_text=clean_text,
+        edits=tuple(edits),
+        offset_map=offset_map,
+        title=page.title,
+        published=page.published,
+        authors=tuple(dict.fromkeys(authors)),
+        metadata=metadata,
+    )

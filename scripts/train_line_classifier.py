@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Train the cleaner's line classifier (corpus/clean/line_model.json) from real pages.
+
+Training data: the whole-page text dumps of ../shared/eval/trafilatura-dev.jsonl.gz and their
+HTML (trafilatura-dev-html.jsonl.gz). Line labels are derived automatically, never by hand: a dump
+line is content when its visible text lies inside trafilatura's extraction of the same page's
+HTML (long lines anywhere in it, short lines only next to the previous match), boilerplate
+otherwise. The dev set's own keep/drop chunks are not used for training; they only score.
+
+A fixed part of the pages is held out by site (md5 of the host, 1 in 4) and never trained or
+tuned on; the script prints line accuracy and the dev-set chunk metric on both parts.
+
+Usage: .venv/bin/python scripts/train_line_classifier.py [--eval-dir ../shared/eval] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import pickle
+import re
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+from scipy.optimize import minimize
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from corpus.clean.classify import LineModel, Stage, page_inputs  # noqa: E402
+from corpus.clean.features import view_line  # noqa: E402
+
+HELD_OUT_BUCKETS = 4  # 1 site in 4 is held out
+
+
+def held_out(url: str) -> bool:
+    """The fixed held-out part: by site, so no page of a held-out site is trained on."""
+    host = urlparse(url).netloc.lower().removeprefix("www.")
+    if not host:
+        host = url.split("::", 1)[-1].split("-", 1)[0]
+    return int(hashlib.md5(host.encode()).hexdigest(), 16) % HELD_OUT_BUCKETS == 0
+
+
+def norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text or "").strip()
+
+
+def read(path: Path) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def extractions(eval_dir: Path, cache: Path) -> dict[str, str]:
+    if cache.exists():
+        return pickle.loads(cache.read_bytes())
+    import trafilatura
+
+    out = {}
+    for rec in read(eval_dir / "trafilatura-dev-html.jsonl.gz"):
+        out[rec["eval_id"]] = trafilatura.extract(rec["html"], include_comments=False,
+                                                  include_tables=True) or ""
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(pickle.dumps(out))
+    return out
+
+
+def line_labels(lines: list[str], extracted: str) -> np.ndarray:
+    """1 for lines inside the extraction, 0 otherwise (short lines only near the last match)."""
+    ext = norm(extracted)
+    labels = np.zeros(len(lines))
+    cursor = 0
+    for i, line in enumerate(lines):
+        text = norm(view_line(line).visible)
+        if len(text) < 2:
+            continue
+        if len(text.split()) >= 6:
+            at = ext.find(text)
+            if at >= 0:
+                labels[i] = 1
+                cursor = at + len(text)
+        else:
+            at = ext.find(text, max(0, cursor - 20))
+            if 0 <= at - cursor < 200:
+                labels[i] = 1
+                cursor = at + len(text)
+    return labels
+
+
+def truncation_point(labels: np.ndarray, seed: str) -> int | None:
+    """A line inside the page's content run, in its second half (None: too little content)."""
+    content = np.flatnonzero(labels)
+    if len(content) < 6:
+        return None
+    rng = np.random.default_rng(int(hashlib.md5(seed.encode()).hexdigest()[:8], 16))
+    return int(content[rng.integers(len(content) // 2, len(content) - 1)])
+
+
+def chunk_labels(lines: list[str], rec: dict, labels: np.ndarray) -> np.ndarray:
+    """The extractor's labels, overruled where a line lies in a known keep or drop chunk."""
+    keep = [norm(w) for w in rec["with"]]
+    drop = [norm(w) for w in rec["without"]]
+    out = labels.copy()
+    for i, line in enumerate(lines):
+        text = norm(view_line(line).visible)
+        if len(text) < 15:
+            continue
+        if any(text in w or w in text for w in keep):
+            out[i] = 1
+        elif any(text in w or w in text for w in drop):
+            out[i] = 0
+    return out
+
+
+def fit_trees(x: np.ndarray, y: np.ndarray, weight: np.ndarray, seed: int = 0) -> dict:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    gb = GradientBoostingClassifier(n_estimators=200, max_depth=3, learning_rate=0.1,
+                                    subsample=0.5, random_state=seed)
+    gb.fit(x, y, sample_weight=weight)
+    return trees_to_json(gb)
+
+
+def trees_to_json(gb) -> dict:
+    """A fitted GradientBoostingClassifier as plain arrays (its public `tree_` attributes)."""
+    prior = float(gb.init_.class_prior_[1])
+    trees = []
+    for estimator in gb.estimators_[:, 0]:
+        t = estimator.tree_
+        trees.append({
+            "feature": t.feature.tolist(), "threshold": [round(v, 6) for v in t.threshold.tolist()],
+            "left": t.children_left.tolist(), "right": t.children_right.tolist(),
+            "value": [round(float(v), 6) for v in t.value[:, 0, 0]],
+        })
+    return {"kind": "trees", "init": float(np.log(prior / (1 - prior))),
+            "learning_rate": gb.learning_rate, "trees": trees}
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float) -> np.ndarray:
+    xb = np.hstack([x, np.ones((len(x), 1))])
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = xb @ w
+        p = 1 / (1 + np.exp(-z))
+        eps = 1e-9
+        ll = -(weight * (y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))).sum()
+        grad = xb.T @ (weight * (p - y))
+        reg = l2 * (w[:-1] ** 2).sum()
+        grad[:-1] += 2 * l2 * w[:-1]
+        return ll + reg, grad
+
+    w0 = np.zeros(xb.shape[1])
+    return minimize(loss, w0, jac=True, method="L-BFGS-B").x
+
+
+def chunk_counts(rec: dict, output: str) -> tuple[int, int, int, int]:
+    out = norm(output)
+    tp = sum(norm(w) in out for w in rec["with"])
+    fp = sum(norm(w) in out for w in rec["without"])
+    return tp, fp, len(rec["with"]) - tp, len(rec["without"]) - fp
+
+
+def prf(c: list[int]) -> str:
+    tp, fp, fn, _ = c
+    p = tp / max(1, tp + fp)
+    r = tp / max(1, tp + fn)
+    return f"P {p:.3f} R {r:.3f} F1 {2 * p * r / max(1e-9, p + r):.3f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
+    ap.add_argument("--cache", type=Path, default=ROOT / "build" / "line-classifier-cache.pkl")
+    ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument("--kind", choices=["trees", "logistic"], default="trees")
+    ap.add_argument("--threshold", type=float, default=0.3, help="written into the model")
+    ap.add_argument("--truncated", action="store_true",
+                    help="also train on each training page cut inside its article")
+    ap.add_argument("--chunk-labels", action="store_true",
+                    help="also learn from the training pages' keep/drop chunks")
+    ap.add_argument("--report-thresholds", type=float, nargs="+", default=[0.2, 0.25, 0.3, 0.35])
+    ap.add_argument("--write", action="store_true", help="write corpus/clean/line_model.json")
+    args = ap.parse_args()
+
+    recs = read(args.eval_dir / "trafilatura-dev.jsonl.gz")
+    ext = extractions(args.eval_dir, args.cache)
+    pages = []
+    extra = []  # truncated copies: trained on, never scored
+    for rec in recs:
+        inputs = page_inputs(rec["text"])
+        labels = line_labels(inputs.lines, ext.get(rec["eval_id"], ""))
+        if args.chunk_labels and not held_out(rec["url"]):
+            labels = chunk_labels(inputs.lines, rec, labels)
+        pages.append((rec, inputs, labels))
+        if args.truncated and not held_out(rec["url"]):
+            cut = truncation_point(labels, rec["eval_id"])
+            if cut is not None:
+                # the same page cut inside its article, as scrapers and excerpts cut pages:
+                # the last lines of a page are not always its footer
+                lines = rec["text"].split("\n")[: inputs.line_numbers[cut] + 1]
+                short = page_inputs("\n".join(lines))
+                extra.append((rec, short, labels[: len(short.lines)]))
+    train = [p for p in pages if not held_out(p[0]["url"])]
+    test = [p for p in pages if held_out(p[0]["url"])]
+    fit_pages = train + extra
+    print(f"pages: {len(train)} train, {len(test)} held out; "
+          f"lines: {sum(len(p[2]) for p in train)} train")
+
+    def stack(part, stage2_model=None):
+        xs, ys, ws = [], [], []
+        for _, inputs, labels in part:
+            x = inputs.features
+            if stage2_model is not None:
+                x = np.hstack([x, stage2_model(inputs.features)])
+            xs.append(x)
+            ys.append(labels)
+            # every page weighs the same, whatever its number of lines
+            ws.append(np.full(len(labels), 1.0 / max(1, np.sqrt(len(labels)))))
+        return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
+
+    x1, y1, w1 = stack(fit_pages)
+    if args.kind == "trees":
+        stage1 = Stage.from_json(fit_trees(x1, y1, w1))
+    else:
+        mean1, std1 = x1.mean(axis=0), x1.std(axis=0) + 1e-6
+        stage1 = Stage("logistic", {"mean": mean1, "std": std1,
+                                    "coef": fit_logistic((x1 - mean1) / std1, y1, w1, args.l2)})
+    model = LineModel(stage1, None, 0.5)
+    x2, y2, w2 = stack(fit_pages, model.context_of)
+    if args.kind == "trees":
+        stage2 = Stage.from_json(fit_trees(x2, y2, w2, seed=1))
+    else:
+        mean2, std2 = x2.mean(axis=0), x2.std(axis=0) + 1e-6
+        stage2 = Stage("logistic", {"mean": mean2, "std": std2,
+                                    "coef": fit_logistic((x2 - mean2) / std2, y2, w2, args.l2)})
+    model = LineModel(stage1, stage2, args.threshold)
+    if args.write:  # written before the evaluation, which takes a while
+        path = ROOT / "corpus" / "clean" / "line_model.json"
+        path.write_text(json.dumps(model.to_json()) + "\n", encoding="utf-8")
+        print("wrote", path)
+
+    for threshold in args.report_thresholds:
+        for name, part in (("train", train), ("held-out", test)):
+            c = [0, 0, 0, 0]
+            acc = []
+            for rec, inputs, labels in part:
+                p = model.probabilities(inputs.features)
+                keep = p >= threshold
+                acc.append(((keep == (labels > 0)).mean()) if len(labels) else 1.0)
+                text = "\n".join(line for line, k in zip(inputs.lines, keep, strict=True) if k)
+                c = [a + b for a, b in zip(c, chunk_counts(rec, text), strict=True)]
+            print(f"threshold {threshold:.2f} {name:<9} line acc {np.mean(acc):.3f}  chunks {prf(c)}")
+
+
+if __name__ == "__main__":
+    main()
