@@ -186,7 +186,7 @@ def load_clean_config(path: str | Path | None = None) -> CleanConfig:
         path, CleanSettings, what="cleaning config (sections head, chrome, blocks, ...)"
     )
     glue = s.glue.model_dump()  # type: ignore[attr-defined]
-    languages = glue.pop("languages")
+    languages = glue["languages"]  # also GlueConfig.languages (the repairer checks it too)
     return CleanConfig(
         head_max_lines=s.head.max_lines,
         title_max_words=s.head.title_max_words,
