@@ -42,7 +42,6 @@ from .clean import (
     boilerplate_counter,
     load_clean_config,
 )
-from .clean import warm_up as warm_up_clean
 from .dedup import (
     DedupConfig,
     DedupDecision,
@@ -390,7 +389,7 @@ def clean_and_scan(
     # Word data and matchers are loaded here, once: the forked workers inherit them
     # instead of each loading them while the other waits for a core. (Dedup's Unicode
     # tables are built on a worker's first non-ASCII batch: ASCII text never needs them.)
-    warm_up_clean(clean_config)
+    cleaner.warm_up()
     yield from _in_worker_order(
         itertools.chain([first], chunks),
         _worker_chunk,
