@@ -343,6 +343,7 @@ def _html_document(
             f"{MIN_HTML_VISIBLE_LETTERS} letters of visible text); "
             "check the page or save its article text instead",
             site=site,
+            extra=extra,
             html_length=len(html),
         )
     result = trafilatura.bare_extraction(
@@ -357,6 +358,7 @@ def _html_document(
             "e.g. only scripts or menus); "
             "check the page or save its article text instead",
             site=site,
+            extra=extra,
             html_length=len(html),
         )
     found = {

@@ -170,15 +170,20 @@ def _clean_steps(
     if language:
         page.metadata["language"] = language
     threshold = config.min_content_probability
-    mark_chrome(page)
+    # an HTML extractor has already used the page's markup to leave its chrome out: the
+    # text-only chrome rules would only cost article text there
+    page_chrome = not _extracted_from_html(doc)
+    if page_chrome:
+        mark_chrome(page)
     mark_classified(page, cleaner.model.threshold if threshold is None else threshold)
     keep_cut_last_line(page, config)
     mark_head(page, config, boilerplate)
     mark_bylines(page, config)
     mark_learned_boilerplate(page, boilerplate)
-    mark_related_blocks(page, config)
-    mark_labelled_link_lists(page)
-    mark_slug_lines(page, config)
+    if page_chrome:
+        mark_related_blocks(page, config)
+        mark_labelled_link_lists(page)
+        mark_slug_lines(page, config)
     mark_doubled_and_repeated(page, config)
     mark_credit_lines(page, cleaner.scanner, config)
     last_content = mark_blank_lines(page)

@@ -143,3 +143,13 @@ def test_ingest_directory_walk_skips_non_page_files(tmp_path):
     (tmp_path / "gold.yaml").write_text("x: 1", encoding="utf-8")
     (tmp_path / ".hidden.txt").write_text("hidden", encoding="utf-8")
     assert [Path(d.source).name for d in iter_pages([tmp_path])] == ["a.txt"]
+
+
+def test_a_rejected_html_line_of_a_jsonl_file_keeps_its_own_fields(tmp_path):
+    page = "<html><body><nav><a href='/'>Home</a></nav><div></div></body></html>" * 3
+    path = tmp_path / "pages.jsonl"
+    path.write_text(json.dumps({"url": "https://x.example/a", "html": page, "batch": "b7"}) + "\n")
+    [doc] = list(iter_pages([path]))
+    assert doc.status == STATUS_REJECTED
+    assert doc.metadata["batch"] == "b7"  # the caller can still tell which input it was
+    assert str(path) in doc.metadata["error"]
