@@ -592,7 +592,8 @@ class GlueRepairer:
     ) -> bool:
         """Whether real glue looks like this split (no word-forming affix split off):
         a stop word on the left that begins few compounds (for a capitalised token, one
-        of 3+ letters before an unseen rest of `capitalised_min_part`+ letters); a stop
+        of 3+ letters before an unseen rest of `capitalised_min_part`+ letters, or two
+        long common words); a stop
         word on the right, after another stop word or, when it is short, not a common
         ending of other languages; or two long content words whose joined form is unseen."""
         config = self.config
@@ -602,12 +603,16 @@ class GlueRepairer:
         if left_anchor and self._compounds_begun(left, language) > config.anchor_max_compounds:
             left_anchor = False  # "back", "over", "in" begin many words: a word-former
         if capitalised:
-            return (
-                left_anchor
-                and len(left) >= 3
-                and len(right) >= config.capitalised_min_part
-                and token_zipf < config.compound_max_zipf
+            # a name glued to the lower-case word after it ("Philippinesrelated"): both long
+            # and common, the joined form unseen; short-part brands ("Dreamforce") never
+            long_pair = (
+                min(len(left), len(right)) >= config.compound_min_part
+                and min(left_zipf, right_zipf) >= config.min_part_zipf
             )
+            return (
+                (left_anchor and len(left) >= 3 and len(right) >= config.capitalised_min_part)
+                or long_pair
+            ) and token_zipf < config.compound_max_zipf
         if left_anchor:
             return True
         if self._anchor(right, right_zipf, language) and (

@@ -45,9 +45,12 @@ REPAIRS = {
     "May2019": "May 2019",
     "2000,so far": "2000, so far",
     "crimeC04": "crime C04",
+    "the Philippinesrelated forces": "the Philippines related forces",
 }
 
 UNTOUCHED = [
+    "Dreamforce",
+    "Youthlink",
     "Hai Phong",
     "Nguyen Phi Hung",
     "Ton Chi Kiet",
