@@ -867,7 +867,7 @@ def load_trained_pipeline(
     path: Path, *, schema: Schema, config_dir: Path | None = None
 ) -> Language:
     """A trained spaCy pipeline (ner and/or spancat on "sc") + the rule relation component,
-    unless the pipeline has its own learned one (annotation.relation_model)."""
+    unless the pipeline has its own learned one (annotation.training.relation_model)."""
     if (
         not path.is_dir()
         or not (path / "config.cfg").is_file()
@@ -879,7 +879,7 @@ def load_trained_pipeline(
             "directory, or omit --model "
             "to use the rule pre-annotator."
         )
-    from annotation import relation_model  # registers the learned relation component
+    from annotation.training import relation_model  # registers the learned relation component
 
     nlp = spacy.load(path)
     problems = []

@@ -9,7 +9,7 @@ import spacy
 from spacy.tokens import Doc, DocBin
 
 from annotation.preannotate import RELATIONS_ATTR
-from annotation.relation_model import (
+from annotation.training.relation_model import (
     RELATION_MODEL,
     RelationSettings,
     add_sentences,
@@ -210,7 +210,7 @@ def test_relation_model_trained_on_the_seed_release_finds_relations_in_its_held_
     from annotation.gold import load_gold_dir
     from annotation.records import AnnotatedTask
     from annotation.release import build_release
-    from annotation.spacy_export import export_spacy
+    from annotation.training.export import export_spacy
     from annotation.tasks import documents_to_tasks
     from corpus.curate import curate
     from corpus.records import read_corpus
