@@ -44,9 +44,9 @@ from huggingface_hub import DatasetCardData
 
 from corpus.errors import ReleaseError
 
-from .events import event_id, to_csv_frame
-from .records import SOURCE_ANNOTATION, AnnotatedTask, Annotation
-from .schema import Schema
+from ..events import event_id, to_csv_frame
+from ..records import SOURCE_ANNOTATION, AnnotatedTask, Annotation
+from ..schema import Schema
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 CONFIG_DEFAULT = "default"
