@@ -24,8 +24,8 @@ Output, on every Doc the component processes:
   what `annotation.preannotate.doc_to_annotation` turns into prediction relations.
 
 The component is registered as the spaCy factory ``contraband_relation_model`` when this module
-is imported (annotation.training.train and annotation.preannotate import it before loading a pipeline;
-the package also declares it as a ``spacy_factories`` entry point).
+is imported (annotation.training.train and annotation.preannotate import it before loading a
+pipeline; the package also declares it as a ``spacy_factories`` entry point).
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def read_relations(doc: Doc) -> list[tuple[SpacySpan, SpacySpan, str]]:
     `annotation.training.export.doc_relations` reads the tuples (and refuses any that is not on
     token boundaries); this adds the span labels a relation's two ends carry.
     """
-    from annotation.training.export import doc_relations  # local: spacy_export reads releases
+    from annotation.training.export import doc_relations  # local: export reads releases
 
     labels = {(s.start_char, s.end_char): s.label_ for s in doc_spans(doc)}
     out = []

@@ -1,5 +1,5 @@
-"""`python -m annotation.training.spacy_cli ...`: spaCy's own command line with this project's pipeline
-components registered first.
+"""`python -m annotation.training.spacy_cli ...`: spaCy's own command line with this
+project's pipeline components registered first.
 
 A pipeline trained by `contraband train` holds the learned relation component
 (`contraband_relation_model`, annotation.training.relation_model). An installed contraband-corpus

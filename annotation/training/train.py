@@ -3,8 +3,8 @@ the rule pre-annotator, and store both.
 
 `train_model` runs spaCy's own training loop in-process (spacy.cli.train.train) with
 paths.train / paths.dev pointing at the export; when the export holds relations it then fits
-the relation model (annotation.training.relation_model, settings in configs/spacy/relations.cfg) on the
-training Docs and adds it, after a sentencizer, to out_dir/model-best. `train_relations` fits
+the relation model (annotation.training.relation_model, settings in configs/spacy/relations.cfg) on
+the training Docs and adds it, after a sentencizer, to out_dir/model-best. `train_relations` fits
 the relation model alone onto a copy of an already trained pipeline (`--config relations`).
 
 Both evaluate model-best on dev.spacy (and test.spacy when it holds documents) and write
@@ -41,6 +41,7 @@ from corpus.errors import ConfigError, InputError
 from corpus.settings import default_config_path
 
 from ..preannotate import RELATIONS_ATTR, doc_spans, load_preannotator
+from ..schema import Schema, load_schema
 from .relation_model import (
     RELATION_MODEL,
     RelationModel,
@@ -51,7 +52,6 @@ from .relation_model import (
     schema_relation_rules,
     score_relations,
 )
-from ..schema import Schema, load_schema
 
 MODEL_DIR = "model-best"
 SCORES_FILE = "scores.json"
