@@ -34,7 +34,7 @@ Every public name is re-exported here, so `from annotation.release import X` wor
 
 from __future__ import annotations
 
-from .build import build_release
+from .build import ReleasedEvents, build_release
 from .card import (
     AGREEMENT_MEASURES,
     AGREEMENT_TABLES,
@@ -44,6 +44,7 @@ from .card import (
     LICENSE_FILE,
     LICENSE_NAME,
     LICENSE_TEXT,
+    SIZE_CATEGORIES,
     SOURCE_DATASETS,
     TASK_CATEGORIES,
     TASK_IDS,
@@ -65,6 +66,7 @@ from .diff import (
 from .hub import hub_publish_plan, push_to_hub
 from .inspect import (
     check_leakage,
+    checked_release_dir,
     load_release,
     read_documents,
     read_manifest,
@@ -84,12 +86,21 @@ from .layout import (
     PSEUDONYM,
     SEMVER,
     SPLITS,
+    file_sha256,
+    hub_excluded,
 )
 from .rows import DocumentRows, annotation_features, documents_from_tasks, features
-from .splits import assign_splits, group_documents
-from .versions import latest_version, list_versions, next_version
+from .splits import assign_splits, group_documents, text_key
+from .versions import latest_version, list_versions, next_version, normalise_version
 
 __all__ = [
+    "ReleasedEvents",
+    "SIZE_CATEGORIES",
+    "checked_release_dir",
+    "file_sha256",
+    "hub_excluded",
+    "normalise_version",
+    "text_key",
     "AGREEMENT_MEASURES",
     "AGREEMENT_TABLES",
     "ANNOTATIONS_CREATORS",
