@@ -149,6 +149,7 @@ def test_installed_wheel_finds_the_relation_component_by_its_entry_point(
     """`python -m spacy evaluate` on a trained model needs the factory without our imports."""
     code = (
         "import spacy; "
+        "spacy.blank('en'); "  # a new Language loads the spacy_factories entry points
         "f = spacy.registry.factories.get('contraband_relation_model'); "
         "print(f.__module__, f.__name__)"
     )
