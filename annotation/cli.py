@@ -178,7 +178,7 @@ def server_start(workdir: Path, port: int | None) -> None:
 @workdir_option
 @_user_errors
 def server_stop(workdir: Path) -> None:
-    """Stop the embedded server."""
+    """Stop the embedded server: the main process and its export workers, also after a crash."""
     from annotation.server import stop_server
 
     click.echo("server: stopped" if stop_server(workdir=workdir) else "server: was not running")
@@ -188,12 +188,27 @@ def server_stop(workdir: Path) -> None:
 @workdir_option
 @_user_errors
 def server_status(workdir: Path) -> None:
-    """Say whether the embedded server runs, and where."""
+    """Say whether the embedded server runs, where, and list its processes."""
+    from annotation.server import list_server_processes
     from annotation.server import server_status as status
 
     info = status(workdir=workdir)
+    processes = list_server_processes(workdir=workdir)
+    for process in processes:
+        state = "running" if process["alive"] else "gone"
+        click.echo(
+            f"server: {process['role']} process pid {process['pid']} on {process['url']} "
+            f"since {process.get('started_at', '?')}: {state}"
+        )
     if info is None:
-        click.echo("server: not running (start it with `contraband server start`)")
+        leftovers = sum(1 for p in processes if p["alive"])
+        hint = (
+            f"; {leftovers} leftover process(es) of a crashed server: `contraband server stop` "
+            "ends them"
+            if leftovers
+            else ""
+        )
+        click.echo(f"server: not running (start it with `contraband server start`){hint}")
         sys.exit(3)
     click.echo(f"server: running at {info.url} (pid {info.pid}, data {info.data_dir})")
 
@@ -266,6 +281,14 @@ def preannotate(corpus_dir: Path, out: Path, model: Path | None, schema_path: Pa
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing in Label Studio.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.option(
+    "--wait",
+    "lock_wait",
+    type=click.FloatRange(0),
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for another push of the same project to finish (0: exit at once).",
+)
 @_user_errors
 def push(
     corpus_dir: Path,
@@ -280,11 +303,13 @@ def push(
     update_config: bool,
     dry_run: bool,
     no_progress: bool,
+    lock_wait: float,
 ) -> None:
     """Create/update the Label Studio project and import the kept documents (idempotent).
 
     The project gets the settings of configs/labelstudio.yaml; the project shows the model
-    version of the predictions this push sent."""
+    version of the predictions this push sent. One push per project at a time: a second one
+    waits for the first (see --wait)."""
     from annotation.pipeline import push_corpus
 
     if model is not None and not no_predictions:
@@ -307,7 +332,46 @@ def push(
         update_config=update_config,
         dry_run=dry_run,
         progress=not no_progress,
+        lock_wait=lock_wait,
     )
+    _echo_notes("push", [*summary.push.conflicts, *summary.push.duplicates])
+    click.echo(summary.summary_line())
+
+
+def _echo_notes(verb: str, messages: list[str], *, limit: int = 50) -> None:
+    """Print messages to stderr, at most `limit` of them."""
+    for message in messages[:limit]:
+        click.echo(f"{verb}: {message}", err=True)
+    if len(messages) > limit:
+        click.echo(f"{verb}: ... and {len(messages) - limit} more", err=True)
+
+
+@main.command()
+@workdir_option
+@project_option
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Delete the unannotated extra tasks of every duplicated task key (annotated tasks "
+    "are never deleted).",
+)
+@click.option(
+    "--wait",
+    "lock_wait",
+    type=click.FloatRange(0),
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for a running push of the project to finish.",
+)
+@_user_errors
+def doctor(workdir: Path, project_title: str, repair: bool, lock_wait: float) -> None:
+    """Find task keys held by several tasks (e.g. after overlapping pushes of older versions)."""
+    from annotation.pipeline import doctor_project
+
+    summary = doctor_project(
+        workdir=workdir, project_title=project_title, repair=repair, lock_wait=lock_wait
+    )
+    _echo_notes("doctor", summary.messages())
     click.echo(summary.summary_line())
 
 

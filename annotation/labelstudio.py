@@ -21,7 +21,7 @@ from label_studio_sdk.core.api_error import ApiError
 from corpus.errors import LabelStudioError
 
 from .records import Annotation, Relation, Span
-from .schema import LABELS_FROM_NAME, TEXT_TO_NAME, Schema
+from .schema import LABELS_FROM_NAME, TEXT_DATA_KEY, TEXT_TO_NAME, Schema
 from .server import Connection
 from .tasks import TaskPayload
 
@@ -472,7 +472,22 @@ class LabelStudio:
     ) -> dict[str, ExistingTask]:
         """task_key -> ExistingTask for every task of the project (ids above `after_id` if given).
 
-        Tasks without a task_key (imported by hand) are listed under "#<task id>".
+        Tasks without a task_key (imported by hand) are listed under "#<task id>". When a key
+        is on several tasks (a duplicate, see `list_tasks`), the one with the most annotations
+        stands for it, the lowest id among equals.
+        """
+        found: dict[str, ExistingTask] = {}
+        for task in self.list_tasks(project_id, after_id=after_id, page_size=page_size):
+            held = found.get(task.key)
+            if held is None or task.annotation_count > held.annotation_count:
+                found[task.key] = task
+        return found
+
+    def list_tasks(
+        self, project_id: int, *, after_id: int | None = None, page_size: int = _SCAN_PAGE_SIZE
+    ) -> list[ExistingTask]:
+        """Every task of the project (ids above `after_id` if given), in id order.
+
         This is the key scan of every push, so it bypasses the SDK's pydantic models (they
         cost about as much client time as the server spends) and reads the JSON pages itself:
         only the fields push needs, storage URIs not resolved, `page_size` tasks per request.
@@ -492,7 +507,8 @@ class LabelStudio:
             {"filters": {"conjunction": "and", "items": items}, "ordering": ["tasks:id"]}
         )
         what = f"listing the tasks of project {project_id}"
-        found: dict[str, ExistingTask] = {}
+        found: list[ExistingTask] = []
+        seen_ids: set[int] = set()
         seen = 0
         page = 1
         while True:
@@ -512,11 +528,25 @@ class LabelStudio:
             tasks = body.get("tasks") or []
             for task in tasks:
                 existing = _task_to_existing(task)
-                found[existing.key] = existing
+                if existing.id not in seen_ids:
+                    seen_ids.add(existing.id)
+                    found.append(existing)
             seen += len(tasks)
             if not tasks or seen >= int(body.get("total") or 0):
                 return found
             page += 1
+
+    def read_task_text(self, task_id: int) -> str | None:
+        """The text of one task as annotators see it; None if the task no longer exists."""
+        body = self._get_json(
+            f"reading task {task_id}",
+            f"api/tasks/{task_id}/",
+            params={"resolve_uri": "false"},
+            missing_ok=True,
+        )
+        if body is None:
+            return None
+        return str((body.get("data") or {}).get(TEXT_DATA_KEY) or "")
 
     def read_task_list_head(self, project_id: int) -> TaskListHead:
         """The project's task count and its highest-id task, in one cheap request.

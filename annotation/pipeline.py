@@ -98,8 +98,72 @@ def push_corpus(
     update_config: bool = False,
     dry_run: bool = False,
     progress: bool = True,
+    lock_wait: float = 600.0,
 ) -> CorpusPush:
     """Read a curated corpus, make tasks, pre-annotate the new ones and push them (idempotent).
+
+    One push per server and project at a time (`locks.writer_lock`, held from finding or
+    creating the project to the last import): a second one waits up to `lock_wait` seconds,
+    saying who holds the lock, then plans from what the first one imported. A project this
+    call created is deleted again when the push fails before importing anything (e.g.
+    predictions that break the schema), so a refused push leaves nothing on the server.
+    The rest: `_push_corpus_unlocked`.
+    """
+    from .labelstudio import LabelStudio
+    from .locks import project_lock_path, writer_lock
+    from .project_settings import load_project_settings
+    from .server import resolve_connection
+
+    load_schema(schema_path)  # misspelt settings are refused before anything connects
+    load_project_settings(settings_path)
+    options = dict(
+        workdir=workdir,
+        project_title=project_title,
+        schema_path=schema_path,
+        settings_path=settings_path,
+        model=model,
+        predictions=predictions,
+        batch_size=batch_size,
+        max_chars=max_chars,
+        update_config=update_config,
+        dry_run=dry_run,
+        progress=progress,
+    )
+    if dry_run:
+        return _push_corpus_unlocked(corpus_dir, **options)
+    client = LabelStudio(resolve_connection(workdir=workdir))
+    with writer_lock(
+        project_lock_path(client.url, project_title),
+        what=f"push of project {project_title!r} at {client.url}",
+        wait=lock_wait,
+        on_wait=lambda message: print(f"push: {message}", file=sys.stderr, flush=True),
+    ):
+        existed = client.find_project(project_title) is not None
+        try:
+            return _push_corpus_unlocked(corpus_dir, **options)
+        except ContrabandError:
+            project_id = None if existed else client.find_project(project_title)
+            if project_id is not None and client.read_task_list_head(project_id).count == 0:
+                client.delete_project(project_id)
+            raise
+
+
+def _push_corpus_unlocked(
+    corpus_dir: Path,
+    *,
+    workdir: Path = Path("."),
+    project_title: str,
+    schema_path: Path | None = None,
+    settings_path: Path | None = None,
+    model: Path | None = None,
+    predictions: bool = True,
+    batch_size: int = 1000,
+    max_chars: int = 10_000,
+    update_config: bool = False,
+    dry_run: bool = False,
+    progress: bool = True,
+) -> CorpusPush:
+    """`push_corpus` with the project's push lock held.
 
     The project gets the settings of configs/labelstudio.yaml (or `settings_path`). With
     `model`, the unannotated tasks already in the project get that model's predictions too
@@ -178,6 +242,35 @@ def push_corpus(
         model_version=preannotator.model_version if predictions and sent else None,
         shown_version=shown,
     )
+
+
+def doctor_project(
+    *,
+    workdir: Path = Path("."),
+    project_title: str,
+    repair: bool = False,
+    lock_wait: float = 600.0,
+):
+    """Check a project for task keys held by several tasks; `repair` deletes the unannotated
+    extras. Holds the project's push lock, so it never runs beside a push."""
+    from .labelstudio import LabelStudio
+    from .locks import project_lock_path, writer_lock
+    from .push import repair_duplicates
+    from .server import resolve_connection
+
+    client = LabelStudio(resolve_connection(workdir=workdir))
+    project_id = client.find_project(project_title)
+    if project_id is None:
+        raise LabelStudioError(
+            f"Label Studio at {client.url} has no project titled {project_title!r}; check --project"
+        )
+    with writer_lock(
+        project_lock_path(client.url, project_title),
+        what=f"push of project {project_title!r} at {client.url}",
+        wait=lock_wait,
+        on_wait=lambda message: print(f"doctor: {message}", file=sys.stderr, flush=True),
+    ):
+        return repair_duplicates(client=client, project_id=project_id, repair=repair)
 
 
 def predict_tasks(

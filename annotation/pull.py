@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import queue
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,6 +33,7 @@ from typing import Any
 from corpus.errors import LabelStudioError
 
 from .labelstudio import LabelStudio, results_to_annotation
+from .locks import directory_lock_path, writer_lock
 from .pseudonym import annotator_pseudonym
 from .records import SOURCE_ANNOTATION, SOURCE_PREDICTION, AnnotatedTask
 from .schema import TEXT_DATA_KEY, Schema
@@ -413,8 +415,13 @@ def pull(
     chunk_size: int | None = None,
     clients: Sequence[LabelStudio] | None = None,
     on_part: Callable[[int, int], None] | None = None,
+    lock_wait: float = 600.0,
 ) -> PullResult:
     """Export the project, keep the raw export with its sha256, convert, validate and write records.
+
+    One pull per `out_dir` at a time (a lock file there; another waits up to `lock_wait` s).
+    A failed pull removes its partial raw export; one killed outright is removed by the next
+    pull (`remove_partial_exports`).
 
     Writes out_dir/export-<UTC time>.json (manifest) + export-<UTC time>/ (raw parts) +
     export-<UTC time>.sha256, annotations.jsonl, validation.md/.json.
@@ -433,11 +440,84 @@ def pull(
             "them\nexport-*\n",
             encoding="utf-8",
         )
+    lock = directory_lock_path("pull", out_dir)
+    with writer_lock(lock, what=f"pull into {out_dir}", wait=lock_wait):
+        remove_partial_exports(out_dir)
+        return _pull_locked(
+            out_dir,
+            client=client,
+            project_id=project_id,
+            schema=schema,
+            secret=secret,
+            chunk_size=chunk_size,
+            clients=clients,
+            on_part=on_part,
+        )
+
+
+def _pull_locked(
+    out_dir: Path,
+    *,
+    client: LabelStudio,
+    project_id: int,
+    schema: Schema,
+    secret: str,
+    chunk_size: int | None,
+    clients: Sequence[LabelStudio] | None,
+    on_part: Callable[[int, int], None] | None,
+) -> PullResult:
+    """`pull` with the lock of `out_dir` held: a fresh export folder, removed on failure."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     if (out_dir / f"export-{stamp}").exists():  # a second pull within the same second
         stamp += f"-{time.monotonic_ns()}"
     parts_dir = out_dir / f"export-{stamp}"
     parts_dir.mkdir()
+    try:
+        return _pull_into(
+            parts_dir,
+            client=client,
+            project_id=project_id,
+            schema=schema,
+            secret=secret,
+            chunk_size=chunk_size,
+            clients=clients,
+            on_part=on_part,
+        )
+    except BaseException:
+        # A failed pull leaves no partial raw export behind (it holds user ids).
+        shutil.rmtree(parts_dir, ignore_errors=True)
+        for leftover in (out_dir / f"export-{stamp}.json", out_dir / f"export-{stamp}.sha256"):
+            leftover.unlink(missing_ok=True)
+        raise
+
+
+def remove_partial_exports(out_dir: Path) -> list[Path]:
+    """Delete raw export folders that have no manifest: a pull that was killed (kill -9, power
+    cut) before it finished. Call with the pull lock held. The removed folders, sorted."""
+    removed = []
+    for folder in sorted(Path(out_dir).glob("export-*")):
+        if folder.is_dir() and not folder.with_name(f"{folder.name}.json").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.with_name(f"{folder.name}.sha256").unlink(missing_ok=True)
+            removed.append(folder)
+    return removed
+
+
+def _pull_into(
+    parts_dir: Path,
+    *,
+    client: LabelStudio,
+    project_id: int,
+    schema: Schema,
+    secret: str,
+    chunk_size: int | None,
+    clients: Sequence[LabelStudio] | None,
+    on_part: Callable[[int, int], None] | None,
+) -> PullResult:
+    """The body of `pull`: export into `parts_dir`, then write the manifest (last, atomically:
+    a folder without one is a partial export), the checksums and the records."""
+    out_dir = parts_dir.parent
+    stamp = parts_dir.name.removeprefix("export-")
     id_range = client.read_task_id_range(project_id)
     clients = list(clients) if clients is not None else export_clients(client)
     id_span = id_range.last_id - id_range.first_id + 1
@@ -547,12 +627,13 @@ def _write_manifest(
     """Write export-<stamp>.json and its sha256sum file; (manifest path, manifest sha256)."""
     export_path = out_dir / f"export-{stamp}.json"
     manifest_bytes = json.dumps(manifest, indent=2).encode("utf-8")
-    export_path.write_bytes(manifest_bytes)
     digest = hashlib.sha256(manifest_bytes).hexdigest()
-    (out_dir / f"export-{stamp}.sha256").write_text(
+    _write_text(
+        out_dir / f"export-{stamp}.sha256",
         f"{digest}  {export_path.name}\n" + "".join(f"{p['sha256']}  {p['file']}\n" for p in parts),
-        encoding="utf-8",
     )
+    # The manifest last, atomically: an export folder without one is a partial export.
+    _write_text(export_path, manifest_bytes.decode("utf-8"))
     return export_path, digest
 
 

@@ -52,14 +52,23 @@ class PushPlan:
     ]  # text changed, annotated: reported only
     stale: tuple[
         ExistingTask, ...
-    ] = ()  # keys of pushed documents that the new tasks no longer have
+    ] = ()  # keys of pushed documents that the new tasks no longer have (left in place)
+    # Unannotated chunk tasks of an edited (updated) document that its new text no longer has.
+    delete: tuple[ExistingTask, ...] = ()
+    # Tasks kept under the key of an older id scheme (same text, now another key).
+    adopted: int = 0
+    # Changed unannotated chunks of a document with a changed annotated chunk: left as they are.
+    held: tuple[ExistingTask, ...] = ()
 
-    def conflict_messages(self) -> list[str]:
+    def conflict_messages(self, diffs: Mapping[int, str] | None = None) -> list[str]:
+        """One message per changed-but-annotated task: task id, document id, what changed."""
+        diffs = diffs or {}
         return [
-            f"Task {old.id} ({task.key}): the document text changed (content hash "
-            f"{old.content_hash} -> "
-            f"{task.content_hash}) but the task has {old.annotation_count} "
-            "annotation(s), so it was not replaced. "
+            f"Task {old.id} (document {task.doc_id}, key {old.key}): the document text changed "
+            f"(content hash {old.content_hash} -> {task.content_hash}"
+            f"{'; ' + diffs[old.id] if old.id in diffs else ''}) but the task has "
+            f"{old.annotation_count if old.annotation_count >= 0 else 'some'} "
+            "annotation(s), so it was not replaced and the new text was not imported. "
             "Review it in Label Studio; delete the task there if the new text should be "
             "annotated instead."
             for task, old in self.conflicts
@@ -85,6 +94,8 @@ class PushSummary:
     # "stale", "unreadable" (full key scan; the reason is in ledger_note)
     ledger: str = "none"
     ledger_note: str = ""
+    deleted: int = 0  # unannotated chunk tasks of edited documents, removed
+    duplicates: tuple[str, ...] = ()  # one message per task key held by several tasks
 
     @classmethod
     def planned_new_project(cls, title: str, tasks: Sequence[TaskPayload]) -> PushSummary:
@@ -114,7 +125,16 @@ class PushSummary:
             f"{len(self.conflicts)} changed but annotated (reported, not replaced)",
         ]
         if self.stale:
-            parts.append(f"{self.stale} older chunk tasks no longer produced (left in place)")
+            parts.append(
+                f"{self.stale} other chunk tasks of those annotated documents left in place"
+            )
+        if self.deleted:
+            parts.append(f"{self.deleted} unannotated chunk tasks of edited documents removed")
+        if self.duplicates:
+            parts.append(
+                f"{len(self.duplicates)} task key(s) on several tasks (run `contraband doctor "
+                "--repair`)"
+            )
         if self.retried_batches:
             parts.append(f"{self.retried_batches} batch(es) retried without duplicates")
         if self.ledger == "current":
@@ -224,47 +244,140 @@ def write_ledger(path: Path, ledger: Ledger) -> None:
     tmp.replace(path)
 
 
+@dataclass(frozen=True)
+class DuplicateKey:
+    """A task key held by several tasks of one project (e.g. two pushes that overlapped)."""
+
+    key: str
+    tasks: tuple[ExistingTask, ...]  # in id order
+
+    @property
+    def removable(self) -> tuple[ExistingTask, ...]:
+        """The tasks a repair deletes: every unannotated one but the one that stays.
+
+        The task that stays is the annotated one with the lowest id, else the lowest id;
+        annotated tasks are never deleted (two annotated copies are reported, not merged)."""
+        keep = next((t for t in self.tasks if t.annotation_count), self.tasks[0])
+        return tuple(t for t in self.tasks if t is not keep and t.annotation_count == 0)
+
+    def message(self) -> str:
+        """'Task key K is on 2 tasks (ids 12, 1803; annotated: 12): ...'."""
+        ids = ", ".join(str(t.id) for t in self.tasks)
+        annotated = [str(t.id) for t in self.tasks if t.annotation_count]
+        removable = ", ".join(str(t.id) for t in self.removable) or "none"
+        return (
+            f"Task key {self.key} is on {len(self.tasks)} tasks (ids {ids}; annotated: "
+            f"{', '.join(annotated) or 'none'}); `contraband doctor --repair` deletes the "
+            f"unannotated extra task(s) ({removable})"
+            + (
+                "; the annotated copies must be merged by hand in Label Studio"
+                if len(annotated) > 1
+                else ""
+            )
+        )
+
+
+def find_duplicate_keys(tasks: Sequence[ExistingTask]) -> list[DuplicateKey]:
+    """Every task key (not the '#<id>' stand-ins of hand-made tasks) held by several tasks."""
+    by_key: dict[str, list[ExistingTask]] = {}
+    for task in tasks:
+        if not task.key.startswith("#"):
+            by_key.setdefault(task.key, []).append(task)
+    return [
+        DuplicateKey(key, tuple(sorted(group, key=lambda t: t.id)))
+        for key, group in sorted(by_key.items())
+        if len(group) > 1
+    ]
+
+
+def scan_existing(
+    client: LabelStudio, project_id: int
+) -> tuple[dict[str, ExistingTask], list[DuplicateKey]]:
+    """The project's tasks by key (a duplicated key: its annotated or lowest-id task) and the
+    duplicated keys."""
+    listed = client.list_tasks(project_id)
+    found: dict[str, ExistingTask] = {}
+    for task in listed:
+        held = found.get(task.key)
+        if held is None or task.annotation_count > held.annotation_count:
+            found[task.key] = task
+    return found, find_duplicate_keys(listed)
+
+
 def _read_existing(
     tasks: Sequence[TaskPayload],
     *,
     client: LabelStudio,
     project_id: int,
     path: Path | None,
-) -> tuple[dict[str, ExistingTask], str, str]:
-    """Existing tasks from a current ledger, else from a full key scan; (tasks, status, note).
+) -> tuple[dict[str, ExistingTask], str, str, list[DuplicateKey]]:
+    """Existing tasks from a current ledger, else from a full key scan.
 
-    From a ledger, only tasks whose content hash changed are read from the server (one GET each)
-    for their annotation count, the one thing plan_push needs that the ledger does not hold.
+    Returns (tasks by key, ledger status, note, duplicated keys found by the scan). From a
+    ledger, only the tasks of documents whose text changed are read from the server (one GET
+    each) for their annotation count, the one thing plan_push needs that the ledger lacks.
+    A ledger is never current while a key is duplicated (the task count differs from it).
     """
+
+    def scanned(status: str, note: str) -> tuple[dict[str, ExistingTask], str, str, list]:
+        found, duplicates = scan_existing(client, project_id)
+        return found, status, note, duplicates
+
     if path is None:
-        return client.list_task_keys(project_id), "none", ""
+        return scanned("none", "")
     try:
         ledger = read_ledger(path, server_url=client.url, project_id=project_id)
     except LedgerError as exc:
-        return client.list_task_keys(project_id), "unreadable", str(exc)
+        return scanned("unreadable", str(exc))
     if ledger is None:
-        return client.list_task_keys(project_id), "absent", f"no ledger at {path} yet"
+        return scanned("absent", f"no ledger at {path} yet")
     why = check_ledger_current(ledger, client.read_task_list_head(project_id))
     if why is not None:
-        return client.list_task_keys(project_id), "stale", f"ledger {path}: {why}"
+        return scanned("stale", f"ledger {path}: {why}")
     existing = ledger.to_existing()
-    for task in tasks:
-        old = existing.get(task.key)
-        if old is None or old.content_hash == task.content_hash:
+    touched = {
+        task.doc_id
+        for task in tasks
+        if (old := existing.get(task.key)) is None or old.content_hash != task.content_hash
+    }
+    for key, old in list(existing.items()):
+        if doc_of(key) not in touched:
             continue
         fresh = client.get_task(old.id)
-        if fresh is None or fresh.key != task.key:
+        if fresh is None or fresh.key != key:
             # Deleted or re-keyed behind the ledger's back after all: trust nothing.
-            note = f"ledger {path}: task {old.id} ({task.key}) is no longer on the server as such"
-            return client.list_task_keys(project_id), "stale", note
-        existing[task.key] = fresh
-    return existing, "current", ""
+            note = f"ledger {path}: task {old.id} ({key}) is no longer on the server as such"
+            return scanned("stale", note)
+        existing[key] = fresh
+    return existing, "current", "", []
+
+
+def chunk_start_of(key: str) -> int:
+    """The chunk start a task key ends with ("<doc_id>:<chunk_start>"); -1 when it has none."""
+    _, _, tail = key.rpartition(":")
+    return int(tail) if tail.isdigit() else -1
+
+
+def doc_of(key: str) -> str:
+    """The document id a task key starts with."""
+    return key.rsplit(":", 1)[0]
 
 
 def plan_push(tasks: Sequence[TaskPayload], existing: Mapping[str, ExistingTask]) -> PushPlan:
-    """Sort tasks into new / unchanged / update / conflict by key and content hash (pure)."""
+    """Sort tasks into new / unchanged / update / conflict / delete per document (pure).
+
+    A document is known by its id (from its source), its text by the content hash, so an
+    edited page keeps its id. With the same chunk layout, changed chunks are updated and
+    missing ones imported; when a changed chunk is annotated, it is reported (conflict) and the
+    document's other chunks are left as they are too (never half old, half new). With another
+    layout (chunks moved), an unannotated document's tasks are updated in order, extra chunks
+    imported and surplus ones deleted; a document with any annotated chunk is reported and
+    left alone. A task whose key is not in
+    the project but whose exact text is, under a key no new task has (an older id scheme), is
+    unchanged: it is never imported a second time.
+    """
     seen: set[str] = set()
-    new, unchanged, update, conflicts = [], [], [], []
+    by_doc: dict[str, list[TaskPayload]] = {}
     for task in tasks:
         if task.key in seen:
             raise SchemaError(
@@ -272,22 +385,103 @@ def plan_push(tasks: Sequence[TaskPayload], existing: Mapping[str, ExistingTask]
                 "unique per project"
             )
         seen.add(task.key)
-        old = existing.get(task.key)
-        if old is None:
-            new.append(task)
-        elif old.content_hash == task.content_hash:
-            unchanged.append(task)
-        elif old.annotation_count == 0:
-            update.append((task, old))
-        else:
-            conflicts.append((task, old))
-    pushed_docs = {t.doc_id for t in tasks}
-    stale = tuple(
-        old
-        for key, old in existing.items()
-        if key not in seen and key.rsplit(":", 1)[0] in pushed_docs
+        by_doc.setdefault(task.doc_id, []).append(task)
+    old_by_doc: dict[str, list[ExistingTask]] = {}
+    legacy: dict[str | None, list[ExistingTask]] = {}
+    for key, old in existing.items():
+        if doc_of(key) in by_doc:
+            old_by_doc.setdefault(doc_of(key), []).append(old)
+        elif key not in seen:
+            legacy.setdefault(old.content_hash, []).append(old)
+    new: list[TaskPayload] = []
+    unchanged: list[TaskPayload] = []
+    update: list[tuple[TaskPayload, ExistingTask]] = []
+    conflicts: list[tuple[TaskPayload, ExistingTask]] = []
+    stale: list[ExistingTask] = []
+    delete: list[ExistingTask] = []
+    held: list[ExistingTask] = []
+    adopted = 0
+    for doc_id, news in by_doc.items():
+        olds = sorted(old_by_doc.get(doc_id, []), key=lambda o: chunk_start_of(o.key))
+        if not olds:
+            for task in news:
+                if legacy.get(task.content_hash):
+                    legacy[task.content_hash].pop(0)
+                    unchanged.append(task)
+                    adopted += 1
+                else:
+                    new.append(task)
+            continue
+        new_keys = {t.key for t in news}
+        if {o.key for o in olds} <= new_keys:  # same chunk layout (some chunks may be missing)
+            by_key = {o.key: o for o in olds}
+            changed = [
+                (t, by_key[t.key])
+                for t in news
+                if t.key in by_key and by_key[t.key].content_hash != t.content_hash
+            ]
+            unchanged.extend(
+                t for t in news if t.key in by_key and by_key[t.key].content_hash == t.content_hash
+            )
+            new.extend(t for t in news if t.key not in by_key)
+            annotated = [(t, o) for t, o in changed if o.annotation_count != 0]
+            if annotated:
+                # Never a document half old, half new: its other chunks stay as they are too.
+                conflicts.extend(annotated)
+                held.extend(o for t, o in changed if o.annotation_count == 0)
+            else:
+                update.extend(changed)
+            continue
+        if any(o.annotation_count != 0 for o in olds):  # -1 (unknown) counts as annotated
+            for index, old in enumerate(olds):
+                if old.annotation_count != 0:
+                    conflicts.append((news[min(index, len(news) - 1)], old))
+                elif old.key not in new_keys:
+                    stale.append(old)
+            continue
+        for task, old in zip(news, olds, strict=False):
+            if task.key == old.key and task.content_hash == old.content_hash:
+                unchanged.append(task)
+            else:
+                update.append((task, old))
+        new.extend(news[len(olds) :])
+        delete.extend(olds[len(news) :])
+    return PushPlan(
+        tuple(new),
+        tuple(unchanged),
+        tuple(update),
+        tuple(conflicts),
+        tuple(stale),
+        delete=tuple(delete),
+        adopted=adopted,
+        held=tuple(held),
     )
-    return PushPlan(tuple(new), tuple(unchanged), tuple(update), tuple(conflicts), stale)
+
+
+def diff_summary(old: str, new: str, *, context: int = 30) -> str:
+    """'characters 140-152 of 2,301 changed (12 -> 15 characters): "...old..." -> "...new..."'.
+
+    The changed stretch is what lies between the common prefix and the common suffix (linear
+    time; enough for a reviewer to find the edit)."""
+    if old == new:
+        return "same text"
+    prefix = 0
+    limit = min(len(old), len(new))
+    while prefix < limit and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
+        suffix += 1
+    old_part = old[prefix : len(old) - suffix]
+    new_part = new[prefix : len(new) - suffix]
+
+    def cut(text: str) -> str:
+        return text if len(text) <= context else text[:context] + "..."
+
+    return (
+        f"characters {prefix}-{len(old) - suffix} of {len(old):,} changed "
+        f"({len(old_part)} -> {len(new_part)} characters): {cut(old_part)!r} -> {cut(new_part)!r}"
+    )
 
 
 def check_predictions(
@@ -372,10 +566,11 @@ def push_tasks(
         if ledger_dir is None
         else ledger_path(ledger_dir, server_url=client.url, project_id=project_id)
     )
-    existing, ledger_status, ledger_note = _read_existing(
+    existing, ledger_status, ledger_note, duplicates = _read_existing(
         tasks, client=client, project_id=project_id, path=path
     )
     plan = plan_push(tasks, existing)
+    duplicate_messages = tuple(d.message() for d in duplicates)
     # Only the predictions that this push sends are checked: an unchanged task's prediction
     # is already in the project (it was checked when it was sent), and checking 50,000 of them
     # on every re-push would cost more than the push itself.
@@ -394,6 +589,7 @@ def push_tasks(
                 f"(configs/ gazetteers and rules) or the schema:\n{shown}{more}"
             )
     with_predictions = sum(1 for t in plan.new if t.key in predictions)
+    diffs = _conflict_diffs(client, plan)
     if dry_run:
         return PushSummary(
             project_id,
@@ -402,14 +598,16 @@ def push_tasks(
             len(plan.new),
             len(plan.unchanged),
             len(plan.update),
-            tuple(plan.conflict_messages()),
-            len(plan.stale),
+            tuple(plan.conflict_messages(diffs)),
+            len(plan.stale) + len(plan.held),
             with_predictions,
             0,
             time.monotonic() - started,
             dry_run=True,
             ledger=ledger_status,
             ledger_note=ledger_note,
+            deleted=len(plan.delete),
+            duplicates=duplicate_messages,
         )
     # What the ledger will say: the tasks known now, plus each batch once it is imported.
     known = {k: (v.id, v.content_hash) for k, v in existing.items()}
@@ -459,7 +657,11 @@ def push_tasks(
     bar.close()
     for task, old in plan.update:
         client.update_task(old.id, task, predictions.get(task.key))
+        known.pop(old.key, None)
         known[task.key] = (old.id, task.content_hash)
+    for old in plan.delete:
+        client.delete_task(old.id)
+        known.pop(old.key, None)
     if path is not None:
         if ledger_trusted:
             write_ledger(path, Ledger(client.url, project_id, known))
@@ -478,15 +680,84 @@ def push_tasks(
         len(plan.new),
         len(plan.unchanged),
         len(plan.update),
-        tuple(plan.conflict_messages()),
-        len(plan.stale),
+        tuple(plan.conflict_messages(diffs)),
+        len(plan.stale) + len(plan.held),
         with_predictions,
         retried,
         time.monotonic() - started,
         task_ids=tuple(imported),
         ledger=ledger_status,
         ledger_note=ledger_note,
+        deleted=len(plan.delete),
+        duplicates=duplicate_messages,
     )
+
+
+MAX_CONFLICT_DIFFS = 100  # conflicts whose old text is fetched for a diff summary
+
+
+def _conflict_diffs(client: LabelStudio, plan: PushPlan) -> dict[int, str]:
+    """Task id -> diff summary of the old and new text, for the first conflicts."""
+    diffs: dict[int, str] = {}
+    for task, old in plan.conflicts[:MAX_CONFLICT_DIFFS]:
+        old_text = client.read_task_text(old.id)
+        if old_text is not None:
+            diffs[old.id] = diff_summary(old_text, task.text)
+    return diffs
+
+
+@dataclass(frozen=True)
+class DoctorSummary:
+    """What `contraband doctor` found in a project, and what `--repair` removed."""
+
+    project_id: int
+    tasks: int
+    duplicates: tuple[DuplicateKey, ...]
+    deleted: tuple[int, ...]
+    repair: bool
+
+    def messages(self) -> list[str]:
+        """One line per duplicated task key."""
+        return [d.message() for d in self.duplicates]
+
+    def summary_line(self) -> str:
+        extra = sum(len(d.tasks) - 1 for d in self.duplicates)
+        if not self.duplicates:
+            return f"doctor: project {self.project_id}: {self.tasks} tasks, no duplicate task key"
+        verb = (
+            f"deleted {len(self.deleted)} unannotated duplicate task(s)"
+            if self.repair
+            else f"{sum(len(d.removable) for d in self.duplicates)} unannotated duplicate "
+            "task(s) can be deleted with --repair"
+        )
+        left = sum(1 for d in self.duplicates if sum(1 for t in d.tasks if t.annotation_count) > 1)
+        return (
+            f"doctor: project {self.project_id}: {self.tasks} tasks, {len(self.duplicates)} "
+            f"task key(s) on several tasks ({extra} extra task(s)); {verb}"
+            + (f"; {left} key(s) with several annotated copies left for review" if left else "")
+        )
+
+
+def repair_duplicates(
+    *, client: LabelStudio, project_id: int, repair: bool = False
+) -> DoctorSummary:
+    """Find task keys held by several tasks; with `repair`, delete the unannotated extras.
+
+    The task kept for a key is its annotated one with the lowest id, else its lowest id.
+    Annotated tasks are never deleted. Hold the project's push lock around this (a push in
+    flight would be mistaken for duplicates otherwise)."""
+    listed = client.list_tasks(project_id)
+    duplicates = find_duplicate_keys(listed)
+    deleted: list[int] = []
+    if repair:
+        for duplicate in duplicates:
+            for task in duplicate.removable:
+                fresh = client.get_task(task.id)
+                if fresh is None or fresh.annotation_count:
+                    continue  # gone, or annotated since the scan: keep it
+                client.delete_task(task.id)
+                deleted.append(task.id)
+    return DoctorSummary(project_id, len(listed), tuple(duplicates), tuple(deleted), repair)
 
 
 # -- refreshing the predictions of unannotated tasks (push --model) --------------------------

@@ -129,7 +129,8 @@ class Schema:
         for e in self.entities:
             ex = ", ".join(f"&ldquo;{html.escape(x)}&rdquo;" for x in e.examples)
             out.append(
-                f'<tr><td><b style="color:{e.colour}">{e.name}</b></td><td>{html.escape(e.hotkey or "")}</td>'
+                f"<tr><td><b style={quoteattr('color:' + e.colour)}>{html.escape(e.name)}</b>"
+                f"</td><td>{html.escape(e.hotkey or '')}</td>"
                 f"<td>{html.escape(e.description)}</td><td>{ex}</td></tr>"
             )
         out.append(
@@ -137,7 +138,9 @@ class Schema:
         )
         for r in self.relations:
             out.append(
-                f"<tr><td><b>{r.name}</b></td><td>{' or '.join(r.head)}</td><td>{' or '.join(r.tail)}</td>"
+                f"<tr><td><b>{html.escape(r.name)}</b></td>"
+                f"<td>{html.escape(' or '.join(r.head))}</td>"
+                f"<td>{html.escape(' or '.join(r.tail))}</td>"
                 f"<td>{html.escape(r.description)}</td></tr>"
             )
         out.append("</table>")

@@ -46,17 +46,44 @@ def read_env_file(workdir: Path | str = ".") -> dict[str, str]:
 
 
 def set_env_values(values: dict[str, str], *, workdir: Path | str = ".") -> Path:
-    """Add or replace KEY=VALUE lines in `workdir/.env`, keeping it at mode 0600."""
+    """Add or replace KEY=VALUE lines in `workdir/.env`, atomically and at mode 0600.
+
+    The new content goes to a temporary file created with mode 0600 (never readable by others,
+    not even for a moment), is flushed to disk and renamed over `.env`: a crash leaves either
+    the old file or the new one, never a truncated one."""
     path = Path(workdir) / ENV_FILE
     current = read_env_file(workdir)
     current.update(values)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("# contraband-corpus secrets: keep private (mode 0600), never commit\n")
-        for key, value in current.items():
-            handle.write(f"{key}={value}\n")
-    os.chmod(path, 0o600)
+    _remove_orphaned_temporaries(path)
+    tmp = path.with_name(f"{ENV_FILE}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("# contraband-corpus secrets: keep private (mode 0600), never commit\n")
+            for key, value in current.items():
+                handle.write(f"{key}={value}\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
+
+
+def _remove_orphaned_temporaries(path: Path) -> None:
+    """Delete `.env.<pid>.tmp` files of writers that died before renaming (they hold secrets)."""
+    for tmp in path.parent.glob(f"{ENV_FILE}.*.tmp"):
+        pid = tmp.name.split(".")[-2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except PermissionError:
+            continue
 
 
 def get_secret(

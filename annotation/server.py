@@ -14,6 +14,14 @@ more `label-studio start` processes on the same data dir (loopback ports of thei
 in the state file and in `Connection.export_urls`); pull exports task id ranges through all
 of them at once. The SQLite database is put in WAL mode so that these readers never block
 each other or an annotator saving (label-studio's own AZURE_MOUNT_FIX switch does that).
+
+Processes you can trust: every process a start spawns (main server and export workers, each
+in a process group of its own) gets a PID file in `DATA_DIR/run/`. `stop_server` stops every
+one of them, also when the main process crashed (kill -9) and left its export workers
+running; `start_server` stops such leftovers before starting anew. A process is only
+signalled when it still runs label-studio with this data dir as its working directory (pids
+are reused). The port of the last start is kept in `DATA_DIR/server-port`; a restart takes
+it again when it is free, so the server's URL (and everything keyed by it) stays the same.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ from .secrets import read_env_file, set_env_values
 DATA_DIR_NAME = "label-studio-data"
 STATE_FILE = "server.json"
 LOG_FILE = "server.log"
+RUN_DIR = "run"  # one PID file per spawned process
+PORT_FILE = "server-port"  # the main server's port, kept across stops and crashes
 DEFAULT_ADMIN_EMAIL = "admin@contraband.local"
 
 # Variables that label-studio also reads without a prefix; a stray value would change its setup.
@@ -140,6 +150,82 @@ def _is_our_process(pid: int) -> bool:
     return True
 
 
+def _runs_in(pid: int, data_dir: Path) -> bool:
+    """The pid is alive, runs label-studio and has `data_dir` as its working directory."""
+    if not _is_our_process(pid):
+        return False
+    try:
+        return Path(os.readlink(f"/proc/{pid}/cwd")) == data_dir.resolve()
+    except OSError:  # no /proc (not Linux) or not ours to inspect: trust the command line
+        return True
+
+
+def _group_members(pgid: int, data_dir: Path) -> list[int]:
+    """Live label-studio processes of process group `pgid` running in `data_dir`.
+
+    A group outlives its leader: after kill -9 of a server, a child it forked would still be
+    in the group."""
+    members = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and _runs_in(int(entry.name), data_dir):
+            members.append(int(entry.name))
+    return members
+
+
+def write_pid_file(data_dir: Path, *, role: str, pid: int, port: int) -> Path:
+    """Record a spawned process: DATA_DIR/run/<role>-<pid>.json (role: main | export)."""
+    run = data_dir / RUN_DIR
+    run.mkdir(parents=True, exist_ok=True)
+    path = run / f"{role}-{pid}.json"
+    body = {"role": role, "pid": pid, "port": port, "url": f"http://127.0.0.1:{port}"}
+    body["started_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(body), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def list_server_processes(*, workdir: Path = Path(".")) -> list[dict]:
+    """Every process the embedded server's starts recorded, with `alive` (still running
+    label-studio in this data dir, or a member of its process group is)."""
+    data_dir = _data_dir(workdir)
+    found = []
+    for path in sorted((data_dir / RUN_DIR).glob("*.json")):
+        try:
+            body = json.loads(path.read_text(encoding="utf-8"))
+            pid = int(body["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        alive = _runs_in(pid, data_dir) or bool(_group_members(pid, data_dir))
+        found.append({**body, "alive": alive, "pid_file": str(path)})
+    return found
+
+
+def _stop_recorded_processes(data_dir: Path) -> int:
+    """Stop every recorded process (export workers first) and remove the PID files; how many
+    were still running."""
+    stopped = 0
+    files = sorted(
+        (data_dir / RUN_DIR).glob("*.json"), key=lambda p: not p.name.startswith("export-")
+    )
+    for path in files:
+        try:
+            pid = int(json.loads(path.read_text(encoding="utf-8"))["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            path.unlink(missing_ok=True)
+            continue
+        if _runs_in(pid, data_dir) or _group_members(pid, data_dir):
+            _terminate(pid, data_dir=data_dir)
+            stopped += 1
+        path.unlink(missing_ok=True)
+    return stopped
+
+
 def _read_state(data_dir: Path) -> dict | None:
     path = data_dir / STATE_FILE
     if not path.exists():
@@ -220,21 +306,33 @@ def _server_environment(data_dir: Path, credentials: dict[str, str]) -> dict[str
     return env
 
 
-def _previous_port(workdir: Path) -> int | None:
-    """The port of the last start, if still free: a stable URL keeps annotator pseudonyms stable."""
-    url = read_env_file(workdir).get("LABEL_STUDIO_URL", "")
-    if not url.startswith("http://127.0.0.1:"):
-        return None
-    try:
-        port = int(url.rsplit(":", 1)[1].strip("/"))
-    except ValueError:
-        return None
+def _port_is_free(port: int) -> bool:
+    """Nobody listens on 127.0.0.1:port (connections of a dead server in TIME_WAIT do not
+    count: the server binds with SO_REUSEADDR too)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
-            return None
-    return port
+            return False
+    return True
+
+
+def _previous_port(workdir: Path) -> int | None:
+    """The port of the last start, if still free: a stable URL keeps annotator pseudonyms stable.
+
+    Read from DATA_DIR/server-port (kept with the data), else from LABEL_STUDIO_URL in .env."""
+    stored = _data_dir(workdir) / PORT_FILE
+    candidates: list[str] = []
+    if stored.exists():
+        candidates.append(stored.read_text(encoding="utf-8").strip())
+    url = read_env_file(workdir).get("LABEL_STUDIO_URL", "")
+    if url.startswith("http://127.0.0.1:"):
+        candidates.append(url.rsplit(":", 1)[1].strip("/"))
+    for candidate in candidates:
+        if candidate.isdigit() and 0 < int(candidate) < 65536 and _port_is_free(int(candidate)):
+            return int(candidate)
+    return None
 
 
 def _log_tail(path: Path, lines: int = 20) -> str:
@@ -294,6 +392,8 @@ def _start_export_workers(
     """
     started = [(p, f"http://127.0.0.1:{p}") for p in (find_free_port() for _ in range(count))]
     processes = [(_spawn(executable, port, data_dir, env), url) for port, url in started]
+    for (process, _), (port, _) in zip(processes, started, strict=True):
+        write_pid_file(data_dir, role="export", pid=process.pid, port=port)
     state["export_workers"] = [{"pid": p.pid, "url": url} for p, url in processes]
     (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
     deadline = time.monotonic() + timeout
@@ -306,7 +406,8 @@ def _start_export_workers(
         if healthy:
             urls.append(url)
         else:
-            _terminate(process.pid)
+            _terminate(process.pid, data_dir=data_dir)
+            (data_dir / RUN_DIR / f"export-{process.pid}.json").unlink(missing_ok=True)
     state["export_workers"] = [{"pid": p.pid, "url": u} for p, u in processes if u in urls]
     (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
     return urls
@@ -332,12 +433,15 @@ def start_server(
     _check_env_not_external(workdir)
     data_dir = _data_dir(workdir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    _stop_recorded_processes(data_dir)  # leftovers of a crash (e.g. its export workers)
     credentials = _admin_credentials(workdir)
     port = port or _previous_port(workdir) or find_free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = data_dir / LOG_FILE
     env = _server_environment(data_dir, credentials)
     process = _spawn(executable, port, data_dir, env)
+    write_pid_file(data_dir, role="main", pid=process.pid, port=port)
+    (data_dir / PORT_FILE).write_text(f"{port}\n", encoding="utf-8")
     state = {
         "pid": process.pid,
         "port": port,
@@ -351,10 +455,11 @@ def start_server(
             process, url, deadline=time.monotonic() + timeout, log_path=log_path
         )
     except LabelStudioError:
+        _stop_recorded_processes(data_dir)
         (data_dir / STATE_FILE).unlink(missing_ok=True)
         raise
     if not healthy:
-        _terminate(process.pid)
+        _stop_recorded_processes(data_dir)
         (data_dir / STATE_FILE).unlink(missing_ok=True)
         raise LabelStudioError(
             f"label-studio did not answer on {url}/health within {timeout:.0f} s and was "
@@ -376,43 +481,64 @@ def start_server(
     )
 
 
-def _terminate(pid: int, *, grace: float = 20) -> None:
-    """SIGTERM the server's process group, SIGKILL it after `grace` seconds."""
+def _terminate(pid: int, *, data_dir: Path | None = None, grace: float = 20) -> None:
+    """SIGTERM the server's process group, SIGKILL it after `grace` seconds.
+
+    With `data_dir`, the group is signalled only while a member still runs label-studio in
+    that directory (its leader may be gone after a crash), and waited for until none does."""
+
+    def alive() -> bool:
+        if data_dir is not None:
+            return bool(_group_members(pid, data_dir))
+        try:
+            finished, _ = os.waitpid(pid, os.WNOHANG)
+            return not finished
+        except ChildProcessError:  # not our child (started by another command): poll instead
+            return _is_our_process(pid)
+
+    if data_dir is not None and not alive():
+        return
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        try:
-            finished, _ = os.waitpid(pid, os.WNOHANG)
-            if finished:
-                return
-        except ChildProcessError:  # not our child (started by another command): poll instead
-            if not _is_our_process(pid):
-                return
+        if not alive():
+            _reap(pid)
+            return
         time.sleep(0.3)
     try:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status of `pid` if it is our child (no zombie left behind)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
 
 
 def stop_server(*, workdir: Path = Path(".")) -> bool:
-    """Stop the embedded server; False when it was not running."""
+    """Stop every process of the embedded server (main and export workers, also the ones a
+    crashed main server left running); False when none was running."""
     data_dir = _data_dir(workdir)
     state = _read_state(data_dir)
-    if not state:
-        return False
-    for worker in state.get("export_workers", []):
-        if _is_our_process(int(worker["pid"])):
-            _terminate(int(worker["pid"]))
-    pid = int(state["pid"])
-    was_running = _is_our_process(pid)
-    if was_running:
-        _terminate(pid)
+    stopped = _stop_recorded_processes(data_dir)
+    if state:  # a server started before PID files existed
+        for worker in state.get("export_workers", []):
+            if _runs_in(int(worker["pid"]), data_dir):
+                _terminate(int(worker["pid"]), data_dir=data_dir)
+                stopped += 1
+        if _runs_in(int(state["pid"]), data_dir):
+            _terminate(int(state["pid"]), data_dir=data_dir)
+            stopped += 1
     (data_dir / STATE_FILE).unlink(missing_ok=True)
-    return was_running
+    return stopped > 0
 
 
 def _export_urls_of(workdir: Path, url: str) -> tuple[str, ...]:

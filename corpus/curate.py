@@ -19,6 +19,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import re
 import sys
 from array import array
 from collections import Counter, deque
@@ -41,7 +42,6 @@ from .clean import (
     boilerplate_counter,
     load_clean_config,
 )
-from .clean import warm_up as warm_up_clean
 from .dedup import (
     DedupConfig,
     DedupDecision,
@@ -389,7 +389,7 @@ def clean_and_scan(
     # Word data and matchers are loaded here, once: the forked workers inherit them
     # instead of each loading them while the other waits for a core. (Dedup's Unicode
     # tables are built on a worker's first non-ASCII batch: ASCII text never needs them.)
-    warm_up_clean(clean_config)
+    cleaner.warm_up()
     yield from _in_worker_order(
         itertools.chain([first], chunks),
         _worker_chunk,
@@ -480,6 +480,40 @@ def _worker_line_keys(docs: list[Document]) -> list[tuple[str, int, tuple[str, .
     return [page_line_keys(d, max_words=_WORKER_STATE) for d in docs]
 
 
+# A kept page's clean text needs at least this many words with letters, and letters in all.
+MIN_CLEAN_WORDS = 3
+MIN_CLEAN_LETTERS = 15
+_WORD_WITH_LETTER = re.compile(r"\w*[^\W\d_]\w*")
+
+
+def reject_if_nearly_empty(doc: Document) -> Document:
+    """The page rejected as `empty_text` when cleaning left (next to) nothing to annotate.
+
+    A kept row with an empty or two-word text would become an empty task; the reason names
+    the page so that its source (or an over-eager cleaning rule) can be checked.
+    """
+    if doc.status != STATUS_KEPT:
+        return doc
+    text = doc.clean_text
+    words = len(_WORD_WITH_LETTER.findall(text)) if len(text) < 400 else MIN_CLEAN_WORDS
+    letters = sum(1 for c in text[:400] if c.isalpha())
+    if words >= MIN_CLEAN_WORDS and letters >= MIN_CLEAN_LETTERS:
+        return doc
+    return doc.with_(
+        status=STATUS_REJECTED,
+        reject_reason="empty_text",
+        metadata={
+            **doc.metadata,
+            "error": (
+                f"{doc.source}: the clean text is {'empty' if not text.strip() else 'nearly empty'} "
+                f"({len(text)} characters, {words} word(s), {letters} letter(s) after removing "
+                f"{len(doc.edits)} edit(s) from {len(doc.raw_text)} raw characters); check the "
+                "page, or the cleaning rules in configs/clean.yaml if the page has an article"
+            ),
+        },
+    )
+
+
 def _clean_and_scan_chunk(
     docs: list[Document],
     cleaner: Cleaner,
@@ -493,6 +527,7 @@ def _clean_and_scan_chunk(
     finally:
         if gc_was_enabled:
             gc.enable()
+    cleaned = [reject_if_nearly_empty(doc) for doc in cleaned]
     kept_rows: list[int] = []
     texts: list[str] = []
     published: list[str | None] = []

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
+import re
 from array import array
 from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .offsets import Edit, OffsetMap
 
@@ -20,7 +23,9 @@ STATUS_DUPLICATE = "duplicate"
 STATUS_REJECTED = "rejected"
 
 CORPUS_COLUMNS: dict[str, str] = {
-    "id": "stable id: sha1 of source name + raw content, 16 hex chars",
+    "id": "document identity from the source, 16 hex chars: sha1 of the canonical URL when the "
+    "input gives one (JSONL `url`), else of the source (file path, plus ':LINE' for JSONL); "
+    "the same page edited later keeps its id (its content_hash changes)",
     "source": "where the page came from: file path, plus ':LINE' for JSONL",
     "url": "page URL when known, else null",
     "site": "site key (URL host, or the directory name for dumps); boilerplate is learned per site",
@@ -44,13 +49,50 @@ CORPUS_COLUMNS: dict[str, str] = {
 }
 
 
-def stable_id(source: str, raw: str | bytes) -> str:
-    """Id derived from the source name and its content: same page, same id, every run."""
-    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
-    h = hashlib.sha1(source.encode("utf-8"))
-    h.update(b"\0")
-    h.update(data)
-    return h.hexdigest()[:16]
+# Query parameters that only track a visit; two URLs differing in them are one page.
+_TRACKING_PARAMETERS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ref|ref_src)$", re.I)
+
+
+def canonical_url(url: str) -> str | None:
+    """The page a URL names, for identity: no scheme, fragment, default port, "www.", tracking
+    parameters or trailing slash; host lowercased, query sorted. None when it has no host."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if not host:
+        return None
+    port = parts.port if parts.port not in (None, 80, 443) else None
+    path = posixpath.normpath(parts.path) if parts.path not in ("", "/") else ""
+    path = path.rstrip("/")
+    query = urlencode(
+        sorted(
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAMETERS.match(k)
+        )
+    )
+    netloc = f"{host}:{port}" if port else host
+    return urlunsplit(("", netloc, path, query, "")).lstrip("/")
+
+
+def document_id(source: str, *, url: str | None = None) -> str:
+    """A document's identity, from where it came from and never from its content.
+
+    The canonical URL when there is one (the same article scraped again, or into another
+    dump, keeps its id), else the source: the file path, plus ":LINE" for a JSONL line. An
+    edited page therefore keeps its id and only its content_hash changes, so push can update
+    its task (or report it, when it is annotated) instead of importing a second version.
+    """
+    canonical = canonical_url(url) if url else None
+    key = f"url:{canonical}" if canonical else f"source:{source}"
+    return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def stable_id(source: str, raw: str | bytes = "") -> str:
+    """The id of a page known only by its source (`document_id` without a URL).
+
+    `raw` is ignored: identity no longer depends on the content (kept for old callers)."""
+    del raw
+    return document_id(source)
 
 
 def content_hash(text: str) -> str:

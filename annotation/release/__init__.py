@@ -34,7 +34,7 @@ Every public name is re-exported here, so `from annotation.release import X` wor
 
 from __future__ import annotations
 
-from .build import ReleasedEvents, build_release
+from .build import ReleasedEvents, build_release, remove_interrupted_builds
 from .card import (
     AGREEMENT_MEASURES,
     AGREEMENT_TABLES,
@@ -89,11 +89,19 @@ from .layout import (
     file_sha256,
     hub_excluded,
 )
-from .rows import DocumentRows, annotation_features, documents_from_tasks, features
+from .rows import (
+    DocumentRows,
+    annotation_features,
+    documents_from_tasks,
+    features,
+    same_source_problems,
+)
 from .splits import assign_splits, group_documents, text_key
 from .versions import latest_version, list_versions, next_version, normalise_version
 
 __all__ = [
+    "remove_interrupted_builds",
+    "same_source_problems",
     "ReleasedEvents",
     "SIZE_CATEGORIES",
     "checked_release_dir",

@@ -336,7 +336,42 @@ def _move_into_place(tmp: Path, target: Path) -> None:
         ) from None
 
 
-def build_release(
+def build_release(tasks: Sequence[AnnotatedTask], *, releases_dir: Path, **options: Any) -> Path:
+    """Write releases/v<version>/ from adjudicated tasks and return its path.
+
+    Refuses (ReleaseError) when that directory exists: a release is immutable; bump the
+    version instead (`next_version`). `fingerprint` (optional) identifies the annotations the
+    release was built from; it is stored as manifest["annotations_fingerprint"] so a caller can
+    see that nothing changed since the latest release. Everything is written into a temporary
+    sibling directory first and renamed into place, so a failed build leaves nothing behind;
+    one build per releases directory at a time (a lock file there), and the temporary
+    directories of a build that was killed outright are removed by the next one.
+    Options: version, schema (required), source_export_sha256, agreement, events, parent, seed,
+    split_ratios, changelog, min_docs_per_split, fingerprint.
+    """
+    from ..locks import directory_lock_path, writer_lock
+
+    releases_dir = Path(releases_dir)
+    with writer_lock(
+        directory_lock_path("release", releases_dir),
+        what=f"release build in {releases_dir}",
+        wait=600,
+    ):
+        remove_interrupted_builds(releases_dir)
+        return _build_release_unlocked(tasks, releases_dir=releases_dir, **options)
+
+
+def remove_interrupted_builds(releases_dir: Path) -> list[Path]:
+    """Delete the `.tmp-v*` directories a killed build left (call with the release lock held)."""
+    removed = []
+    for tmp in sorted(Path(releases_dir).glob(".tmp-v*")):
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
+
+
+def _build_release_unlocked(
     tasks: Sequence[AnnotatedTask],
     *,
     version: str,
@@ -352,7 +387,7 @@ def build_release(
     min_docs_per_split: int = 1,
     fingerprint: str | None = None,
 ) -> Path:
-    """Write releases/v<version>/ from adjudicated tasks and return its path.
+    """`build_release` with the lock of `releases_dir` held.
 
     Refuses (ReleaseError) when that directory exists: a release is immutable; bump the
     version instead (`next_version`). `fingerprint` (optional) identifies the annotations the

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -247,6 +247,7 @@ def documents_from_tasks(tasks: Sequence[AnnotatedTask], *, schema: Schema) -> D
                     "cluster_id": meta["cluster_id"],
                 }
             )
+    problems.extend(same_source_problems(by_doc))
     if problems:
         raise ReleaseError(
             f"{len(problems)} problem(s) in the adjudicated tasks; no release was written:\n  "
@@ -256,3 +257,32 @@ def documents_from_tasks(tasks: Sequence[AnnotatedTask], *, schema: Schema) -> D
 
 
 # --------------------------------------------------------------------------- splits
+
+
+def same_source_problems(by_doc: Mapping[str, Sequence[AnnotatedTask]]) -> list[str]:
+    """One problem per page (canonical URL) that is in the tasks as several documents.
+
+    Push never imports a second version of a page (document ids come from the source), but a
+    project pushed by an older version, whose ids came from the content, can hold two."""
+    from corpus.records import canonical_url
+
+    by_url: dict[str, list[str]] = defaultdict(list)
+    for doc_id, chunks in by_doc.items():
+        url = chunks[0].meta.get("url")
+        canonical = canonical_url(url) if isinstance(url, str) and url else None
+        if canonical:
+            by_url[canonical].append(doc_id)
+    problems = []
+    for url, doc_ids in sorted(by_url.items()):
+        if len(doc_ids) < 2:
+            continue
+        versions = "; ".join(
+            f"document {d} (task {', '.join(str(t.task_id) for t in by_doc[d])})"
+            for d in sorted(doc_ids)
+        )
+        problems.append(
+            f"{len(doc_ids)} versions of the page {url} are in the project: {versions}. A "
+            "release holds one version per page: delete the outdated task(s) in Label Studio, "
+            "then pull and release again"
+        )
+    return problems

@@ -124,7 +124,7 @@ def clean_documents(
                 for page in cleaner.clean_pages(docs[start : start + _CHUNK_PAGES], learned=learned)
             ]
     chunk = max(1, min(_CHUNK_PAGES, -(-len(docs) // (4 * n_workers))))
-    warm_up(config)
+    cleaner.warm_up()
     bounds = [(start, min(start + chunk, len(docs))) for start in range(0, len(docs), chunk)]
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)

@@ -56,7 +56,6 @@ class CleanConfig:
     boilerplate_max_words: int = 12
     boilerplate_sketch_lg_size: int = DEFAULT_SKETCH_LG_SIZE
     glue: GlueConfig = field(default_factory=GlueConfig)
-    glue_languages: frozenset[str] = frozenset({"en"})
     # the line classifier (corpus/clean/classify.py): a line whose content probability is
     # below `min_content_probability` is removed as `boilerplate_line`; one at or above
     # `strong_content_probability` is never cut as part of a related-news block
@@ -136,7 +135,7 @@ class _Classifier(SettingsModel):
 
 def _glue_model() -> type[SettingsModel]:
     """The glue section's model, made from `GlueConfig`'s fields (one place defines them)."""
-    fields: dict[str, Any] = {"languages": (list[str], ["en"])}
+    fields: dict[str, Any] = {}
     for f in dataclasses.fields(GlueConfig):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         annotation: Any = {int: int, float: float, str: str, bool: bool}.get(
@@ -186,7 +185,6 @@ def load_clean_config(path: str | Path | None = None) -> CleanConfig:
         path, CleanSettings, what="cleaning config (sections head, chrome, blocks, ...)"
     )
     glue = s.glue.model_dump()  # type: ignore[attr-defined]
-    languages = glue.pop("languages")
     return CleanConfig(
         head_max_lines=s.head.max_lines,
         title_max_words=s.head.title_max_words,
@@ -220,7 +218,6 @@ def load_clean_config(path: str | Path | None = None) -> CleanConfig:
         boilerplate_max_words=s.boilerplate.max_words,
         boilerplate_sketch_lg_size=s.boilerplate.sketch_lg_size,
         glue=GlueConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in glue.items()}),
-        glue_languages=frozenset(languages),
         classifier_enabled=s.classifier.enabled,
         min_content_probability=s.classifier.min_content_probability,
         strong_content_probability=s.classifier.strong_content_probability,

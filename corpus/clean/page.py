@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
-from ..glue import find_glued_words_in_pages, insert_spaces
+from ..glue import GlueRepairer, GlueRequest, insert_spaces
 from ..offsets import EDIT_ORDER, Edit, apply_edits
 from ..records import STATUS_REJECTED, Document
 from .classify import (
@@ -46,7 +46,13 @@ class Cleaner:
     def __init__(self, config: CleanConfig, *, model: LineModel | None = None):
         self.config = config
         self.scanner = LineScanner(config)
+        self.glue = GlueRepairer(config.glue)
         self.model = model if model is not None else default_line_model()
+
+    def warm_up(self) -> None:
+        """Load the word data and build the glue tables now (before worker processes fork:
+        they inherit them instead of each building them)."""
+        self.glue.warm_up()
 
     def clean_page(self, doc: Document, *, boilerplate: frozenset[str] = frozenset()) -> Document:
         """See `clean_page`."""
@@ -86,9 +92,6 @@ def clean_pages(
     return cleaner.clean_pages(docs, learned=learned)
 
 
-_GlueRequest = tuple[str, list[tuple[int, int]]]  # raw text, ranges to repair
-
-
 def _extracted_from_html(doc: Document) -> bool:
     return "html_length" in doc.metadata
 
@@ -101,8 +104,8 @@ def _clean_batch(
     `find_glued_words_in_pages` call, then let each page finish."""
     config = cleaner.config
     out: list[Document] = []
-    paused: list[tuple[int, Generator[_GlueRequest, list[list[Edit]], Document]]] = []
-    requests: list[_GlueRequest] = []
+    paused: list[tuple[int, Generator[GlueRequest, list[list[Edit]], Document]]] = []
+    requests: list[GlueRequest] = []
     inputs = [
         None
         if doc.status == STATUS_REJECTED
@@ -132,7 +135,7 @@ def _clean_batch(
             continue
         paused.append((len(out), steps))
         out.append(doc)  # replaced below
-    glued = find_glued_words_in_pages(requests, config=config.glue) if requests else []
+    glued = cleaner.glue.find_in_pages(requests) if requests else []
     for (row, steps), page_glued in zip(paused, glued, strict=True):
         try:
             steps.send(page_glued)
@@ -149,7 +152,7 @@ def _clean_steps(
     boilerplate: frozenset[str],
     page_inputs: PageInputs | None = None,
     scores: Any = None,
-) -> Generator[_GlueRequest, list[list[Edit]], Document]:
+) -> Generator[GlueRequest, list[list[Edit]], Document]:
     """The cleaning of one page, paused once: it yields the raw ranges whose glued words
     it needs (the kept lines and the title), is sent back their glue edits (one list per
     range) and returns the cleaned document. A batch of pages thus asks glue once."""
@@ -186,11 +189,8 @@ def _clean_steps(
     # glued words of every kept line and of the title, in one pass
     span = page.title_span
     glue_ranges = content if span is None else [*content, span]
-    if language not in config.glue_languages:
-        glue_ranges = []  # glued words are repaired only in languages configured for it
-    glued = yield page.raw, glue_ranges
-    if not glue_ranges:
-        glued = [[] for _ in content] + ([] if span is None else [[]])
+    # the repairer leaves pages alone unless their language is one of glue.languages
+    glued = yield GlueRequest(page.raw, glue_ranges, language)
     if span is not None:
         page.title = " ".join(insert_spaces(page.raw, glued[-1], *span).split())
     edits += kept_line_edits(page, kept, content, line_edits, glued, last_content)

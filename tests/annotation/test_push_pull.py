@@ -212,7 +212,8 @@ def test_push_reports_changed_annotated_text_and_updates_unannotated(
         progress=False,
     )
     assert (summary.imported, summary.updated, len(summary.conflicts)) == (0, 1, 1)
-    assert f"Task {existing['short1:0'].id} (short1:0)" in summary.conflicts[0]
+    assert f"Task {existing['short1:0'].id} (document short1, key short1:0)" in summary.conflicts[0]
+    assert "changed (1 -> 1 characters): 'C' -> 'c'" in summary.conflicts[0]  # diff summary
     raw = {t["data"]["task_key"]: t for t in client.export_raw(ls_project.id)}
     assert raw["short1:0"]["data"]["text"] == SHORT  # annotated: not replaced
     assert raw["long1:0"]["data"]["text"] == LONG.replace("Intro", "Opening")  # updated
@@ -347,13 +348,13 @@ def test_pull_reports_broken_annotations_with_task_id_and_keeps_valid_ones(
 def count_key_scans(monkeypatch: pytest.MonkeyPatch, client: LabelStudio) -> list[int]:
     """Spy on the real client's full key scan; the list grows by one per call."""
     calls: list[int] = []
-    real = client.list_task_keys
+    real = client.list_tasks
 
     def spy(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(client, "list_task_keys", spy)
+    monkeypatch.setattr(client, "list_tasks", spy)
     return calls
 
 
@@ -400,7 +401,9 @@ def test_push_with_a_current_ledger_plans_without_a_key_scan(
     )
     assert (changed.imported, changed.updated, len(changed.conflicts)) == (0, 1, 1)
     assert (changed.ledger, len(scans)) == ("current", 0)
-    assert f"Task {on_server['short1:0'].id} (short1:0)" in changed.conflicts[0]
+    assert (
+        f"Task {on_server['short1:0'].id} (document short1, key short1:0)" in (changed.conflicts[0])
+    )
     settled = push_tasks(
         documents_to_tasks(edited, schema=schema),
         client=client,

@@ -84,7 +84,7 @@ def test_clean_keeps_every_article_paragraph(cleaned):
         paragraphs = _article_lines(doc.raw_text)
         assert len(paragraphs) >= 8, key
         for paragraph in paragraphs:
-            expected = repair_glued_words(paragraph, config=CONFIG.glue)
+            expected = repair_glued_words(paragraph, config=CONFIG.glue, page=doc.raw_text)
             expected = re.sub(r"\s*Photo: [A-Z][\w. ]+$", "", expected)
             assert expected in doc.clean_text, f"seed {key}: paragraph lost: {expected[:80]!r}"
 

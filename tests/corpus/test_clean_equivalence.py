@@ -103,40 +103,53 @@ def test_clean_slug_similarity_prefilter_agrees_with_difflib():
     assert _lcs_length("abcbdab", "bdcaba") == 4
 
 
-def _reference_glue_positions(text: str) -> set[int]:
-    """Token-by-token walk (the original loop) for the token rule, on one line."""
-    from corpus.glue import _decider
+def _reference_glue_positions(text: str, repairer=None) -> set[int]:
+    """Token-by-token walk (the plain definition) for the token rule, `text` the page."""
+    from corpus.glue import _LOWER_THEN_UPPER, _in_prose, _Page, shared_repairer
 
-    decide = _decider(CONFIG.glue)
+    repairer = repairer or shared_repairer(CONFIG.glue)
+    page = _Page(text)
     positions = set()
     for match in _TOKEN.finditer(text):
         token = match.group()
-        if len(token) < CONFIG.glue.min_token_length:
+        camel = _LOWER_THEN_UPPER.match(token)
+        if camel and not page.has_elsewhere(camel.group(2)):
             continue
-        parts = re.split(r"([-'\u2019])", token)
-        pos = match.start()
-        for index, part in enumerate(parts):
-            if index % 2 == 0:
-                nxt = (
-                    parts[index + 2] if index + 2 < len(parts) and parts[index + 1] == "-" else None
-                )
-                cut = decide(part, nxt)
-                if cut is not None:
-                    positions.add(pos + cut)
-            pos += len(part)
+        if page.repeats(token) or not _in_prose(text, match.start(), match.end()):
+            continue
+        positions.update(match.start() + cut for cut in repairer.token_cuts(token, "en"))
     return positions
 
 
-def _reference_all_glue_positions(text: str) -> set[int]:
+def _reference_all_glue_positions(text: str, repairer=None) -> set[int]:
     """Every rule of find_glued_words, each applied directly to the whole text."""
-    from corpus.glue import _CODE_GLUE, _COMMA_GLUE, _WORD_THEN_YEAR, _known
+    from corpus.glue import (
+        _CODE_GLUE,
+        _COMMA_GLUE,
+        _WORD_THEN_YEAR,
+        _alnum_run,
+        _in_prose,
+        _Page,
+        _plain_run,
+        shared_repairer,
+    )
 
-    positions = _reference_glue_positions(text)
+    repairer = repairer or shared_repairer(CONFIG.glue)
+    page = _Page(text)
+    positions = _reference_glue_positions(text, repairer)
     for rule in (_CODE_GLUE, _WORD_THEN_YEAR):
         for m in rule.finditer(text):
-            if _known(m.group(1), CONFIG.glue):
+            if (
+                repairer._known(m.group(1), "en")
+                and not page.repeats(m.group())
+                and _in_prose(text, m.start(), m.end())
+            ):
                 positions.add(m.start(2))
-    positions.update(m.end() for m in _COMMA_GLUE.finditer(text))
+    for m in _COMMA_GLUE.finditer(text):
+        if repairer._known(_alnum_run(text, m.end(), m.end()), "en") and _plain_run(
+            text, m.start(), m.end()
+        ):
+            positions.add(m.end())
     return positions
 
 
@@ -145,7 +158,7 @@ def test_glue_token_cache_finds_every_occurrence_and_only_whole_tokens():
     words = (
         "strengthen cooperation todiscovering overa detectedin wasco-founded Hai Phong RILO "
         "UNODC M918 C04 the anti-drugpolicy it's don’t Việt ² _ 3 - ' May2019 crimeC04 "
-        "2000,so toChinese drug-policy"
+        "2000,so toChinese Chinese drug-policy seizureof www.x/y"
     ).split()
     for _ in range(2000):
         text = "".join(
@@ -197,26 +210,27 @@ def test_glue_words_missing_from_the_word_list_have_zipf_zero():
 
     from wordfreq import get_frequency_dict, zipf_frequency
 
-    listed = get_frequency_dict(CONFIG.glue.language)
+    listed = get_frequency_dict("en")
     rng = random.Random(7)
     for _ in range(2000):
         word = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 9)))
         if word not in listed:
-            assert zipf_frequency(word, CONFIG.glue.language) == 0, word
+            assert zipf_frequency(word, "en") == 0, word
 
 
 def test_glue_part_table_equals_part_ok_on_every_listed_word():
-    # split_glued_token looks ASCII halves up in one precomputed table
+    # split_token looks ASCII halves up in one precomputed table
     from wordfreq import get_frequency_dict
 
-    from corpus.glue import _ascii_parts, _part_ok
+    from corpus.glue import GlueRepairer
 
-    table = _ascii_parts(CONFIG.glue)
-    words = [w for w in get_frequency_dict(CONFIG.glue.language) if w.isascii() and w.isalpha()]
+    repairer = GlueRepairer(CONFIG.glue)
+    table = repairer._part_table("en")
+    words = [w for w in get_frequency_dict("en") if w.isascii() and w.isalpha()]
     words += ["a", "i", "x", "zzqx", "co", "cooperation"]
     for word in words:
         word = word.lower()
-        assert table.get(word) == _part_ok(word, CONFIG.glue), word
+        assert table.get(word) == repairer.part_ok(word, "en"), word
 
 
 def test_chrome_and_block_matchers_equal_matching_each_pattern():
@@ -262,13 +276,16 @@ def test_glue_in_ranges_equals_one_call_per_range():
         )
         cuts = sorted(rng.sample(range(len(text) + 1), k=min(len(text) + 1, 6)))
         ranges = [(a, b) for a, b in zip(cuts[::2], cuts[1::2], strict=False)]
-        expected = [find_glued_words(text[a:b], offset=a, config=CONFIG.glue) for a, b in ranges]
+        expected = [
+            find_glued_words(text[a:b], offset=a, config=CONFIG.glue, page=text) for a, b in ranges
+        ]
         assert find_glued_words_in_ranges(text, ranges, config=CONFIG.glue) == expected, text
 
 
 def test_glue_shares_wordfreqs_cached_word_list_instead_of_copying_it():
     # a second 320k-word dict or list costs ~20-30 MB in every process; checked in a fresh
-    # interpreter, as other tests fill wordfreq's caches their own way
+    # interpreter, as other tests fill wordfreq's caches their own way (the other
+    # languages' small lists are one entry each)
     import subprocess
 
     code = """
@@ -277,10 +294,11 @@ from corpus.clean import load_clean_config, warm_up
 from corpus.glue import _listed_words
 config = load_clean_config()
 warm_up(config)
-word_frequency("cooperation", config.glue.language)  # wordfreq's own lookup path
-assert _listed_words(config.glue.language) is get_frequency_dict(config.glue.language, "best")
-assert get_frequency_list.cache_info().currsize == 1, get_frequency_list.cache_info()
-assert get_frequency_dict.cache_info().currsize == 1, get_frequency_dict.cache_info()
+word_frequency("cooperation", "en")  # wordfreq's own lookup path
+assert _listed_words("en") is get_frequency_dict("en", "best")
+small = len(config.glue.other_languages)
+assert get_frequency_list.cache_info().currsize == 1 + small, get_frequency_list.cache_info()
+assert get_frequency_dict.cache_info().currsize == 1 + small, get_frequency_dict.cache_info()
 """
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
@@ -292,7 +310,7 @@ def _glue_texts(rng: random.Random) -> list[str]:
     words = (
         "strengthen cooperation todiscovering overa detectedin wasco-founded Hai Phong RILO "
         "UNODC M918 C04 the anti-drugpolicy it's don’t Việt ² _ 3 - ' May2019 crimeC04 "
-        "2000,so toChinese drug-policy -x x- a-b xx'yy todiscovering-policy"
+        "2000,so toChinese Chinese drug-policy -x x- a-b xx'yy todiscovering-policy"
     ).split()
     return [
         "".join(
@@ -303,28 +321,27 @@ def _glue_texts(rng: random.Random) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("cache_max", [300_000, 40])
-def test_glue_batch_of_texts_equals_text_by_text(monkeypatch, cache_max):
-    # the vectorised pass over a chunk (hash index of the token cache) against the
-    # per-text path and the plain rules; a tiny cache makes both evict as they go
-    from corpus import glue
+@pytest.mark.parametrize("cache_size", [300_000, 40])
+def test_glue_repairer_equals_the_plain_rules(cache_size):
+    # the repairer's fast paths (token set by bytes.translate, token cache, table of
+    # halves) against the plain token walk; a tiny cache makes it evict as it goes
+    from corpus.glue import GlueRepairer, candidate_tokens
 
     sys.path.insert(0, str(ROOT / "scripts"))
     from synthetic import generate_corpus
 
-    monkeypatch.setattr(glue, "_TOKEN_CACHE_MAX", cache_max)
-    glue.clear_caches()
+    repairer = GlueRepairer(CONFIG.glue, cache_size=cache_size)
+    plain = GlueRepairer(CONFIG.glue)
     rng = random.Random(14)
     texts = _glue_texts(rng)
     texts += [page.raw for page in generate_corpus(150, seed=2).pages]
     texts += [path.read_text(encoding="utf-8") for path in SEEDS]
     rng.shuffle(texts)
-    batched = glue.glue_positions_of_texts(texts, config=CONFIG.glue)
-    assert sum(len(t) for t in texts) >= glue._VECTOR_MIN_CHARS  # the vectorised path ran
-    for text, positions in zip(texts, batched, strict=True):
-        assert positions == glue._glue_positions(text, CONFIG.glue), repr(text[:80])
-        assert set(positions) == _reference_all_glue_positions(text), repr(text[:80])
-    glue.clear_caches()
+    for text in texts:
+        assert set(_TOKEN.findall(text)) <= candidate_tokens(text), repr(text[:80])
+        assert set(repairer.positions(text, "en")) == _reference_all_glue_positions(text, plain), (
+            repr(text[:80])
+        )
 
 
 def test_clean_pages_equals_clean_page_one_by_one():

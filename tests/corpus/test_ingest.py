@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from corpus.ingest import iter_pages
-from corpus.records import STATUS_KEPT, STATUS_REJECTED, stable_id
+from corpus.records import STATUS_KEPT, STATUS_REJECTED, canonical_url, document_id
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -27,8 +27,34 @@ def test_ingest_reads_seed_directory_in_sorted_order_with_stable_ids():
     assert all(d.status == STATUS_KEPT and d.site == "seeds" for d in docs)
     first = docs[0]
     assert first.raw_text == (SEEDS / Path(first.source).name).read_text(encoding="utf-8")
-    assert first.id == stable_id(first.source, first.raw_text)
+    assert first.id == document_id(f"seeds/{Path(first.source).name}")
     assert [d.id for d in iter_pages([SEEDS])] == [d.id for d in docs]
+
+
+def test_document_identity_comes_from_the_source_not_the_content(tmp_path, monkeypatch):
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    page = dump / "a.txt"
+    page.write_text("Customs seized 5 kg of heroin at the port.", encoding="utf-8")
+    (before,) = iter_pages([dump])
+    page.write_text("Customs seized 6 kg of heroin at the port (corrected).", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    (relative,) = iter_pages([Path("dump")])
+    (explicit,) = iter_pages([page])
+    assert before.id == relative.id == explicit.id  # same page, edited, from anywhere
+    lines = [
+        json.dumps({"url": "https://www.news.example/a/?utm_source=feed#top", "text": "One."}),
+        json.dumps({"url": "http://news.example/a", "text": "One, corrected."}),
+        json.dumps({"url": "https://news.example/b", "text": "Two."}),
+    ]
+    (dump / "pages.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    first, again, other = iter_pages([dump / "pages.jsonl"])
+    assert first.id == document_id("x", url="https://news.example/a") != other.id
+    assert again.status == STATUS_KEPT and again.id not in (first.id, other.id)
+    assert again.metadata["same_url_as"].endswith("pages.jsonl:1")
+    assert canonical_url("HTTPS://WWW.News.Example:443/a/b/?b=2&a=1&fbclid=x") == (
+        "news.example/a/b?a=1&b=2"
+    )
 
 
 def test_ingest_extracts_html_main_text_and_metadata(tmp_path):
@@ -92,7 +118,7 @@ def test_ingest_turns_bad_files_into_rejected_rows_naming_the_file(tmp_path):
         "huge.txt": (b"word " * 400, "too_large"),
         "scripts.html": (
             b"<html><head><script>var a = 1;</script></head><body><script>go()</script></body></html>",
-            "no_content",
+            "script_only",
         ),
         "notes.pdf": (b"%PDF-1.4", "unsupported_type"),
     }
