@@ -313,7 +313,7 @@ def push(
     from annotation.pipeline import push_corpus
 
     if model is not None and not no_predictions:
-        from annotation.model_check import model_vs_rules_warning
+        from annotation.training.model_check import model_vs_rules_warning
 
         warning = model_vs_rules_warning(model)
         if warning:
@@ -524,7 +524,7 @@ def export() -> None:
 def export_spacy_command(release_dir: Path, out_dir: Path, schema_path: Path | None) -> None:
     """Write spaCy DocBins (entities, overlapping spans, relations) from a release."""
     from annotation.schema import load_schema
-    from annotation.spacy_export import export_spacy
+    from annotation.training.export import export_spacy
 
     report = export_spacy(release_dir, out_dir=out_dir, schema=load_schema(schema_path))
     click.echo(report.summary_line())
@@ -574,7 +574,7 @@ def train(
 ) -> None:
     """Train a spaCy pipeline on exported DocBins; print it beside the rule pre-annotator on
     the same split, per label with support; write scores.json."""
-    from annotation.train import (
+    from annotation.training.train import (
         comparison_table,
         is_relation_config,
         train_model,

@@ -25,9 +25,9 @@ from annotation.pull import pull
 from annotation.push import push_tasks
 from annotation.release import check_leakage, scan_release_for_identities
 from annotation.schema import PROJECT_ROOT
-from annotation.spacy_export import export_spacy
 from annotation.tasks import documents_to_tasks
-from annotation.train import train_model
+from annotation.training.export import export_spacy
+from annotation.training.train import train_model
 from corpus.curate import curate
 from corpus.records import read_corpus
 

@@ -128,3 +128,30 @@ def test_installed_wheel_takes_a_config_dir_override(fresh_venv: Path, tmp_path:
     contraband = str(fresh_venv / "bin" / "contraband")
     out = _run([contraband, "--config-dir", str(override), "schema", "labels"], cwd=tmp_path)
     assert "FAUNA" in out and "WILDLIFE" not in out
+
+
+def test_wheel_holds_every_python_module(wheel: Path) -> None:
+    """A sub-package missing from pyproject's package list would install without its modules."""
+    with zipfile.ZipFile(wheel) as whl:
+        shipped = set(whl.namelist())
+    in_repo = {
+        p.relative_to(REPO).as_posix()
+        for package in ("corpus", "annotation")
+        for p in (REPO / package).rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+    assert in_repo - shipped == set(), "list the new sub-package in pyproject.toml packages"
+
+
+def test_installed_wheel_finds_the_relation_component_by_its_entry_point(
+    fresh_venv: Path, tmp_path: Path
+) -> None:
+    """`python -m spacy evaluate` on a trained model needs the factory without our imports."""
+    code = (
+        "import spacy; "
+        "spacy.blank('en'); "  # a new Language loads the spacy_factories entry points
+        "f = spacy.registry.factories.get('contraband_relation_model'); "
+        "print(f.__module__, f.__name__)"
+    )
+    out = _run([str(fresh_venv / "bin" / "python"), "-c", code], cwd=tmp_path)
+    assert out.split() == ["annotation.training.relation_model", "make_relation_model"], out

@@ -22,8 +22,8 @@ from annotation.events import (
     write_events_csv,
 )
 from annotation.gold import load_gold_dir
-from annotation.plots import seizures_over_time
 from annotation.records import AnnotatedTask, Annotation, Relation, Span
+from annotation.release.plots import seizures_over_time
 from annotation.schema import load_schema
 from annotation.tasks import documents_to_tasks
 from corpus.curate import curate

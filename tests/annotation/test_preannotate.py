@@ -1,4 +1,4 @@
-"""Rule pre-annotator and trained-pipeline loading (annotation/preannotate.py)."""
+"""Rule pre-annotator and trained-pipeline loading (annotation/preannotate/)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ import spacy
 from spacy.tokens import Doc, DocBin
 
 from annotation.preannotate import RELATIONS_ATTR
-from annotation.relation_model import (
+from annotation.schema import PROJECT_ROOT, load_schema
+from annotation.training.relation_model import (
     RELATION_MODEL,
     RelationSettings,
     add_sentences,
@@ -19,7 +20,6 @@ from annotation.relation_model import (
     score_relations,
     train_relation_model,
 )
-from annotation.schema import PROJECT_ROOT, load_schema
 from corpus.errors import ConfigError
 
 SCHEMA = load_schema()
@@ -210,8 +210,8 @@ def test_relation_model_trained_on_the_seed_release_finds_relations_in_its_held_
     from annotation.gold import load_gold_dir
     from annotation.records import AnnotatedTask
     from annotation.release import build_release
-    from annotation.spacy_export import export_spacy
     from annotation.tasks import documents_to_tasks
+    from annotation.training.export import export_spacy
     from corpus.curate import curate
     from corpus.records import read_corpus
 

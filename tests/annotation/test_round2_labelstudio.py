@@ -19,9 +19,9 @@ from annotation.records import SOURCE_ADJUDICATED, AnnotatedTask, Annotation, Sp
 from annotation.release import build_release
 from annotation.schema import PROJECT_ROOT
 from annotation.server import Connection, find_free_port, start_server, stop_server
-from annotation.spacy_export import export_spacy
 from annotation.tasks import documents_to_tasks
-from annotation.train import train_model
+from annotation.training.export import export_spacy
+from annotation.training.train import train_model
 from corpus.curate import curate
 from corpus.records import read_corpus
 

@@ -15,7 +15,7 @@ from annotation.pseudonym import pseudonymise
 from annotation.records import SOURCE_ADJUDICATED, AnnotatedTask, Annotation, Relation, Span
 from annotation.release import build_release
 from annotation.schema import PROJECT_ROOT, load_schema
-from annotation.spacy_export import SPANS_KEY, export_spacy, segment_doc
+from annotation.training.export import SPANS_KEY, export_spacy, segment_doc
 
 SCHEMA = load_schema()
 ANNOTATOR = pseudonymise("http://ls.local#1", secret="k")

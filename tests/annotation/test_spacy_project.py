@@ -19,7 +19,7 @@ from annotation.pseudonym import pseudonymise
 from annotation.records import SOURCE_ADJUDICATED, AnnotatedTask
 from annotation.release import build_release
 from annotation.schema import Schema
-from annotation.spacy_export import doc_relations, export_spacy
+from annotation.training.export import doc_relations, export_spacy
 from corpus.clean import clean_documents, load_clean_config
 from corpus.errors import ReleaseError
 from corpus.records import Document, stable_id

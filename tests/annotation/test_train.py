@@ -10,15 +10,15 @@ import spacy
 from click.testing import CliRunner
 
 from annotation.cli import main
-from annotation.model_check import model_vs_rules_warning
 from annotation.preannotate import load_preannotator
 from annotation.pseudonym import pseudonymise
 from annotation.records import SOURCE_ADJUDICATED, AnnotatedTask, Annotation, Relation, Span
-from annotation.relation_model import RELATION_MODEL
 from annotation.release import build_release
 from annotation.schema import PROJECT_ROOT, load_schema
-from annotation.spacy_export import export_spacy
-from annotation.train import comparison_table, train_model, train_relations
+from annotation.training.export import export_spacy
+from annotation.training.model_check import model_vs_rules_warning
+from annotation.training.relation_model import RELATION_MODEL
+from annotation.training.train import comparison_table, train_model, train_relations
 
 SCHEMA = load_schema()
 ANNOTATOR = pseudonymise("http://ls.local#1", secret="k")

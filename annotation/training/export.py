@@ -11,7 +11,7 @@ Each Doc has:
 - relations in `doc.user_data["relations"]` as (head_start_char, head_end_char, tail_start_char,
   tail_end_char, label) tuples, so they survive `DocBin(store_user_data=True)`; `doc_relations`
   reads them back as spaCy Spans; the document id is in `doc.user_data["id"]`. The learned
-  relation component (annotation.relation_model) writes its predictions in the same format,
+  relation component (annotation.training.relation_model) writes its predictions in the same format,
   so gold and predicted Docs compare directly.
 A span that does not fall on token boundaries is snapped outwards (alignment_mode="expand");
 one that covers no token at all cannot be represented and is left out. Both cases are listed in
@@ -32,8 +32,8 @@ from spacy.util import filter_spans
 
 from corpus.errors import ReleaseError
 
-from .release import CONFIG_DEFAULT, read_documents, read_manifest
-from .schema import Schema
+from ..release import CONFIG_DEFAULT, read_documents, read_manifest
+from ..schema import Schema
 
 SPANS_KEY = "sc"
 OUTPUTS = (

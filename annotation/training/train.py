@@ -1,10 +1,10 @@
-"""Train a spaCy pipeline on an export (annotation.spacy_export), score it per label against
+"""Train a spaCy pipeline on an export (annotation.training.export), score it per label against
 the rule pre-annotator, and store both.
 
 `train_model` runs spaCy's own training loop in-process (spacy.cli.train.train) with
 paths.train / paths.dev pointing at the export; when the export holds relations it then fits
-the relation model (annotation.relation_model, settings in configs/spacy/relations.cfg) on the
-training Docs and adds it, after a sentencizer, to out_dir/model-best. `train_relations` fits
+the relation model (annotation.training.relation_model, settings in configs/spacy/relations.cfg) on
+the training Docs and adds it, after a sentencizer, to out_dir/model-best. `train_relations` fits
 the relation model alone onto a copy of an already trained pipeline (`--config relations`).
 
 Both evaluate model-best on dev.spacy (and test.spacy when it holds documents) and write
@@ -15,7 +15,7 @@ out_dir/scores.json:
 - "comparison": the model and the rule pre-annotator (annotation.preannotate) run on the
   same split's texts (test, else dev), spans and relations scored by exact match against
   every gold span (nested ones included) and relation, per label with support
-  (`compare_with_rules`). `annotation.model_check` reads it before `push --model`.
+  (`compare_with_rules`). `annotation.training.model_check` reads it before `push --model`.
 
 model-best is a normal spaCy pipeline directory: what `annotation.preannotate.load_preannotator`
 and `contraband push/preannotate --model` load.
@@ -40,7 +40,8 @@ from spacy.training import Corpus
 from corpus.errors import ConfigError, InputError
 from corpus.settings import default_config_path
 
-from .preannotate import RELATIONS_ATTR, doc_spans, load_preannotator
+from ..preannotate import RELATIONS_ATTR, doc_spans, load_preannotator
+from ..schema import Schema, load_schema
 from .relation_model import (
     RELATION_MODEL,
     RelationModel,
@@ -51,7 +52,6 @@ from .relation_model import (
     schema_relation_rules,
     score_relations,
 )
-from .schema import Schema, load_schema
 
 MODEL_DIR = "model-best"
 SCORES_FILE = "scores.json"

@@ -1,9 +1,9 @@
 """Before `push --model`: does the trained model do better than the rule pre-annotator?
 
 `contraband train` stores the model and the rules side by side on the same split in
-scores.json beside model-best (annotation.train.compare_with_rules). `model_vs_rules_warning`
-reads that comparison and says, in one message, where the model scores below the rules, so
-an engineer does not replace good pre-annotations with worse ones unknowingly.
+scores.json beside model-best (annotation.training.train.compare_with_rules).
+`model_vs_rules_warning` reads that comparison and says, in one message, where the model scores
+below the rules, so an engineer does not replace good pre-annotations with worse ones unknowingly.
 """
 
 from __future__ import annotations
