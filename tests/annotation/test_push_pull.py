@@ -8,8 +8,8 @@ import json
 import pytest
 
 from annotation.labelstudio import ExistingTask, LabelStudio, TaskListHead
-from annotation.pull import pull
-from annotation.push import (
+from annotation.labelstudio.pull import pull
+from annotation.labelstudio.push import (
     Ledger,
     LedgerError,
     check_ledger_current,

@@ -31,11 +31,11 @@ from tqdm import tqdm
 
 from corpus.errors import SchemaError
 
-from .labelstudio import ExistingTask, LabelStudio, LabelStudioRequestError, TaskListHead
-from .records import AnnotatedTask, Annotation
-from .schema import Schema, load_schema
-from .tasks import TaskPayload
-from .validate import Problem, check_annotation
+from ..records import AnnotatedTask, Annotation
+from ..schema import Schema, load_schema
+from ..tasks import TaskPayload
+from ..validate import Problem, check_annotation
+from .client import ExistingTask, LabelStudio, LabelStudioRequestError, TaskListHead
 
 
 @dataclass(frozen=True)

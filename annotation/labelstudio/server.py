@@ -41,7 +41,7 @@ from pathlib import Path
 
 from corpus.errors import LabelStudioError
 
-from .secrets import read_env_file, set_env_values
+from ..secrets import read_env_file, set_env_values
 
 DATA_DIR_NAME = "label-studio-data"
 STATE_FILE = "server.json"

@@ -20,10 +20,10 @@ from label_studio_sdk.core.api_error import ApiError
 
 from corpus.errors import LabelStudioError
 
-from .records import Annotation, Relation, Span
-from .schema import LABELS_FROM_NAME, TEXT_DATA_KEY, TEXT_TO_NAME, Schema
+from ..records import Annotation, Relation, Span
+from ..schema import LABELS_FROM_NAME, TEXT_DATA_KEY, TEXT_TO_NAME, Schema
+from ..tasks import TaskPayload
 from .server import Connection
-from .tasks import TaskPayload
 
 # Key scan page size. The server's cost is about the same per task whatever the page size
 # (measured 0.7-1 ms/task for 500, 2,000 and 20,000 on 2 busy cores); 5,000 keeps one
@@ -158,7 +158,7 @@ def sdk_http_client(sdk: _SDKClient) -> Any:
             "authenticated HTTP client this project relies on (_client_wrapper.httpx_client."
             "request with method, params, json, request_options); install the version in "
             "pyproject.toml (label-studio-sdk>=2.1,<3) or update "
-            "annotation/labelstudio.py:sdk_http_client"
+            "annotation/labelstudio/client.py:sdk_http_client"
         )
     return http
 

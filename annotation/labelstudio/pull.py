@@ -7,7 +7,7 @@ The export comes in parts: the project's predictions list, then one export snaps
 id range (`chunk_size` ids; the snapshots carry prediction ids only, because the server reads
 each task's full predictions with a query of its own), each body stored byte for byte under
 `export-<time>/`. The parts are fetched through every process of the server at once (the
-embedded server's export workers, see annotation.server) and each part is converted and
+embedded server's export workers, see annotation.labelstudio.server) and each part is converted and
 validated while the server exports the next ones. `export-<time>.json`
 is the manifest (every part with its id range, task count, size and sha256) and
 `export-<time>.sha256` lists the manifest's checksum first, then every part's, in
@@ -32,12 +32,12 @@ from typing import Any
 
 from corpus.errors import LabelStudioError
 
-from .labelstudio import LabelStudio, results_to_annotation
-from .locks import directory_lock_path, writer_lock
-from .pseudonym import annotator_pseudonym
-from .records import SOURCE_ANNOTATION, SOURCE_PREDICTION, AnnotatedTask
-from .schema import TEXT_DATA_KEY, Schema
-from .validate import Problem, problems_to_markdown, validate_tasks
+from ..locks import directory_lock_path, writer_lock
+from ..pseudonym import annotator_pseudonym
+from ..records import SOURCE_ANNOTATION, SOURCE_PREDICTION, AnnotatedTask
+from ..schema import TEXT_DATA_KEY, Schema
+from ..validate import Problem, problems_to_markdown, validate_tasks
+from .client import LabelStudio, results_to_annotation
 
 META_KEYS = (
     "task_key",

@@ -1,0 +1,57 @@
+"""Label Studio room: everything that talks to the Label Studio server, and nothing else.
+
+    server      start/stop/find the local Label Studio process, `Connection`, its credentials
+    client      `LabelStudio`: the only module that imports label_studio_sdk; returns our types
+    push        plan and import tasks and predictions (`push_tasks`, `refresh_predictions`)
+    pull        export annotations in parts and convert them back (`pull`, `read_export`)
+
+The public names of `client` are re-exported here, so
+`from annotation.labelstudio import LabelStudio` keeps working; import push, pull and server
+by their own module path (`from annotation.labelstudio.pull import pull`).
+"""
+
+from __future__ import annotations
+
+from .client import (
+    EXPORT_ANNOTATION_FILTER,
+    EXPORT_SERIALIZATION,
+    EXPORT_VIEW_TITLE,
+    RANGE_EXPORT_SERIALIZATION,
+    ExistingTask,
+    LabelStudio,
+    LabelStudioRequestError,
+    ProjectInfo,
+    TaskIdRange,
+    TaskListHead,
+    UserInfo,
+    annotation_to_results,
+    is_safe_to_repeat,
+    labeling_config_problems,
+    pages_to_tasks,
+    prediction_problems,
+    prediction_to_payload,
+    results_to_annotation,
+    sdk_http_client,
+)
+
+__all__ = [
+    "EXPORT_ANNOTATION_FILTER",
+    "EXPORT_SERIALIZATION",
+    "EXPORT_VIEW_TITLE",
+    "RANGE_EXPORT_SERIALIZATION",
+    "ExistingTask",
+    "LabelStudio",
+    "LabelStudioRequestError",
+    "ProjectInfo",
+    "TaskIdRange",
+    "TaskListHead",
+    "UserInfo",
+    "annotation_to_results",
+    "is_safe_to_repeat",
+    "labeling_config_problems",
+    "pages_to_tasks",
+    "prediction_problems",
+    "prediction_to_payload",
+    "results_to_annotation",
+    "sdk_http_client",
+]
