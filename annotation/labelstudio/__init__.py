@@ -2,10 +2,11 @@
 
     server      start/stop/find the local Label Studio process, `Connection`, its credentials
     client      `LabelStudio`: the only module that imports label_studio_sdk; returns our types
+    converters  records (document offsets) <-> Label Studio JSON (task offsets), pure
     push        plan and import tasks and predictions (`push_tasks`, `refresh_predictions`)
     pull        export annotations in parts and convert them back (`pull`, `read_export`)
 
-The public names of `client` are re-exported here, so
+The public names of `client` and `converters` are re-exported here, so
 `from annotation.labelstudio import LabelStudio` keeps working; import push, pull and server
 by their own module path (`from annotation.labelstudio.pull import pull`).
 """
@@ -24,14 +25,16 @@ from .client import (
     TaskIdRange,
     TaskListHead,
     UserInfo,
-    annotation_to_results,
     is_safe_to_repeat,
     labeling_config_problems,
-    pages_to_tasks,
     prediction_problems,
+    sdk_http_client,
+)
+from .converters import (
+    annotation_to_results,
+    pages_to_tasks,
     prediction_to_payload,
     results_to_annotation,
-    sdk_http_client,
 )
 
 __all__ = [

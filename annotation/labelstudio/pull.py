@@ -37,7 +37,8 @@ from ..pseudonym import annotator_pseudonym
 from ..records import SOURCE_ANNOTATION, SOURCE_PREDICTION, AnnotatedTask
 from ..schema import TEXT_DATA_KEY, Schema
 from ..validate import Problem, problems_to_markdown, validate_tasks
-from .client import LabelStudio, results_to_annotation
+from .client import LabelStudio
+from .converters import results_to_annotation
 
 META_KEYS = (
     "task_key",
