@@ -29,7 +29,7 @@ class CorpusPush:
     """What `push` did: the import, the model refresh, the project's settings and model version."""
 
     push: Any  # annotation.labelstudio.push.PushSummary
-    refresh: Any = None  # annotation.labelstudio.push.RefreshSummary, with --model
+    refresh: Any = None  # annotation.labelstudio.refresh.RefreshSummary, with --model
     settings: str = ""  # the project settings applied (ProjectSettings.describe())
     settings_changed: tuple[str, ...] = ()  # Label Studio fields this push changed
     model_version: str | None = None  # the version of the predictions this push sent
@@ -174,7 +174,8 @@ def _push_corpus_unlocked(
     from corpus.records import read_corpus
 
     from .labelstudio.client import LabelStudio
-    from .labelstudio.push import PushSummary, push_tasks, refresh_predictions
+    from .labelstudio.push import PushSummary, push_tasks
+    from .labelstudio.refresh import refresh_predictions
     from .labelstudio.server import resolve_connection
     from .project_settings import load_project_settings
     from .tasks import documents_to_tasks
@@ -254,7 +255,7 @@ def doctor_project(
     """Check a project for task keys held by several tasks; `repair` deletes the unannotated
     extras. Holds the project's push lock, so it never runs beside a push."""
     from .labelstudio.client import LabelStudio
-    from .labelstudio.push import repair_duplicates
+    from .labelstudio.duplicates import repair_duplicates
     from .labelstudio.server import resolve_connection
     from .locks import project_lock_path, writer_lock
 

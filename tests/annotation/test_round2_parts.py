@@ -17,7 +17,7 @@ from annotation.labelstudio.pull import (
     export_to_tasks,
     find_identical_export,
 )
-from annotation.labelstudio.push import plan_refresh
+from annotation.labelstudio.refresh import plan_refresh
 from annotation.model_version import model_name, model_version_of
 from annotation.project_settings import SETTINGS_FILE, ProjectSettings, load_project_settings
 from annotation.pseudonym import annotator_pseudonym
