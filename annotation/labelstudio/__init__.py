@@ -1,13 +1,14 @@
 """Label Studio room: everything that talks to the Label Studio server, and nothing else.
 
-    server      start/stop/find the local Label Studio process, `Connection`, its credentials
-    client      `LabelStudio`: the only module that imports label_studio_sdk; returns our types
-    converters  records (document offsets) <-> Label Studio JSON (task offsets), pure
-    push        plan and import tasks and predictions (`plan_push`, `push_tasks`)
-    ledger      the push ledger (task key -> id, content hash), trusted only when provably current
-    duplicates  tasks sharing a key (`find_duplicate_keys`) and `repair_duplicates`
-    refresh     new predictions for unannotated tasks (`plan_refresh`, `refresh_predictions`)
-    pull        export annotations in parts and convert them back (`pull`, `read_export`)
+    server          start/stop/find the local Label Studio process, `Connection`, its credentials
+    client          `LabelStudio`: the only module that imports label_studio_sdk; returns our types
+    converters      records (document offsets) <-> Label Studio JSON (task offsets), pure
+    push            plan and import tasks and predictions (`plan_push`, `push_tasks`)
+    ledger          the push ledger (task key -> id, content hash), trusted only when current
+    duplicates      tasks sharing a key (`find_duplicate_keys`) and `repair_duplicates`
+    refresh         new predictions for unannotated tasks (`plan_refresh`, `refresh_predictions`)
+    pull            export annotations in parts and store them checked (`pull`, `read_export`)
+    export_records  exported tasks -> our records, annotators pseudonymised (`export_to_tasks`)
 
 The public names of `client` and `converters` are re-exported here, so
 `from annotation.labelstudio import LabelStudio` keeps working; import the other modules

@@ -9,14 +9,8 @@ from dataclasses import asdict
 import pytest
 
 from annotation.labelstudio import EXPORT_VIEW_TITLE, LabelStudio
-from annotation.labelstudio.pull import (
-    export_clients,
-    export_to_tasks,
-    plan_id_ranges,
-    pull,
-    read_export,
-    record_to_plain,
-)
+from annotation.labelstudio.export_records import export_to_tasks, record_to_plain
+from annotation.labelstudio.pull import export_clients, plan_id_ranges, pull, read_export
 from annotation.labelstudio.server import Connection, default_export_workers, is_healthy
 from annotation.records import SOURCE_PREDICTION, AnnotatedTask, Annotation, Relation, Span
 from annotation.tasks import documents_to_tasks
