@@ -189,7 +189,7 @@ def server_stop(workdir: Path) -> None:
 @_user_errors
 def server_status(workdir: Path) -> None:
     """Say whether the embedded server runs, where, and list its processes."""
-    from annotation.labelstudio.server import list_server_processes
+    from annotation.labelstudio.processes import list_server_processes
     from annotation.labelstudio.server import server_status as status
 
     info = status(workdir=workdir)

@@ -26,12 +26,8 @@ import pandas as pd
 import pytest
 
 from annotation.labelstudio import LabelStudio
-from annotation.labelstudio.server import (
-    Connection,
-    list_server_processes,
-    start_server,
-    stop_server,
-)
+from annotation.labelstudio.processes import list_server_processes
+from annotation.labelstudio.server import Connection, start_server, stop_server
 from annotation.records import Annotation, Span
 from annotation.schema import PROJECT_ROOT, load_schema
 from annotation.secrets import read_env_file

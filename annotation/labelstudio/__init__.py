@@ -1,6 +1,7 @@
 """Label Studio room: everything that talks to the Label Studio server, and nothing else.
 
     server          start/stop/find the local Label Studio process, `Connection`, its credentials
+    processes       the server's PID files; a process is signalled only when it is ours
     client          `LabelStudio`: the only module that imports label_studio_sdk; returns our types
     converters      records (document offsets) <-> Label Studio JSON (task offsets), pure
     push            plan and import tasks and predictions (`plan_push`, `push_tasks`)

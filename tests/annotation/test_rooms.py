@@ -16,7 +16,6 @@ MAX_LINES = 600
 NOT_YET_SPLIT = {
     "cli.py",
     "labelstudio/client.py",
-    "labelstudio/server.py",
     "pipeline.py",
 }
 
@@ -51,6 +50,7 @@ OWN_PATH = {
         "duplicates",
         "export_records",
         "ledger",
+        "processes",
         "pull",
         "push",
         "refresh",
