@@ -42,6 +42,7 @@ from .clean import (
     boilerplate_counter,
     load_clean_config,
 )
+from .clean.batches import worker_count
 from .dedup import (
     DedupConfig,
     DedupDecision,
@@ -333,14 +334,7 @@ class _Stats:
 
 def _worker_count(workers: int | None, n_pages: int) -> int:
     """Cleaning processes: as `clean_documents` chooses them."""
-    if workers is None:
-        return (os.cpu_count() or 1) if n_pages >= PARALLEL_MIN_PAGES else 1
-    if workers < 1:
-        raise ValueError(
-            f"curate: workers={workers!r} is not a process count; pass an integer >= 1 "
-            "(1 = clean in this process) or None to choose by corpus size"
-        )
-    return workers
+    return worker_count(workers, n_pages, caller="curate")
 
 
 @dataclass(frozen=True)

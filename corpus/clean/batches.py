@@ -56,13 +56,15 @@ def _clean_range(bounds: tuple[int, int]) -> list[Document]:
         return cleaner.clean_pages(docs[start:end], learned=learned)
 
 
-def _worker_count(workers: int | None, n_docs: int) -> int:
+def worker_count(workers: int | None, n_docs: int, *, caller: str = "clean_documents") -> int:
+    """Cleaning processes: one per CPU from PARALLEL_MIN_PAGES pages on, else one; an
+    explicit count must be >= 1 (`caller` names the function in the message)."""
     if workers is None:
         return (os.cpu_count() or 1) if n_docs >= PARALLEL_MIN_PAGES else 1
     if workers < 1:
         raise ValueError(
-            f"clean_documents: workers={workers!r} is not a process count; pass an integer "
-            ">= 1 (1 = clean in this process) or None to choose by batch size"
+            f"{caller}: workers={workers!r} is not a process count; pass an integer "
+            ">= 1 (1 = clean in this process) or None to choose by the number of pages"
         )
     return workers
 
@@ -115,7 +117,7 @@ def clean_documents(
     docs = list(docs)
     learned = learn_boilerplate(docs, config=config)
     cleaner = Cleaner(config)
-    n_workers = min(_worker_count(workers, len(docs)), max(1, len(docs)))
+    n_workers = min(worker_count(workers, len(docs)), max(1, len(docs)))
     if n_workers == 1:
         with _gc_paused():
             return [
