@@ -130,8 +130,8 @@ def add_annotators(
 
     See the module docstring. With `dry_run`, only says what would happen.
     """
-    from .labelstudio import LabelStudio
-    from .server import resolve_connection, server_status, set_user_password
+    from .labelstudio.client import LabelStudio
+    from .labelstudio.server import resolve_connection, server_status, set_user_password
 
     wanted = normalise_emails(emails)
     client = LabelStudio(resolve_connection(workdir=workdir))

@@ -165,7 +165,7 @@ def server() -> None:
 @_user_errors
 def server_start(workdir: Path, port: int | None) -> None:
     """Start the embedded server (first start: creates the admin account and token in .env)."""
-    from annotation.server import start_server
+    from annotation.labelstudio.server import start_server
 
     info = start_server(workdir=workdir, port=port)
     click.echo(f"server: running at {info.url} (pid {info.pid}, data {info.data_dir})")
@@ -179,7 +179,7 @@ def server_start(workdir: Path, port: int | None) -> None:
 @_user_errors
 def server_stop(workdir: Path) -> None:
     """Stop the embedded server: the main process and its export workers, also after a crash."""
-    from annotation.server import stop_server
+    from annotation.labelstudio.server import stop_server
 
     click.echo("server: stopped" if stop_server(workdir=workdir) else "server: was not running")
 
@@ -189,8 +189,8 @@ def server_stop(workdir: Path) -> None:
 @_user_errors
 def server_status(workdir: Path) -> None:
     """Say whether the embedded server runs, where, and list its processes."""
-    from annotation.server import list_server_processes
-    from annotation.server import server_status as status
+    from annotation.labelstudio.processes import list_server_processes
+    from annotation.labelstudio.server import server_status as status
 
     info = status(workdir=workdir)
     processes = list_server_processes(workdir=workdir)

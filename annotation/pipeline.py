@@ -28,8 +28,8 @@ DEMO_GOLD_ANNOTATOR = "gold-annotator@contraband.local"
 class CorpusPush:
     """What `push` did: the import, the model refresh, the project's settings and model version."""
 
-    push: Any  # annotation.push.PushSummary
-    refresh: Any = None  # annotation.push.RefreshSummary, with --model
+    push: Any  # annotation.labelstudio.push.PushSummary
+    refresh: Any = None  # annotation.labelstudio.refresh.RefreshSummary, with --model
     settings: str = ""  # the project settings applied (ProjectSettings.describe())
     settings_changed: tuple[str, ...] = ()  # Label Studio fields this push changed
     model_version: str | None = None  # the version of the predictions this push sent
@@ -109,10 +109,10 @@ def push_corpus(
     predictions that break the schema), so a refused push leaves nothing on the server.
     The rest: `_push_corpus_unlocked`.
     """
-    from .labelstudio import LabelStudio
+    from .labelstudio.client import LabelStudio
+    from .labelstudio.server import resolve_connection
     from .locks import project_lock_path, writer_lock
     from .project_settings import load_project_settings
-    from .server import resolve_connection
 
     load_schema(schema_path)  # misspelt settings are refused before anything connects
     load_project_settings(settings_path)
@@ -173,10 +173,11 @@ def _push_corpus_unlocked(
     """
     from corpus.records import read_corpus
 
-    from .labelstudio import LabelStudio
+    from .labelstudio.client import LabelStudio
+    from .labelstudio.push import PushSummary, push_tasks
+    from .labelstudio.refresh import refresh_predictions
+    from .labelstudio.server import resolve_connection
     from .project_settings import load_project_settings
-    from .push import PushSummary, push_tasks, refresh_predictions
-    from .server import resolve_connection
     from .tasks import documents_to_tasks
 
     schema = load_schema(schema_path)
@@ -253,10 +254,10 @@ def doctor_project(
 ):
     """Check a project for task keys held by several tasks; `repair` deletes the unannotated
     extras. Holds the project's push lock, so it never runs beside a push."""
-    from .labelstudio import LabelStudio
+    from .labelstudio.client import LabelStudio
+    from .labelstudio.duplicates import repair_duplicates
+    from .labelstudio.server import resolve_connection
     from .locks import project_lock_path, writer_lock
-    from .push import repair_duplicates
-    from .server import resolve_connection
 
     client = LabelStudio(resolve_connection(workdir=workdir))
     project_id = client.find_project(project_title)
@@ -294,10 +295,10 @@ def pull_annotations(
     `progress`: a progress bar on stderr, advanced as each exported part is converted."""
     from tqdm import tqdm
 
-    from .labelstudio import LabelStudio
+    from .labelstudio.client import LabelStudio
+    from .labelstudio.pull import pull
+    from .labelstudio.server import resolve_connection
     from .pseudonym import pseudonym_secret
-    from .pull import pull
-    from .server import resolve_connection
 
     schema = load_schema(schema_path)
     client = LabelStudio(resolve_connection(workdir=workdir))
@@ -510,8 +511,8 @@ def run_demo(
     from corpus.records import read_corpus
 
     from .gold import load_gold_dir
-    from .labelstudio import LabelStudio
-    from .server import resolve_connection, start_server
+    from .labelstudio.client import LabelStudio
+    from .labelstudio.server import resolve_connection, start_server
     from .tasks import documents_to_tasks
 
     schema = load_schema()

@@ -31,12 +31,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from annotation.labelstudio import LabelStudio, pages_to_tasks  # noqa: E402
-from annotation.pull import export_to_tasks, pull, read_export  # noqa: E402
-from annotation.push import push_tasks  # noqa: E402
+from annotation.labelstudio.export_records import export_to_tasks  # noqa: E402
+from annotation.labelstudio.pull import pull, read_export  # noqa: E402
+from annotation.labelstudio.push import push_tasks  # noqa: E402
+from annotation.labelstudio.server import Connection, start_server, stop_server  # noqa: E402
 from annotation.records import SOURCE_PREDICTION, Annotation, Relation, Span  # noqa: E402
 from annotation.schema import load_schema  # noqa: E402
 from annotation.secrets import read_env_file  # noqa: E402
-from annotation.server import Connection, start_server, stop_server  # noqa: E402
 from annotation.tasks import TaskPayload, documents_to_tasks  # noqa: E402
 from annotation.validate import validate_tasks  # noqa: E402
 from corpus.records import Document  # noqa: E402

@@ -10,9 +10,15 @@ from pathlib import Path
 import pytest
 
 from annotation.labelstudio import LabelStudio, ProjectInfo
+from annotation.labelstudio.server import (
+    Connection,
+    ServerInfo,
+    find_executable,
+    start_server,
+    stop_server,
+)
 from annotation.schema import Schema, load_schema
 from annotation.secrets import read_env_file
-from annotation.server import Connection, ServerInfo, find_executable, start_server, stop_server
 from corpus.errors import LabelStudioError
 
 

@@ -19,10 +19,10 @@ import pytest
 
 from annotation.agreement import token_labels, tokenize_spans
 from annotation.gold import load_gold_dir
+from annotation.labelstudio.pull import pull
+from annotation.labelstudio.push import push_tasks
 from annotation.pipeline import predict_tasks, release_annotations
 from annotation.preannotate import load_preannotator
-from annotation.pull import pull
-from annotation.push import push_tasks
 from annotation.release import check_leakage, scan_release_for_identities
 from annotation.schema import PROJECT_ROOT
 from annotation.tasks import documents_to_tasks

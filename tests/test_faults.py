@@ -26,15 +26,11 @@ import pandas as pd
 import pytest
 
 from annotation.labelstudio import LabelStudio
+from annotation.labelstudio.processes import list_server_processes
+from annotation.labelstudio.server import Connection, start_server, stop_server
 from annotation.records import Annotation, Span
 from annotation.schema import PROJECT_ROOT, load_schema
 from annotation.secrets import read_env_file
-from annotation.server import (
-    Connection,
-    list_server_processes,
-    start_server,
-    stop_server,
-)
 from corpus.curate import curate
 from corpus.records import STATUS_KEPT, STATUS_REJECTED
 
@@ -236,7 +232,7 @@ def test_pull_killed_at_seeded_points_leaves_no_partial_export(
         killed += kill_after(start_cli(*args, "--out", str(out)), rng.uniform(1.5, 5.0))
     final = run_cli(*args, "--out", str(out))
     assert final.returncode == 0, final.stderr
-    from annotation.pull import read_export
+    from annotation.labelstudio.pull import read_export
 
     folders = [p for p in out.glob("export-*") if p.is_dir()]
     assert folders and all(p.with_name(p.name + ".json").exists() for p in folders)
@@ -532,7 +528,7 @@ def test_a_push_refused_for_its_schema_or_predictions_creates_no_project(
 def test_push_reports_duplicate_keys_and_doctor_repair_keeps_the_annotated_copy(
     label_studio, corpus, project_title
 ):
-    from annotation.push import push_tasks
+    from annotation.labelstudio.push import push_tasks
     from annotation.tasks import documents_to_tasks
     from corpus.records import read_corpus
 

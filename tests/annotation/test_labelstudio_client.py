@@ -23,9 +23,9 @@ from annotation.labelstudio import (
     prediction_to_payload,
     sdk_http_client,
 )
+from annotation.labelstudio.server import Connection
 from annotation.records import SOURCE_PREDICTION, Annotation, Relation, Span
 from annotation.schema import Schema
-from annotation.server import Connection
 from annotation.tasks import documents_to_tasks
 from corpus.errors import LabelStudioError
 from corpus.records import Document
@@ -69,7 +69,7 @@ def test_label_interface_check_can_fail(schema: Schema) -> None:
 
 def test_sdk_http_client_is_the_authenticated_client_of_this_sdk_release() -> None:
     """Fails loudly when an SDK release moves `_client_wrapper.httpx_client`: update
-    annotation/labelstudio.py:sdk_http_client (the only private SDK part used)."""
+    annotation/labelstudio/client.py:sdk_http_client (the only private SDK part used)."""
     sdk = SDKClient(base_url="http://127.0.0.1:9", api_key="not-a-key")
     http = sdk_http_client(sdk)
     assert http is sdk._client_wrapper.httpx_client
@@ -77,7 +77,9 @@ def test_sdk_http_client_is_the_authenticated_client_of_this_sdk_release() -> No
 
 
 def test_sdk_http_client_refuses_an_sdk_without_it() -> None:
-    with pytest.raises(LabelStudioError, match="update annotation/labelstudio.py:sdk_http_client"):
+    with pytest.raises(
+        LabelStudioError, match="update annotation/labelstudio/client.py:sdk_http_client"
+    ):
         sdk_http_client(SimpleNamespace(_client_wrapper=SimpleNamespace()))  # type: ignore[arg-type]
 
 

@@ -9,16 +9,10 @@ from dataclasses import asdict
 import pytest
 
 from annotation.labelstudio import EXPORT_VIEW_TITLE, LabelStudio
-from annotation.pull import (
-    export_clients,
-    export_to_tasks,
-    plan_id_ranges,
-    pull,
-    read_export,
-    record_to_plain,
-)
+from annotation.labelstudio.export_records import export_to_tasks, record_to_plain
+from annotation.labelstudio.pull import export_clients, plan_id_ranges, pull, read_export
+from annotation.labelstudio.server import Connection, default_export_workers, is_healthy
 from annotation.records import SOURCE_PREDICTION, AnnotatedTask, Annotation, Relation, Span
-from annotation.server import Connection, default_export_workers, is_healthy
 from annotation.tasks import documents_to_tasks
 from corpus.errors import LabelStudioError
 from corpus.records import Document
@@ -145,7 +139,7 @@ def test_pull_of_an_empty_project_writes_an_empty_export(
 def test_server_export_workers_serve_the_same_data_and_are_found_by_resolve_connection(
     label_studio, ls_project
 ):
-    from annotation.server import resolve_connection
+    from annotation.labelstudio.server import resolve_connection
 
     urls = label_studio.server.export_urls
     assert len(urls) == default_export_workers()
@@ -211,7 +205,7 @@ def test_record_to_plain_gives_the_same_json_as_asdict():
 
 
 def test_choose_chunk_size_gives_every_process_work_within_bounds():
-    from annotation.pull import DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, choose_chunk_size
+    from annotation.labelstudio.pull import DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, choose_chunk_size
 
     assert choose_chunk_size(50_000, processes=2) == DEFAULT_CHUNK_SIZE
     assert choose_chunk_size(8_000, processes=2) == 1000

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from annotation.labelstudio import ExistingTask
+from annotation.labelstudio.duplicates import find_duplicate_keys
+from annotation.labelstudio.push import diff_summary, plan_push
 from annotation.locks import LockBusyError, writer_lock
-from annotation.push import diff_summary, find_duplicate_keys, plan_push
 from annotation.schema import load_schema
 from annotation.tasks import documents_to_tasks
 from corpus.records import Document, content_hash

@@ -8,16 +8,16 @@ import json
 import pytest
 
 from annotation.labelstudio import ExistingTask, LabelStudio, TaskListHead
-from annotation.pull import pull
-from annotation.push import (
+from annotation.labelstudio.ledger import (
     Ledger,
     LedgerError,
     check_ledger_current,
     ledger_path,
-    push_tasks,
     read_ledger,
     write_ledger,
 )
+from annotation.labelstudio.pull import pull
+from annotation.labelstudio.push import push_tasks
 from annotation.records import SOURCE_PREDICTION, Annotation, Relation, Span
 from annotation.tasks import documents_to_tasks
 from corpus.errors import SchemaError

@@ -12,13 +12,13 @@ import pytest
 
 from annotation.gold import load_gold_dir
 from annotation.labelstudio import LabelStudio
+from annotation.labelstudio.pull import pull
+from annotation.labelstudio.server import Connection, find_free_port, start_server, stop_server
 from annotation.model_version import model_version_of
 from annotation.pipeline import push_corpus, release_annotations
-from annotation.pull import pull
 from annotation.records import SOURCE_ADJUDICATED, AnnotatedTask, Annotation, Span
 from annotation.release import build_release
 from annotation.schema import PROJECT_ROOT
-from annotation.server import Connection, find_free_port, start_server, stop_server
 from annotation.tasks import documents_to_tasks
 from annotation.training.export import export_spacy
 from annotation.training.train import train_model

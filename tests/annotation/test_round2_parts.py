@@ -11,11 +11,12 @@ import pytest
 
 from annotation.annotators import append_logins, normalise_emails
 from annotation.labelstudio import ExistingTask
+from annotation.labelstudio.export_records import export_to_tasks
+from annotation.labelstudio.pull import ExportPart, content_digest, find_identical_export
+from annotation.labelstudio.refresh import plan_refresh
 from annotation.model_version import model_name, model_version_of
 from annotation.project_settings import SETTINGS_FILE, ProjectSettings, load_project_settings
 from annotation.pseudonym import annotator_pseudonym
-from annotation.pull import ExportPart, content_digest, export_to_tasks, find_identical_export
-from annotation.push import plan_refresh
 from annotation.tasks import documents_to_tasks
 from corpus.errors import ConfigError, InputError
 from corpus.records import Document

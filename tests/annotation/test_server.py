@@ -7,8 +7,13 @@ import stat
 import pytest
 
 from annotation.labelstudio import LabelStudio
+from annotation.labelstudio.server import (
+    Connection,
+    resolve_connection,
+    server_status,
+    start_server,
+)
 from annotation.secrets import read_env_file
-from annotation.server import Connection, resolve_connection, server_status, start_server
 from corpus.errors import LabelStudioError
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from annotation.push import check_predictions
+from annotation.labelstudio.push import check_predictions
 from annotation.records import AnnotatedTask, Annotation, Relation, Span
 from annotation.schema import load_schema
 from annotation.tasks import TaskPayload

@@ -336,9 +336,7 @@ def test_load_clean_config_names_an_out_of_range_sketch_size(tmp_path):
 
 def test_load_clean_config_names_a_misspelt_key_and_its_nearest_name(tmp_path):
     bad = tmp_path / "clean.yaml"
-    bad.write_text(
-        "byline: {pattern: x}\nphoto_credit: {pattern: y}\nboilerplate: {min_pges: 4}\n"
-    )
+    bad.write_text("byline: {pattern: x}\nphoto_credit: {pattern: y}\nboilerplate: {min_pges: 4}\n")
     with pytest.raises(ConfigError) as caught:
         load_clean_config(bad)
     message = str(caught.value)
@@ -347,18 +345,14 @@ def test_load_clean_config_names_a_misspelt_key_and_its_nearest_name(tmp_path):
 
 def test_load_clean_config_refuses_a_string_for_a_yes_no_setting(tmp_path):
     bad = tmp_path / "clean.yaml"
-    bad.write_text(
-        "byline: {pattern: x}\nphoto_credit: {pattern: y}\ndates: {day_first: 'no'}\n"
-    )
+    bad.write_text("byline: {pattern: x}\nphoto_credit: {pattern: y}\ndates: {day_first: 'no'}\n")
     with pytest.raises(ConfigError, match="dates.day_first"):
         load_clean_config(bad)
 
 
 def test_load_clean_config_checks_the_glue_section_against_its_fields(tmp_path):
     bad = tmp_path / "clean.yaml"
-    bad.write_text(
-        "byline: {pattern: x}\nphoto_credit: {pattern: y}\nglue: {min_gian: 2.0}\n"
-    )
+    bad.write_text("byline: {pattern: x}\nphoto_credit: {pattern: y}\nglue: {min_gian: 2.0}\n")
     with pytest.raises(ConfigError, match="glue.min_gian(.|\n)*min_gain"):
         load_clean_config(bad)
 

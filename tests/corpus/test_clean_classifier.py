@@ -26,8 +26,16 @@ GERMAN_ARTICLE = [
     "Zwei Männer wurden festgenommen, die Ermittlungen dauern an und weitere Festnahmen "
     "werden nicht ausgeschlossen, sagte ein Sprecher der Staatsanwaltschaft.",
 ]
-GERMAN_MENU = ["Startseite", "Politik", "Wirtschaft", "Sport", "Kultur", "Impressum",
-               "Datenschutz", "Kontakt"]
+GERMAN_MENU = [
+    "Startseite",
+    "Politik",
+    "Wirtschaft",
+    "Sport",
+    "Kultur",
+    "Impressum",
+    "Datenschutz",
+    "Kontakt",
+]
 
 
 def german_page() -> str:
@@ -35,7 +43,7 @@ def german_page() -> str:
 
 
 def test_view_line_reads_markdown_links_images_and_markers():
-    view = view_line("  * [Politik](/politik/ \"Alle Artikel\")")
+    view = view_line('  * [Politik](/politik/ "Alle Artikel")')
     assert view.visible == "Politik"
     assert view.link_chars == len("Politik")
     assert view.bullet
@@ -70,8 +78,11 @@ def test_classifier_scores_german_prose_above_its_menu():
 
 def test_batch_probabilities_equal_page_by_page():
     model = default_line_model()
-    pages = [page_inputs(german_page()).features, page_inputs("Home\nNews\n").features,
-             np.zeros((0, len(FEATURE_NAMES)))]
+    pages = [
+        page_inputs(german_page()).features,
+        page_inputs("Home\nNews\n").features,
+        np.zeros((0, len(FEATURE_NAMES))),
+    ]
     batch = content_probabilities(model, pages)
     for x, p in zip(pages, batch, strict=True):
         np.testing.assert_allclose(p, model.probabilities(x))
@@ -137,7 +148,9 @@ def test_window_means_equal_their_plain_definition(n, k):
     np.testing.assert_allclose(_mean_around(column, k), _mean_around_plain(column, k))
     matrix = rng.random((n, 3))
     for c in range(3):
-        np.testing.assert_allclose(_mean_around(matrix, k)[:, c], _mean_around_plain(matrix[:, c], k))
+        np.testing.assert_allclose(
+            _mean_around(matrix, k)[:, c], _mean_around_plain(matrix[:, c], k)
+        )
 
 
 def test_trees_walked_together_equal_each_tree_walked_alone():

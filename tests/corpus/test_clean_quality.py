@@ -41,8 +41,13 @@ def held_out_pages() -> list[tuple[dict, Document]]:
         recs = [json.loads(line) for line in f if line.strip()]
     recs = [r for r in recs if held_out(r["url"])]
     docs = [
-        Document(id=stable_id(r["eval_id"], r["text"]), source=r["eval_id"], raw_text=r["text"],
-                 url=r["url"], site=r["url"])
+        Document(
+            id=stable_id(r["eval_id"], r["text"]),
+            source=r["eval_id"],
+            raw_text=r["text"],
+            url=r["url"],
+            site=r["url"],
+        )
         for r in recs
     ]
     cleaned = clean_documents(docs, config=load_clean_config(), workers=1)

@@ -57,7 +57,9 @@ def test_the_last_line_of_a_page_cut_inside_its_article_is_given_back():
 
 
 def test_a_footer_after_the_article_stays_removed():
-    page = _page([PARAGRAPH, "Copyright 2024 Example News. All rights reserved."], scores=[0.9, 0.1])
+    page = _page(
+        [PARAGRAPH, "Copyright 2024 Example News. All rights reserved."], scores=[0.9, 0.1]
+    )
     page.reasons[1] = CLASSIFIED
     keep_cut_last_line(page, CONFIG)
     assert page.reasons[1] == CLASSIFIED

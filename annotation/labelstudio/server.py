@@ -3,7 +3,8 @@
 The embedded server is the `label-studio` executable installed next to this Python, run on
 127.0.0.1 with its data dir in `WORKDIR/label-studio-data`. On first start an admin account
 and a legacy API token are created non-interactively and stored in the 0600 `WORKDIR/.env`.
-Telemetry, version checks and error reporting are switched off.
+Telemetry, version checks and error reporting are switched off. The PID files of every spawned
+process, and the checks before one is signalled, are in processes.py.
 
 `resolve_connection` decides which server the other commands talk to: LABEL_STUDIO_URL and
 LABEL_STUDIO_API_KEY from the environment or `.env` (the embedded server writes its own there).
@@ -29,7 +30,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -41,12 +41,19 @@ from pathlib import Path
 
 from corpus.errors import LabelStudioError
 
-from .secrets import read_env_file, set_env_values
+from ..secrets import read_env_file, set_env_values
+from .processes import (
+    RUN_DIR,
+    data_dir_of,
+    is_our_process,
+    runs_in,
+    stop_recorded_processes,
+    terminate,
+    write_pid_file,
+)
 
-DATA_DIR_NAME = "label-studio-data"
 STATE_FILE = "server.json"
 LOG_FILE = "server.log"
-RUN_DIR = "run"  # one PID file per spawned process
 PORT_FILE = "server-port"  # the main server's port, kept across stops and crashes
 DEFAULT_ADMIN_EMAIL = "admin@contraband.local"
 
@@ -132,100 +139,6 @@ def is_healthy(url: str, *, timeout: float = 3.0) -> bool:
         return False
 
 
-def _data_dir(workdir: Path) -> Path:
-    return Path(workdir).resolve() / DATA_DIR_NAME
-
-
-def _is_our_process(pid: int) -> bool:
-    """The pid is alive and runs label-studio (pids get reused after a crash)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return False
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists():
-        return b"label-studio" in cmdline.read_bytes()
-    return True
-
-
-def _runs_in(pid: int, data_dir: Path) -> bool:
-    """The pid is alive, runs label-studio and has `data_dir` as its working directory."""
-    if not _is_our_process(pid):
-        return False
-    try:
-        return Path(os.readlink(f"/proc/{pid}/cwd")) == data_dir.resolve()
-    except OSError:  # no /proc (not Linux) or not ours to inspect: trust the command line
-        return True
-
-
-def _group_members(pgid: int, data_dir: Path) -> list[int]:
-    """Live label-studio processes of process group `pgid` running in `data_dir`.
-
-    A group outlives its leader: after kill -9 of a server, a child it forked would still be
-    in the group."""
-    members = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and _runs_in(int(entry.name), data_dir):
-            members.append(int(entry.name))
-    return members
-
-
-def write_pid_file(data_dir: Path, *, role: str, pid: int, port: int) -> Path:
-    """Record a spawned process: DATA_DIR/run/<role>-<pid>.json (role: main | export)."""
-    run = data_dir / RUN_DIR
-    run.mkdir(parents=True, exist_ok=True)
-    path = run / f"{role}-{pid}.json"
-    body = {"role": role, "pid": pid, "port": port, "url": f"http://127.0.0.1:{port}"}
-    body["started_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(body), encoding="utf-8")
-    tmp.replace(path)
-    return path
-
-
-def list_server_processes(*, workdir: Path = Path(".")) -> list[dict]:
-    """Every process the embedded server's starts recorded, with `alive` (still running
-    label-studio in this data dir, or a member of its process group is)."""
-    data_dir = _data_dir(workdir)
-    found = []
-    for path in sorted((data_dir / RUN_DIR).glob("*.json")):
-        try:
-            body = json.loads(path.read_text(encoding="utf-8"))
-            pid = int(body["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        alive = _runs_in(pid, data_dir) or bool(_group_members(pid, data_dir))
-        found.append({**body, "alive": alive, "pid_file": str(path)})
-    return found
-
-
-def _stop_recorded_processes(data_dir: Path) -> int:
-    """Stop every recorded process (export workers first) and remove the PID files; how many
-    were still running."""
-    stopped = 0
-    files = sorted(
-        (data_dir / RUN_DIR).glob("*.json"), key=lambda p: not p.name.startswith("export-")
-    )
-    for path in files:
-        try:
-            pid = int(json.loads(path.read_text(encoding="utf-8"))["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
-            path.unlink(missing_ok=True)
-            continue
-        if _runs_in(pid, data_dir) or _group_members(pid, data_dir):
-            _terminate(pid, data_dir=data_dir)
-            stopped += 1
-        path.unlink(missing_ok=True)
-    return stopped
-
-
 def _read_state(data_dir: Path) -> dict | None:
     path = data_dir / STATE_FILE
     if not path.exists():
@@ -238,9 +151,9 @@ def _read_state(data_dir: Path) -> dict | None:
 
 def server_status(*, workdir: Path = Path(".")) -> ServerInfo | None:
     """The embedded server if it is running and answers /health, else None."""
-    data_dir = _data_dir(workdir)
+    data_dir = data_dir_of(workdir)
     state = _read_state(data_dir)
-    if not state or not _is_our_process(int(state["pid"])):
+    if not state or not is_our_process(int(state["pid"])):
         return None
     info = ServerInfo(
         url=state["url"],
@@ -249,7 +162,7 @@ def server_status(*, workdir: Path = Path(".")) -> ServerInfo | None:
         data_dir=data_dir,
         username=state["username"],
         export_urls=tuple(
-            w["url"] for w in state.get("export_workers", []) if _is_our_process(int(w["pid"]))
+            w["url"] for w in state.get("export_workers", []) if is_our_process(int(w["pid"]))
         ),
     )
     return info if is_healthy(info.url) else None
@@ -322,7 +235,7 @@ def _previous_port(workdir: Path) -> int | None:
     """The port of the last start, if still free: a stable URL keeps annotator pseudonyms stable.
 
     Read from DATA_DIR/server-port (kept with the data), else from LABEL_STUDIO_URL in .env."""
-    stored = _data_dir(workdir) / PORT_FILE
+    stored = data_dir_of(workdir) / PORT_FILE
     candidates: list[str] = []
     if stored.exists():
         candidates.append(stored.read_text(encoding="utf-8").strip())
@@ -406,7 +319,7 @@ def _start_export_workers(
         if healthy:
             urls.append(url)
         else:
-            _terminate(process.pid, data_dir=data_dir)
+            terminate(process.pid, data_dir=data_dir)
             (data_dir / RUN_DIR / f"export-{process.pid}.json").unlink(missing_ok=True)
     state["export_workers"] = [{"pid": p.pid, "url": u} for p, u in processes if u in urls]
     (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
@@ -431,9 +344,9 @@ def start_server(
         return running
     executable = find_executable()
     _check_env_not_external(workdir)
-    data_dir = _data_dir(workdir)
+    data_dir = data_dir_of(workdir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    _stop_recorded_processes(data_dir)  # leftovers of a crash (e.g. its export workers)
+    stop_recorded_processes(data_dir)  # leftovers of a crash (e.g. its export workers)
     credentials = _admin_credentials(workdir)
     port = port or _previous_port(workdir) or find_free_port()
     url = f"http://127.0.0.1:{port}"
@@ -455,11 +368,11 @@ def start_server(
             process, url, deadline=time.monotonic() + timeout, log_path=log_path
         )
     except LabelStudioError:
-        _stop_recorded_processes(data_dir)
+        stop_recorded_processes(data_dir)
         (data_dir / STATE_FILE).unlink(missing_ok=True)
         raise
     if not healthy:
-        _stop_recorded_processes(data_dir)
+        stop_recorded_processes(data_dir)
         (data_dir / STATE_FILE).unlink(missing_ok=True)
         raise LabelStudioError(
             f"label-studio did not answer on {url}/health within {timeout:.0f} s and was "
@@ -481,61 +394,19 @@ def start_server(
     )
 
 
-def _terminate(pid: int, *, data_dir: Path | None = None, grace: float = 20) -> None:
-    """SIGTERM the server's process group, SIGKILL it after `grace` seconds.
-
-    With `data_dir`, the group is signalled only while a member still runs label-studio in
-    that directory (its leader may be gone after a crash), and waited for until none does."""
-
-    def alive() -> bool:
-        if data_dir is not None:
-            return bool(_group_members(pid, data_dir))
-        try:
-            finished, _ = os.waitpid(pid, os.WNOHANG)
-            return not finished
-        except ChildProcessError:  # not our child (started by another command): poll instead
-            return _is_our_process(pid)
-
-    if data_dir is not None and not alive():
-        return
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not alive():
-            _reap(pid)
-            return
-        time.sleep(0.3)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    _reap(pid)
-
-
-def _reap(pid: int) -> None:
-    """Collect the exit status of `pid` if it is our child (no zombie left behind)."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-
-
 def stop_server(*, workdir: Path = Path(".")) -> bool:
     """Stop every process of the embedded server (main and export workers, also the ones a
     crashed main server left running); False when none was running."""
-    data_dir = _data_dir(workdir)
+    data_dir = data_dir_of(workdir)
     state = _read_state(data_dir)
-    stopped = _stop_recorded_processes(data_dir)
+    stopped = stop_recorded_processes(data_dir)
     if state:  # a server started before PID files existed
         for worker in state.get("export_workers", []):
-            if _runs_in(int(worker["pid"]), data_dir):
-                _terminate(int(worker["pid"]), data_dir=data_dir)
+            if runs_in(int(worker["pid"]), data_dir):
+                terminate(int(worker["pid"]), data_dir=data_dir)
                 stopped += 1
-        if _runs_in(int(state["pid"]), data_dir):
-            _terminate(int(state["pid"]), data_dir=data_dir)
+        if runs_in(int(state["pid"]), data_dir):
+            terminate(int(state["pid"]), data_dir=data_dir)
             stopped += 1
     (data_dir / STATE_FILE).unlink(missing_ok=True)
     return stopped > 0
@@ -543,12 +414,10 @@ def stop_server(*, workdir: Path = Path(".")) -> bool:
 
 def _export_urls_of(workdir: Path, url: str) -> tuple[str, ...]:
     """The export workers of the embedded server in `workdir` when `url` is that server."""
-    state = _read_state(_data_dir(workdir))
+    state = _read_state(data_dir_of(workdir))
     if not state or state.get("url") != url:
         return ()
-    return tuple(
-        w["url"] for w in state.get("export_workers", []) if _is_our_process(int(w["pid"]))
-    )
+    return tuple(w["url"] for w in state.get("export_workers", []) if is_our_process(int(w["pid"])))
 
 
 def resolve_connection(*, workdir: Path = Path(".")) -> Connection:
@@ -579,7 +448,7 @@ def set_user_password(*, workdir: Path = Path("."), email: str, password: str) -
     Label Studio's API cannot set passwords; its own command can, on the server's database.
     The password goes through stdin, never on a command line other local users could read.
     """
-    data_dir = _data_dir(workdir)
+    data_dir = data_dir_of(workdir)
     if not (data_dir / "label_studio.sqlite3").exists() and _read_state(data_dir) is None:
         raise LabelStudioError(
             f"{data_dir}: no embedded Label Studio data here; start it with "

@@ -1,7 +1,7 @@
 """The one module that talks to Label Studio (through label_studio_sdk); it returns our own types.
 
 Offsets: our records use DOCUMENT offsets (into the document's clean text); Label Studio
-results use TASK-text offsets. The conversion happens here and only here:
+results use TASK-text offsets. The conversion happens only in `converters`:
 `ls_offset = span.start - chunk_start`.
 """
 
@@ -20,10 +20,11 @@ from label_studio_sdk.core.api_error import ApiError
 
 from corpus.errors import LabelStudioError
 
-from .records import Annotation, Relation, Span
-from .schema import LABELS_FROM_NAME, TEXT_DATA_KEY, TEXT_TO_NAME, Schema
+from ..records import Annotation
+from ..schema import TEXT_DATA_KEY, Schema
+from ..tasks import TaskPayload
+from .converters import annotation_to_results, prediction_to_payload
 from .server import Connection
-from .tasks import TaskPayload
 
 # Key scan page size. The server's cost is about the same per task whatever the page size
 # (measured 0.7-1 ms/task for 500, 2,000 and 20,000 on 2 busy cores); 5,000 keeps one
@@ -158,7 +159,7 @@ def sdk_http_client(sdk: _SDKClient) -> Any:
             "authenticated HTTP client this project relies on (_client_wrapper.httpx_client."
             "request with method, params, json, request_options); install the version in "
             "pyproject.toml (label-studio-sdk>=2.1,<3) or update "
-            "annotation/labelstudio.py:sdk_http_client"
+            "annotation/labelstudio/client.py:sdk_http_client"
         )
     return http
 
@@ -189,121 +190,12 @@ def prediction_problems(config: str, payload: Mapping[str, Any]) -> list[str]:
     return [str(e) for e in errors] if isinstance(errors, list) else []
 
 
-# -- pure converters ----------------------------------------------------------
-
-
 def _task_to_existing(task: Mapping[str, Any]) -> ExistingTask:
     """ExistingTask from a task as the tasks API serialises it (no task_key: "#<task id>")."""
     data = task.get("data") or {}
     key = str(data.get("task_key") or f"#{task['id']}")
     count = int(task.get("total_annotations") or 0) + int(task.get("cancelled_annotations") or 0)
     return ExistingTask(int(task["id"]), key, data.get("content_hash"), count)
-
-
-def annotation_to_results(annotation: Annotation, *, chunk_start: int) -> list[dict[str, Any]]:
-    """Label Studio result list (task offsets) for an annotation with document offsets.
-
-    Regions come first, then relations, as the Label Studio editor writes them.
-    """
-    results: list[dict[str, Any]] = []
-    for span in annotation.spans:
-        results.append(
-            {
-                "id": span.id,
-                "from_name": LABELS_FROM_NAME,
-                "to_name": TEXT_TO_NAME,
-                "type": "labels",
-                "value": {
-                    "start": span.start - chunk_start,
-                    "end": span.end - chunk_start,
-                    "text": span.text,
-                    "labels": [span.label],
-                },
-            }
-        )
-    for relation in annotation.relations:
-        results.append(
-            {
-                "type": "relation",
-                "from_id": relation.head,
-                "to_id": relation.tail,
-                "direction": "right",
-                "labels": [relation.label],
-            }
-        )
-    return results
-
-
-def results_to_annotation(
-    results: Sequence[Mapping[str, Any]],
-    *,
-    chunk_start: int,
-    annotator: str,
-    task_text: str | None = None,
-    unreadable: list[tuple[int, str]] | None = None,
-    **fields: Any,
-) -> Annotation:
-    """An `Annotation` (document offsets) from a Label Studio result list (task offsets).
-
-    Nothing is checked against the schema here (validate.py does that), so a wrong label or
-    offset survives conversion and can be reported. Results that cannot be represented at all
-    (not a region with labels, not a relation) are added to `unreadable` as (result index, why).
-    A region with several labels becomes one span per label (ids `<id>`, `<id>#<label>`).
-    `fields` go to the Annotation (source, id, ground_truth, cancelled, created_at, ...).
-    """
-    spans: list[Span] = []
-    relations: list[Relation] = []
-    for index, result in enumerate(results):
-        kind = result.get("type")
-        if kind == "relation":
-            labels = list(result.get("labels") or [""])
-            head, tail = str(result.get("from_id")), str(result.get("to_id"))
-            if result.get("direction") == "left":
-                head, tail = tail, head
-            relations.extend(Relation(head=head, tail=tail, label=str(label)) for label in labels)
-            continue
-        value = result.get("value") or {}
-        labels = value.get("labels")
-        if kind != "labels" or not labels or "start" not in value or "end" not in value:
-            if unreadable is not None:
-                unreadable.append(
-                    (
-                        index,
-                        f"type {kind!r} with value keys {sorted(value)} is not a "
-                        "labelled text region or a "
-                        "relation (the labeling config only has <Labels "
-                        f"name={LABELS_FROM_NAME!r}> and relations)",
-                    )
-                )
-            continue
-        start = int(value["start"]) + chunk_start
-        end = int(value["end"]) + chunk_start
-        text = value.get("text")
-        if text is None and task_text is not None:
-            text = task_text[int(value["start"]) : int(value["end"])]
-        region_id = str(result.get("id"))
-        for n, label in enumerate(labels):
-            span_id = region_id if n == 0 else f"{region_id}#{label}"
-            spans.append(
-                Span(id=span_id, start=start, end=end, label=str(label), text=str(text or ""))
-            )
-    return Annotation(annotator=annotator, spans=tuple(spans), relations=tuple(relations), **fields)
-
-
-def pages_to_tasks(pages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The tasks of tasks-list pages (see LabelStudio.list_tasks_raw_pages), in page order."""
-    return [dict(task) for page in pages for task in page.get("tasks") or []]
-
-
-def prediction_to_payload(annotation: Annotation, *, chunk_start: int) -> dict[str, Any]:
-    """A prediction as Label Studio imports it (model_version from `annotator`)."""
-    payload: dict[str, Any] = {
-        "model_version": annotation.annotator,
-        "result": annotation_to_results(annotation, chunk_start=chunk_start),
-    }
-    if annotation.score is not None:
-        payload["score"] = annotation.score
-    return payload
 
 
 # -- the client -----------------------------------------------------------------

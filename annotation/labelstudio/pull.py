@@ -7,7 +7,7 @@ The export comes in parts: the project's predictions list, then one export snaps
 id range (`chunk_size` ids; the snapshots carry prediction ids only, because the server reads
 each task's full predictions with a query of its own), each body stored byte for byte under
 `export-<time>/`. The parts are fetched through every process of the server at once (the
-embedded server's export workers, see annotation.server) and each part is converted and
+embedded server's export workers, see annotation.labelstudio.server) and each part is converted and
 validated while the server exports the next ones. `export-<time>.json`
 is the manifest (every part with its id range, task count, size and sha256) and
 `export-<time>.sha256` lists the manifest's checksum first, then every part's, in
@@ -26,29 +26,18 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from corpus.errors import LabelStudioError
 
-from .labelstudio import LabelStudio, results_to_annotation
-from .locks import directory_lock_path, writer_lock
-from .pseudonym import annotator_pseudonym
-from .records import SOURCE_ANNOTATION, SOURCE_PREDICTION, AnnotatedTask
-from .schema import TEXT_DATA_KEY, Schema
-from .validate import Problem, problems_to_markdown, validate_tasks
-
-META_KEYS = (
-    "task_key",
-    "url",
-    "title",
-    "published",
-    "site",
-    "cluster_id",
-    "content_hash",
-    "schema_version",
-)
+from ..locks import directory_lock_path, writer_lock
+from ..records import AnnotatedTask
+from ..schema import Schema
+from ..validate import Problem, problems_to_markdown, validate_tasks
+from .client import LabelStudio
+from .export_records import export_to_tasks, predictions_by_id, record_to_plain
 
 MANIFEST_FORMAT = "contraband-pull-export/2"
 # Task ids per export part, at most. Small enough that conversion of one part overlaps the
@@ -96,172 +85,6 @@ class PullResult:
             )
             + f"sha256 {self.export_sha256[:12]}...)"
         )
-
-
-def _user_id(completed_by: Any) -> Any:
-    return completed_by.get("id") if isinstance(completed_by, Mapping) else completed_by
-
-
-def _user_email(completed_by: Any, user_emails: Mapping[int, str]) -> str | None:
-    """The email of an annotation's author: in the export itself, else from the users list."""
-    if isinstance(completed_by, Mapping) and completed_by.get("email"):
-        return str(completed_by["email"])
-    try:
-        return user_emails.get(int(_user_id(completed_by)))
-    except (TypeError, ValueError):
-        return None
-
-
-def export_to_tasks(
-    export: Sequence[Mapping[str, Any]],
-    *,
-    secret: str,
-    user_emails: Mapping[int, str] | None = None,
-    predictions: Mapping[int, Mapping[str, Any]] | None = None,
-    server_url: str | None = None,
-) -> tuple[list[AnnotatedTask], list[Problem]]:
-    """Raw export tasks -> AnnotatedTask records (document offsets, pseudonymous annotators).
-
-    Annotators are pseudonymised from their email (`user_emails`: user id -> email, as
-    LabelStudio.list_user_emails reads it; or the email in an expanded completed_by), so
-    the pseudonyms survive restarts, other ports and server moves; a user with no known
-    email (deleted) falls back to the user id. `server_url` is not used (kept for callers
-    of the older signature).
-    A task's predictions are full objects, or ids looked up in `predictions` (prediction id ->
-    prediction as the predictions API sends it). Results that are not a labelled region or a
-    relation, and prediction ids with no prediction, cannot become records: each is a Problem.
-    """
-    del server_url
-    emails = user_emails or {}
-    records: list[AnnotatedTask] = []
-    problems: list[Problem] = []
-    pseudonyms: dict[Any, str] = {}  # one HMAC per annotator, not per annotation
-
-    def annotator(completed_by: Any) -> str:
-        email = _user_email(completed_by, emails)
-        key = email or _user_id(completed_by)
-        if key not in pseudonyms:
-            pseudonyms[key] = annotator_pseudonym(
-                email=email, user_id=_user_id(completed_by), secret=secret
-            )
-        return pseudonyms[key]
-
-    for task in export:
-        data = task.get("data") or {}
-        text = str(data.get(TEXT_DATA_KEY) or "")
-        chunk_start = int(data.get("chunk_start") or 0)
-        doc_id = str(data.get("doc_id") or f"task-{task.get('id')}")
-        annotations = []
-        for item in task.get("annotations") or []:
-            unreadable: list[tuple[int, str]] = []
-            annotations.append(
-                results_to_annotation(
-                    item.get("result") or [],
-                    chunk_start=chunk_start,
-                    task_text=text,
-                    unreadable=unreadable,
-                    annotator=annotator(item.get("completed_by")),
-                    source=SOURCE_ANNOTATION,
-                    id=item.get("id"),
-                    ground_truth=bool(item.get("ground_truth")),
-                    cancelled=bool(item.get("was_cancelled")),
-                    created_at=item.get("created_at"),
-                    updated_at=item.get("updated_at"),
-                    lead_time=item.get("lead_time"),
-                )
-            )
-            problems.extend(
-                Problem(
-                    code="unreadable_result",
-                    message=(
-                        f"Task {task.get('id')}, annotation {item.get('id')}, result "
-                        f"{index}: {why}. "
-                        f"Delete it in Label Studio; result {index} was left out of the pull."
-                    ),
-                    task_id=task.get("id"),
-                    doc_id=doc_id,
-                    annotation_id=item.get("id"),
-                    result_index=index,
-                    removed=f"result {index}",
-                )
-                for index, why in unreadable
-            )
-        task_predictions = []
-        for item in task.get("predictions") or []:
-            if not isinstance(item, Mapping):  # an id: the full prediction was listed apart
-                found = (predictions or {}).get(item)
-                if found is None:
-                    problems.append(
-                        Problem(
-                            code="prediction_not_exported",
-                            message=(
-                                f"Task {task.get('id')}, prediction {item}: the export lists "
-                                "its id but the predictions list does not have it (made or "
-                                "deleted during the pull?). Pull again; the prediction was "
-                                "left out of this pull."
-                            ),
-                            task_id=task.get("id"),
-                            doc_id=doc_id,
-                            removed=f"prediction {item}",
-                        )
-                    )
-                    continue
-                item = found
-            task_predictions.append(
-                results_to_annotation(
-                    item.get("result") or [],
-                    chunk_start=chunk_start,
-                    task_text=text,
-                    annotator=str(item.get("model_version") or "unknown-model"),
-                    source=SOURCE_PREDICTION,
-                    id=item.get("id"),
-                    score=item.get("score"),
-                    created_at=item.get("created_at"),
-                    updated_at=item.get("updated_at"),
-                )
-            )
-        records.append(
-            AnnotatedTask(
-                doc_id=doc_id,
-                task_id=task.get("id"),
-                text=text,
-                chunk_start=chunk_start,
-                chunk_end=int(data.get("chunk_end") or chunk_start + len(text)),
-                meta={key: data.get(key) for key in META_KEYS},
-                annotations=tuple(annotations),
-                predictions=tuple(task_predictions),
-            )
-        )
-    return records, problems
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-_SCALARS = (str, int, float, bool, type(None))
-
-
-def record_to_plain(value: Any) -> Any:
-    """The JSON value of a record: the same JSON as `dataclasses.asdict`, about 3x faster.
-
-    asdict deep-copies every value on the way; the records are frozen and hold only JSON
-    scalars, tuples, lists, dicts and other records, so building the dicts is enough.
-    """
-    cls = type(value)
-    if cls in _SCALARS:
-        return value
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        if not is_dataclass(value):
-            if cls is tuple or cls is list:
-                return [record_to_plain(item) for item in value]
-            if cls is dict:
-                return {key: record_to_plain(item) for key, item in value.items()}
-            return value
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(value))
-    plain = {}
-    for name in names:
-        item = getattr(value, name)
-        plain[name] = item if type(item) in _SCALARS else record_to_plain(item)
-    return plain
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -366,11 +189,6 @@ def export_clients(client: LabelStudio) -> list[LabelStudio]:
         LabelStudio(replace(client.connection, url=url, export_urls=()), timeout=client.timeout)
         for url in extra
     ]
-
-
-def predictions_by_id(raw: bytes) -> dict[int, dict[str, Any]]:
-    """Prediction id -> prediction, from a predictions list body."""
-    return {int(item["id"]): item for item in json.loads(raw)}
 
 
 def read_export(manifest_path: Path) -> list[dict[str, Any]]:

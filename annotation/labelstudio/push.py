@@ -14,28 +14,37 @@ max + 1, PostgreSQL a sequence), so a task added or deleted behind the ledger's 
 count or the highest id, or puts another key on it. A ledger that is not current, unreadable, or
 followed by a failed batch means a full key scan and a rewritten ledger. What a ledger cannot see:
 task data edited in place by someone else (the task_key/content_hash fields of the task data).
+
+The ledger itself is in ledger.py, duplicated keys and their repair in duplicates.py, and
+`push --model`'s refresh of predictions in refresh.py.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 from tqdm import tqdm
 
 from corpus.errors import SchemaError
 
-from .labelstudio import ExistingTask, LabelStudio, LabelStudioRequestError, TaskListHead
-from .records import AnnotatedTask, Annotation
-from .schema import Schema, load_schema
-from .tasks import TaskPayload
-from .validate import Problem, check_annotation
+from ..records import AnnotatedTask, Annotation
+from ..schema import Schema, load_schema
+from ..tasks import TaskPayload
+from ..validate import Problem, check_annotation
+from .client import ExistingTask, LabelStudio, LabelStudioRequestError
+from .duplicates import DuplicateKey, find_duplicate_keys
+from .ledger import (
+    Ledger,
+    LedgerError,
+    check_ledger_current,
+    ledger_path,
+    read_ledger,
+    write_ledger,
+)
 
 
 @dataclass(frozen=True)
@@ -144,150 +153,6 @@ class PushSummary:
         return (
             ", ".join(parts) + f"; project {self.project_id} at {self.url} ({self.seconds:.1f} s)"
         )
-
-
-LEDGER_FORMAT = "contraband-push-ledger/1"
-
-
-@dataclass(frozen=True)
-class Ledger:
-    """What one push left in one project: task key -> (task id, content hash)."""
-
-    server_url: str
-    project_id: int
-    tasks: Mapping[str, tuple[int, str | None]]
-
-    def highest(self) -> tuple[str, int, str | None] | None:
-        """(key, id, content hash) of the task with the highest id, None when empty."""
-        if not self.tasks:
-            return None
-        key, (task_id, content_hash) = max(self.tasks.items(), key=lambda item: item[1][0])
-        return key, task_id, content_hash
-
-    def to_existing(self) -> dict[str, ExistingTask]:
-        """The ledger as a key scan would answer it, annotation counts unknown (-1)."""
-        return {k: ExistingTask(i, k, h, -1) for k, (i, h) in self.tasks.items()}
-
-
-class LedgerError(SchemaError):
-    """A ledger file that cannot be read as one (push ignores it and scans the keys)."""
-
-
-def ledger_path(ledger_dir: Path, *, server_url: str, project_id: int) -> Path:
-    """The ledger file of one server URL and project inside `ledger_dir`."""
-    server = re.sub(r"[^A-Za-z0-9.-]+", "_", server_url.split("://", 1)[-1]).strip("_")
-    return Path(ledger_dir) / f"{server}-project-{project_id}.json"
-
-
-def check_ledger_current(ledger: Ledger, head: TaskListHead) -> str | None:
-    """Why the ledger does not describe the project as the server has it now; None if current."""
-    if head.count != len(ledger.tasks):
-        return f"the project has {head.count} tasks, the ledger {len(ledger.tasks)}"
-    highest = ledger.highest()
-    if head.last is None or highest is None:
-        return None
-    key, task_id, content_hash = highest
-    last = head.last
-    if (last.id, last.key, last.content_hash) != (task_id, key, content_hash):
-        return (
-            f"the project's highest task is {last.id} ({last.key}, content hash "
-            f"{last.content_hash}), the ledger's {task_id} ({key}, content hash {content_hash})"
-        )
-    return None
-
-
-def read_ledger(path: Path, *, server_url: str, project_id: int) -> Ledger | None:
-    """The ledger at `path`, None if there is none; LedgerError if it is not a readable ledger."""
-    try:
-        raw = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LedgerError(f"Push ledger {path}: cannot be read ({exc})") from None
-    try:
-        body: Any = json.loads(raw)
-        if not isinstance(body, dict) or body.get("format") != LEDGER_FORMAT:
-            raise ValueError(f"format is not {LEDGER_FORMAT!r}")
-        if body.get("server_url") != server_url or body.get("project_id") != project_id:
-            raise ValueError(
-                f"it belongs to {body.get('server_url')} project {body.get('project_id')}, "
-                f"not {server_url} project {project_id}"
-            )
-        tasks: dict[str, tuple[int, str | None]] = {}
-        for key, value in body["tasks"].items():
-            task_id, content_hash = value
-            if not isinstance(task_id, int) or not (
-                content_hash is None or isinstance(content_hash, str)
-            ):
-                raise ValueError(f"entry {key!r} is {value!r}, not [task id, content hash]")
-            tasks[str(key)] = (task_id, content_hash)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise LedgerError(
-            f"Push ledger {path}: not a valid ledger ({type(exc).__name__}: {exc}). It is "
-            "ignored and rewritten after a full key scan; delete it to silence this."
-        ) from None
-    return Ledger(server_url, project_id, tasks)
-
-
-def write_ledger(path: Path, ledger: Ledger) -> None:
-    """Write the ledger atomically (a temporary file renamed over the old one)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = {
-        "format": LEDGER_FORMAT,
-        "server_url": ledger.server_url,
-        "project_id": ledger.project_id,
-        "tasks": {k: [i, h] for k, (i, h) in sorted(ledger.tasks.items(), key=lambda x: x[1][0])},
-    }
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(body, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    tmp.replace(path)
-
-
-@dataclass(frozen=True)
-class DuplicateKey:
-    """A task key held by several tasks of one project (e.g. two pushes that overlapped)."""
-
-    key: str
-    tasks: tuple[ExistingTask, ...]  # in id order
-
-    @property
-    def removable(self) -> tuple[ExistingTask, ...]:
-        """The tasks a repair deletes: every unannotated one but the one that stays.
-
-        The task that stays is the annotated one with the lowest id, else the lowest id;
-        annotated tasks are never deleted (two annotated copies are reported, not merged)."""
-        keep = next((t for t in self.tasks if t.annotation_count), self.tasks[0])
-        return tuple(t for t in self.tasks if t is not keep and t.annotation_count == 0)
-
-    def message(self) -> str:
-        """'Task key K is on 2 tasks (ids 12, 1803; annotated: 12): ...'."""
-        ids = ", ".join(str(t.id) for t in self.tasks)
-        annotated = [str(t.id) for t in self.tasks if t.annotation_count]
-        removable = ", ".join(str(t.id) for t in self.removable) or "none"
-        return (
-            f"Task key {self.key} is on {len(self.tasks)} tasks (ids {ids}; annotated: "
-            f"{', '.join(annotated) or 'none'}); `contraband doctor --repair` deletes the "
-            f"unannotated extra task(s) ({removable})"
-            + (
-                "; the annotated copies must be merged by hand in Label Studio"
-                if len(annotated) > 1
-                else ""
-            )
-        )
-
-
-def find_duplicate_keys(tasks: Sequence[ExistingTask]) -> list[DuplicateKey]:
-    """Every task key (not the '#<id>' stand-ins of hand-made tasks) held by several tasks."""
-    by_key: dict[str, list[ExistingTask]] = {}
-    for task in tasks:
-        if not task.key.startswith("#"):
-            by_key.setdefault(task.key, []).append(task)
-    return [
-        DuplicateKey(key, tuple(sorted(group, key=lambda t: t.id)))
-        for key, group in sorted(by_key.items())
-        if len(group) > 1
-    ]
 
 
 def scan_existing(
@@ -704,171 +569,3 @@ def _conflict_diffs(client: LabelStudio, plan: PushPlan) -> dict[int, str]:
         if old_text is not None:
             diffs[old.id] = diff_summary(old_text, task.text)
     return diffs
-
-
-@dataclass(frozen=True)
-class DoctorSummary:
-    """What `contraband doctor` found in a project, and what `--repair` removed."""
-
-    project_id: int
-    tasks: int
-    duplicates: tuple[DuplicateKey, ...]
-    deleted: tuple[int, ...]
-    repair: bool
-
-    def messages(self) -> list[str]:
-        """One line per duplicated task key."""
-        return [d.message() for d in self.duplicates]
-
-    def summary_line(self) -> str:
-        extra = sum(len(d.tasks) - 1 for d in self.duplicates)
-        if not self.duplicates:
-            return f"doctor: project {self.project_id}: {self.tasks} tasks, no duplicate task key"
-        verb = (
-            f"deleted {len(self.deleted)} unannotated duplicate task(s)"
-            if self.repair
-            else f"{sum(len(d.removable) for d in self.duplicates)} unannotated duplicate "
-            "task(s) can be deleted with --repair"
-        )
-        left = sum(1 for d in self.duplicates if sum(1 for t in d.tasks if t.annotation_count) > 1)
-        return (
-            f"doctor: project {self.project_id}: {self.tasks} tasks, {len(self.duplicates)} "
-            f"task key(s) on several tasks ({extra} extra task(s)); {verb}"
-            + (f"; {left} key(s) with several annotated copies left for review" if left else "")
-        )
-
-
-def repair_duplicates(
-    *, client: LabelStudio, project_id: int, repair: bool = False
-) -> DoctorSummary:
-    """Find task keys held by several tasks; with `repair`, delete the unannotated extras.
-
-    The task kept for a key is its annotated one with the lowest id, else its lowest id.
-    Annotated tasks are never deleted. Hold the project's push lock around this (a push in
-    flight would be mistaken for duplicates otherwise)."""
-    listed = client.list_tasks(project_id)
-    duplicates = find_duplicate_keys(listed)
-    deleted: list[int] = []
-    if repair:
-        for duplicate in duplicates:
-            for task in duplicate.removable:
-                fresh = client.get_task(task.id)
-                if fresh is None or fresh.annotation_count:
-                    continue  # gone, or annotated since the scan: keep it
-                client.delete_task(task.id)
-                deleted.append(task.id)
-    return DoctorSummary(project_id, len(listed), tuple(duplicates), tuple(deleted), repair)
-
-
-# -- refreshing the predictions of unannotated tasks (push --model) --------------------------
-
-
-@dataclass(frozen=True)
-class RefreshPlan:
-    """Which tasks of the project get a new model's predictions (decided by plan_refresh)."""
-
-    refresh: tuple[tuple[TaskPayload, ExistingTask], ...]  # unannotated, other predictions
-    current: tuple[tuple[TaskPayload, ExistingTask], ...]  # unannotated, already this version
-    annotated: tuple[tuple[TaskPayload, ExistingTask], ...]  # left exactly as they are
-
-
-def plan_refresh(
-    tasks: Sequence[TaskPayload],
-    existing: Mapping[str, ExistingTask],
-    versions: Mapping[int, Sequence[str]],
-    *,
-    model_version: str,
-) -> RefreshPlan:
-    """Sort the project's tasks by what a refresh with `model_version` does to them (pure).
-
-    A task with any annotation (submitted or skipped) is never touched. An unannotated task is
-    refreshed unless its only predictions are already of `model_version`. Tasks not in the
-    project yet are left to the import.
-    """
-    refresh, current, annotated = [], [], []
-    for task in tasks:
-        old = existing.get(task.key)
-        if old is None:
-            continue
-        if old.annotation_count != 0:
-            annotated.append((task, old))
-        elif set(versions.get(old.id, ())) == {model_version}:
-            current.append((task, old))
-        else:
-            refresh.append((task, old))
-    return RefreshPlan(tuple(refresh), tuple(current), tuple(annotated))
-
-
-@dataclass(frozen=True)
-class RefreshSummary:
-    """What `push --model` did to the predictions of tasks already in the project."""
-
-    model_version: str
-    refreshed: int
-    current: int
-    annotated: int
-    dry_run: bool = False
-
-    def summary_phrase(self) -> str:
-        verb = "would refresh" if self.dry_run else "refreshed"
-        return (
-            f"{self.model_version}: {verb} the predictions of {self.refreshed} unannotated "
-            f"task(s), {self.current} already had them, {self.annotated} annotated task(s) "
-            "left untouched"
-        )
-
-
-def refresh_predictions(
-    tasks: Sequence[TaskPayload],
-    *,
-    client: LabelStudio,
-    project_id: int,
-    predict: Callable[[Sequence[TaskPayload]], Mapping[str, Annotation]],
-    model_version: str,
-    schema: Schema | None = None,
-    batch_size: int = 1000,
-    dry_run: bool = False,
-    progress: bool = True,
-) -> RefreshSummary:
-    """Replace the predictions of the project's unannotated tasks by `predict`'s (a new model's).
-
-    Annotated tasks (a submitted or skipped annotation) keep everything. The new predictions
-    are computed and checked against the schema before anything changes (a SchemaError lists
-    every problem); then each batch is swapped in two requests (see
-    LabelStudio.replace_predictions). Running it again refreshes nothing.
-    """
-    existing = client.list_task_keys(project_id)
-    versions = client.list_prediction_versions(project_id)
-    plan = plan_refresh(tasks, existing, versions, model_version=model_version)
-    summary = RefreshSummary(
-        model_version,
-        len(plan.refresh),
-        len(plan.current),
-        len(plan.annotated),
-        dry_run=dry_run,
-    )
-    if dry_run or not plan.refresh:
-        return summary
-    outgoing = [task for task, _ in plan.refresh]
-    predictions = dict(predict(outgoing))
-    problems = check_predictions(outgoing, predictions, schema=schema or load_schema())
-    if problems:
-        shown = "\n".join(p.message for p in problems[:20])
-        raise SchemaError(
-            f"{len(problems)} problem(s) in the predictions of {model_version}; no prediction "
-            f"was refreshed. Retrain the model from a release of the current schema:\n{shown}"
-        )
-    bar = tqdm(total=len(plan.refresh), unit="task", desc="refresh", disable=not progress)
-    for start in range(0, len(plan.refresh), batch_size):
-        batch = plan.refresh[start : start + batch_size]
-        client.replace_predictions(
-            project_id,
-            [
-                (old.id, predictions[task.key], task.chunk_start)
-                for task, old in batch
-                if task.key in predictions
-            ],
-        )
-        bar.update(len(batch))
-    bar.close()
-    return summary
