@@ -243,9 +243,23 @@ def _previous_port(workdir: Path) -> int | None:
     if url.startswith("http://127.0.0.1:"):
         candidates.append(url.rsplit(":", 1)[1].strip("/"))
     for candidate in candidates:
-        if candidate.isdigit() and 0 < int(candidate) < 65536 and _port_is_free(int(candidate)):
+        if candidate.isdigit() and 0 < int(candidate) < 65536 and _port_frees(int(candidate)):
             return int(candidate)
     return None
+
+
+PORT_WAIT_SECONDS = 10.0  # a server killed a moment ago can hold its port a little longer
+
+
+def _port_frees(port: int, *, wait: float = PORT_WAIT_SECONDS) -> bool:
+    """`_port_is_free(port)` now or within `wait` seconds (right after a crash and
+    `server stop`, the dead server's sockets can take a moment to let the port go)."""
+    deadline = time.monotonic() + wait
+    while not _port_is_free(port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def _log_tail(path: Path, lines: int = 20) -> str:
