@@ -101,16 +101,16 @@ def _clean_batch(
 ) -> list[Document]:
     """Score every page's lines with the line classifier in one batch, run each page's
     `_clean_steps` up to its glue request, answer all the requests in one
-    `find_glued_words_in_pages` call, then let each page finish."""
+    `GlueRepairer.find_in_pages` call, then let each page finish. Each page is split into
+    lines once, for the classifier and the rules."""
     config = cleaner.config
     out: list[Document] = []
     paused: list[tuple[int, Generator[GlueRequest, list[list[Edit]], Document]]] = []
     requests: list[GlueRequest] = []
+    splits = [None if doc.status == STATUS_REJECTED else _split_lines(doc.raw_text) for doc in docs]
     inputs = [
-        None
-        if doc.status == STATUS_REJECTED
-        else page_inputs(doc.raw_text, lines=_split_lines(doc.raw_text)[3])
-        for doc in docs
+        None if split is None else page_inputs(doc.raw_text, lines=split[3])
+        for doc, split in zip(docs, splits, strict=True)
     ]
     # pages extracted from HTML were already separated from their chrome by the extractor
     classified = [
@@ -125,9 +125,11 @@ def _clean_batch(
         if any(classified)
         else []
     )
-    for doc, boilerplate, page, c in zip(docs, boilerplates, inputs, classified, strict=True):
+    for doc, boilerplate, split, page, c in zip(
+        docs, boilerplates, splits, inputs, classified, strict=True
+    ):
         scores = next(probabilities) if c else None
-        steps = _clean_steps(doc, cleaner, boilerplate, page, scores)
+        steps = _clean_steps(doc, cleaner, boilerplate, page, scores, split)
         try:
             requests.append(next(steps))
         except StopIteration as done:  # nothing to repair (a rejected page)
@@ -152,6 +154,7 @@ def _clean_steps(
     boilerplate: frozenset[str],
     page_inputs: PageInputs | None = None,
     scores: Any = None,
+    split: tuple[list[int], list[int], list[int], list[str]] | None = None,
 ) -> Generator[GlueRequest, list[list[Edit]], Document]:
     """The cleaning of one page, paused once: it yields the raw ranges whose glued words
     it needs (the kept lines and the title), is sent back their glue edits (one list per
@@ -165,6 +168,7 @@ def _clean_steps(
         scores=None
         if page_inputs is None or scores is None
         else (page_inputs.line_numbers, scores),
+        split=split,
     )
     language = page_inputs.language.code if page_inputs is not None else None
     if language:

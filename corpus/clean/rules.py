@@ -47,25 +47,19 @@ class PageLines:
     credits: list[str] = field(default_factory=list)
     credit_matches: dict[int, re.Match[str] | None] = field(default_factory=dict)
 
-    @property
-    def n_words(self) -> list[int]:
-        return [f.n_words for f in self.facts]
-
-    @property
-    def keys(self) -> list[str]:
-        return [f.key for f in self.facts]
-
 
 def read_page(
     doc: Document,
     scanner: LineScanner,
     *,
     scores: tuple[list[int], Any] | None = None,
+    split: tuple[list[int], list[int], list[int], list[str]] | None = None,
 ) -> PageLines:
     """The page's lines and their facts; nothing claimed yet. `scores`: the classifier's
-    content probabilities and the line numbers they belong to (other lines count as 1.0)."""
+    content probabilities and the line numbers they belong to (other lines count as 1.0).
+    `split`: `_split_lines(doc.raw_text)` when the caller has it already."""
     raw = doc.raw_text
-    starts, content_ends, ends, texts = _split_lines(raw)
+    starts, content_ends, ends, texts = _split_lines(raw) if split is None else split
     facts = [scanner.line_facts(text) for text in texts]
     content_p = [1.0] * len(texts)
     if scores is not None:
