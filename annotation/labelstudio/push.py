@@ -455,25 +455,31 @@ def push_tasks(
             )
     with_predictions = sum(1 for t in plan.new if t.key in predictions)
     diffs = _conflict_diffs(client, plan)
-    if dry_run:
+
+    def summary(*, retried: int, task_ids: tuple[int, ...] = ()) -> PushSummary:
+        """The push's summary as things stand when it is called (one place builds it)."""
         return PushSummary(
-            project_id,
-            client.url,
-            len(tasks),
-            len(plan.new),
-            len(plan.unchanged),
-            len(plan.update),
-            tuple(plan.conflict_messages(diffs)),
-            len(plan.stale) + len(plan.held),
-            with_predictions,
-            0,
-            time.monotonic() - started,
-            dry_run=True,
+            project_id=project_id,
+            url=client.url,
+            tasks_in=len(tasks),
+            imported=len(plan.new),
+            unchanged=len(plan.unchanged),
+            updated=len(plan.update),
+            conflicts=tuple(plan.conflict_messages(diffs)),
+            stale=len(plan.stale) + len(plan.held),
+            predictions=with_predictions,
+            retried_batches=retried,
+            seconds=time.monotonic() - started,
+            dry_run=dry_run,
+            task_ids=task_ids,
             ledger=ledger_status,
             ledger_note=ledger_note,
             deleted=len(plan.delete),
             duplicates=duplicate_messages,
         )
+
+    if dry_run:
+        return summary(retried=0)
     # What the ledger will say: the tasks known now, plus each batch once it is imported.
     known = {k: (v.id, v.content_hash) for k, v in existing.items()}
     ledger_trusted = True  # False once a batch failed: its outcome is only known from a scan
@@ -538,24 +544,7 @@ def push_tasks(
                     client.url, project_id, {k: (v.id, v.content_hash) for k, v in scanned.items()}
                 ),
             )
-    return PushSummary(
-        project_id,
-        client.url,
-        len(tasks),
-        len(plan.new),
-        len(plan.unchanged),
-        len(plan.update),
-        tuple(plan.conflict_messages(diffs)),
-        len(plan.stale) + len(plan.held),
-        with_predictions,
-        retried,
-        time.monotonic() - started,
-        task_ids=tuple(imported),
-        ledger=ledger_status,
-        ledger_note=ledger_note,
-        deleted=len(plan.delete),
-        duplicates=duplicate_messages,
-    )
+    return summary(retried=retried, task_ids=tuple(imported))
 
 
 MAX_CONFLICT_DIFFS = 100  # conflicts whose old text is fetched for a diff summary
