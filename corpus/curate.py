@@ -17,13 +17,12 @@ from __future__ import annotations
 import gc
 import itertools
 import json
-import multiprocessing
 import os
 import re
 import sys
 from array import array
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -55,6 +54,7 @@ from .dedup import (
 from .errors import InputError
 from .ingest import iter_pages
 from .offsets import OffsetMap
+from .parallel import Executor, Job, local_executor
 from .records import (
     CORPUS_COLUMNS,
     STATUS_DUPLICATE,
@@ -361,35 +361,48 @@ def clean_and_scan(
     dedup_config: DedupConfig,
     learned: dict[str, frozenset[str]],
     workers: int = 1,
+    executor: Executor | None = None,
 ) -> Iterator[CleanedChunk]:
     """Clean `pages` and scan the kept ones for dedup, chunk by chunk, in input order.
 
-    Each chunk is cleaned, turned into corpus rows and scanned in one place; with
-    `workers` > 1 that place is a forked worker process (each using one dedup thread), at
-    most two chunks per worker in flight, so memory stays bounded and the main process
-    only writes rows and appends compact arrays. The chunks are the same whatever the
-    worker count. Pure: no I/O.
+    Each chunk is cleaned, turned into corpus rows and scanned in one place: this process,
+    or with `workers` > 1 a forked worker process (each using one dedup thread) of the
+    corpus executor, at most two chunks per worker in flight, so memory stays bounded and
+    the main process only writes rows and appends compact arrays. `executor` (e.g. a
+    `DaskExecutor`) replaces the local one. The chunks are the same whatever the executor
+    and worker count. Pure: no I/O.
     """
     chunks = _chunked(pages, _CHUNK_PAGES)
     cleaner = Cleaner(clean_config)  # one per run: its caches serve every chunk
-    if workers == 1:
+    if executor is None and workers == 1:
         for chunk in chunks:
             yield _clean_and_scan_chunk(chunk, cleaner, dedup_config, learned)
         return
-    single = replace(dedup_config, workers=1)  # the processes are the parallelism
     first = next(chunks, None)
     if first is None:
         return
-    # Word data and matchers are loaded here, once: the forked workers inherit them
-    # instead of each loading them while the other waits for a core. (Dedup's Unicode
-    # tables are built on a worker's first non-ASCII batch: ASCII text never needs them.)
+    # Word data and matchers are loaded here, once: forked workers inherit them instead of
+    # each loading them while the other waits for a core. (Dedup's Unicode tables are built
+    # on a worker's first non-ASCII batch: ASCII text never needs them.)
     cleaner.warm_up()
-    yield from _in_worker_order(
-        itertools.chain([first], chunks),
-        _worker_chunk,
-        workers=workers,
-        state=(cleaner, single, learned),
+    state = ChunkCleaner(cleaner, replace(dedup_config, workers=1), learned)
+    yield from (executor or local_executor(workers)).map(
+        Job(_clean_chunk_job, state), itertools.chain([first], chunks)
     )
+
+
+@dataclass(frozen=True)
+class ChunkCleaner:
+    """What cleaning a chunk needs besides its pages: handed to each worker once."""
+
+    cleaner: Cleaner
+    dedup_config: DedupConfig  # workers=1: the processes are the parallelism
+    learned: dict[str, frozenset[str]]
+
+
+def _clean_chunk_job(state: ChunkCleaner, docs: list[Document]) -> CleanedChunk:
+    """`_clean_and_scan_chunk` of one chunk in a worker."""
+    return _clean_and_scan_chunk(docs, state.cleaner, state.dedup_config, state.learned)
 
 
 def learn_in_workers(
@@ -413,65 +426,19 @@ def learn_in_workers(
         for page in pages:
             counter.add(page_line_keys(page, max_words=max_words))
         return counter.learned()
-    chunks = _chunked(pages, _CHUNK_PAGES)
-    first = next(chunks, None)
-    if first is not None:
-        for keys in _in_worker_order(
-            itertools.chain([first], chunks), _worker_line_keys, workers=workers, state=max_words
-        ):
-            for page in keys:
-                counter.add(page)
+    for keys in local_executor(workers).map(
+        Job(_line_keys_job, max_words), _chunked(pages, _CHUNK_PAGES)
+    ):
+        for page in keys:
+            counter.add(page)
     return counter.learned()
 
 
-def _in_worker_order(
-    chunks: Iterable[list[Document]],
-    task: Callable[[list[Document]], Any],
-    *,
-    workers: int,
-    state: Any,
-) -> Iterator[Any]:
-    """`task(chunk)` of every chunk, in order, computed in `workers` forked processes that
-    see `state` as `_WORKER_STATE`. At most two chunks per worker are in flight, so memory
-    stays bounded however many chunks come."""
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    # Frozen, the objects alive now are never scanned by the collector again: neither by
-    # the workers (no copy-on-write of the parent's pages, no collections over them) nor by
-    # this process while it collects results, however big the caller's heap is.
-    gc.freeze()
-    try:
-        with context.Pool(workers, initializer=_start_worker, initargs=(state,)) as pool:
-            pending: deque[Any] = deque()
-            for chunk in chunks:
-                pending.append(pool.apply_async(task, (chunk,)))
-                if len(pending) >= 2 * workers:
-                    yield pending.popleft().get()
-            while pending:
-                yield pending.popleft().get()
-    finally:
-        gc.unfreeze()
-
-
-_WORKER_STATE: Any = None  # what `_in_worker_order` hands each worker process
-
-
-def _start_worker(state: Any) -> None:
-    global _WORKER_STATE
-    _WORKER_STATE = state
-
-
-def _worker_chunk(docs: list[Document]) -> CleanedChunk:
-    """`_clean_and_scan_chunk` in a worker, `_WORKER_STATE` = (cleaner, dedup config,
-    learned boilerplate)."""
-    assert _WORKER_STATE is not None, "worker used before _start_worker ran"
-    return _clean_and_scan_chunk(docs, *_WORKER_STATE)
-
-
-def _worker_line_keys(docs: list[Document]) -> list[tuple[str, int, tuple[str, ...]] | None]:
-    """`page_line_keys` of each page in a worker, `_WORKER_STATE` = max_words."""
-    assert _WORKER_STATE is not None, "worker used before _start_worker ran"
-    return [page_line_keys(d, max_words=_WORKER_STATE) for d in docs]
+def _line_keys_job(
+    max_words: int, docs: list[Document]
+) -> list[tuple[str, int, tuple[str, ...]] | None]:
+    """`page_line_keys` of each page of a chunk, in a worker."""
+    return [page_line_keys(d, max_words=max_words) for d in docs]
 
 
 # A kept page's clean text needs at least this many words with letters, and letters in all.

@@ -74,6 +74,20 @@ def iter_pages(sources: Iterable[str | Path], *, max_bytes: int = 5_000_000) -> 
     file (and, for JSONL, one line).
     """
     first_source: dict[str, str] = {}
+    for path, identity in iter_source_files(sources):
+        pages = iter_file_pages(path, identity=identity, max_bytes=max_bytes)
+        yield from _once_per_source(pages, first_source)
+
+
+def iter_source_files(sources: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
+    """(file, identity) of every page file of `sources`, in the order `iter_pages` reads
+    them; the identity names the file for `document_id` (see `iter_file_pages`).
+
+    A partitioned curate splits this list and reads each part with `iter_file_pages`;
+    the pages are then those of `iter_pages` except for its renaming of a second page of
+    an already-read URL (`same_url_as`), which needs every earlier page and is applied
+    by the caller.
+    """
     for source in sources:
         path = Path(source)
         if path.is_dir():
@@ -85,13 +99,15 @@ def iter_pages(sources: Iterable[str | Path], *, max_bytes: int = 5_000_000) -> 
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             for file in files:
-                identity = f"{path.resolve().name}/{file.relative_to(path).as_posix()}"
-                pages = _iter_file(file, max_bytes=max_bytes, identity=identity)
-                yield from _once_per_source(pages, first_source)
+                yield file, f"{path.resolve().name}/{file.relative_to(path).as_posix()}"
         else:
-            identity = f"{path.resolve().parent.name}/{path.name}"
-            pages = _iter_file(path, max_bytes=max_bytes, identity=identity)
-            yield from _once_per_source(pages, first_source)
+            yield path, f"{path.resolve().parent.name}/{path.name}"
+
+
+def iter_file_pages(path: Path, *, identity: str, max_bytes: int = 5_000_000) -> Iterator[Document]:
+    """The page(s) of one file (one, or one per JSONL line), bad ones as rejected rows;
+    `identity` as `iter_source_files` gives it."""
+    return _iter_file(path, max_bytes=max_bytes, identity=identity)
 
 
 def _once_per_source(docs: Iterable[Document], first_source: dict[str, str]) -> Iterator[Document]:

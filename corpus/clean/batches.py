@@ -1,16 +1,18 @@
-"""Cleaning many pages: learn each site's boilerplate, then clean in this process or in a pool
-of worker processes that are handed the `Cleaner` explicitly."""
+"""Cleaning many pages: learn each site's boilerplate, then clean in this process or in worker
+processes of the corpus executor (`corpus.parallel`), handed the batch and the `Cleaner` in a
+`Job`."""
 
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from .. import glue
 from ..boilerplate import BoilerplateCounter, clear_key_cache, page_line_keys
+from ..parallel import Job, local_executor
 from ..records import Document
 from .config import CleanConfig
 from .page import Cleaner
@@ -18,16 +20,15 @@ from .page import Cleaner
 PARALLEL_MIN_PAGES = 2_000  # below this, worker start-up costs more than it saves
 _CHUNK_PAGES = 250  # pages per task sent to a worker
 
-# Set in each worker process by `_start_worker`: the batch, the cleaner, the boilerplate
-# (a forked worker inherits them; only the page ranges travel with the tasks).
-_WORKER_STATE: tuple[list[Document], Cleaner, dict[str, frozenset[str]]] | None = None
 
+@dataclass(frozen=True)
+class _Batch:
+    """What a cleaning worker holds: the whole batch (inherited on fork, not copied), the
+    cleaner and the learned boilerplate; only page ranges travel with the tasks."""
 
-def _start_worker(
-    docs: list[Document], cleaner: Cleaner, learned: dict[str, frozenset[str]]
-) -> None:
-    global _WORKER_STATE
-    _WORKER_STATE = (docs, cleaner, learned)
+    docs: list[Document]
+    cleaner: Cleaner
+    learned: dict[str, frozenset[str]]
 
 
 @contextmanager
@@ -47,13 +48,11 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _clean_range(bounds: tuple[int, int]) -> list[Document]:
-    """Clean docs[start:end] of the batch handed to this worker."""
-    assert _WORKER_STATE is not None, "worker used before _start_worker ran"
-    docs, cleaner, learned = _WORKER_STATE
+def _clean_range(batch: _Batch, bounds: tuple[int, int]) -> list[Document]:
+    """Clean docs[start:end] of the batch."""
     start, end = bounds
     with _gc_paused():
-        return cleaner.clean_pages(docs[start:end], learned=learned)
+        return batch.cleaner.clean_pages(batch.docs[start:end], learned=batch.learned)
 
 
 def worker_count(workers: int | None, n_docs: int, *, caller: str = "clean_documents") -> int:
@@ -128,12 +127,6 @@ def clean_documents(
     chunk = max(1, min(_CHUNK_PAGES, -(-len(docs) // (4 * n_workers))))
     cleaner.warm_up()
     bounds = [(start, min(start + chunk, len(docs))) for start in range(0, len(docs), chunk)]
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with (
-        context.Pool(
-            n_workers, initializer=_start_worker, initargs=(docs, cleaner, learned)
-        ) as pool,
-        _gc_paused(),
-    ):
-        return [doc for part in pool.imap(_clean_range, bounds) for doc in part]
+    job = Job(_clean_range, _Batch(docs, cleaner, learned))
+    with _gc_paused():
+        return [doc for part in local_executor(n_workers).map(job, bounds) for doc in part]
