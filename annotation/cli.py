@@ -125,6 +125,33 @@ def _use_config_dir(ctx: click.Context, config_dir: Path) -> None:
 )
 @click.option("--strict", is_flag=True, help="Exit non-zero if any page was rejected.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where to run: this machine's processes, or a Dask cluster (the dask extra: "
+    "pip install '.[dask]'); both write the same rows.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=None,
+    help="Processes (local engine) or local Dask workers (dask engine). Default: one per CPU.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="With --engine dask: the scheduler of a running cluster (tcp://HOST:8786) instead "
+    "of a local cluster.",
+)
+@click.option(
+    "--files-per-partition",
+    type=click.IntRange(1),
+    default=None,
+    help="With --engine dask: page files per partition (default 2000).",
+)
 @_user_errors
 def curate(
     sources: tuple[Path, ...],
@@ -134,6 +161,10 @@ def curate(
     report_documents: int,
     strict: bool,
     no_progress: bool,
+    engine: str,
+    workers: int | None,
+    scheduler: str | None,
+    files_per_partition: int | None,
 ) -> None:
     """Ingest, clean and deduplicate SOURCES (files or directories of .txt, .html, .jsonl)."""
     from corpus.clean import load_clean_config
@@ -141,6 +172,15 @@ def curate(
     from corpus.dedup import load_dedup_config
     from corpus.settings import default_config_path
 
+    if engine != "dask" and (scheduler is not None or files_per_partition is not None):
+        raise click.UsageError(
+            "--scheduler needs --engine dask (and so does --files-per-partition)"
+        )
+    if scheduler is not None and workers is not None:
+        raise click.UsageError(
+            "--workers starts a local Dask cluster and --scheduler uses a running one; "
+            "pass only one of them"
+        )
     summary = run_curate(
         list(sources),
         out_dir=out_dir,
@@ -149,6 +189,10 @@ def curate(
         strict=strict,
         progress=not no_progress,
         report_documents=report_documents,
+        workers=workers,
+        engine=engine,
+        scheduler=scheduler,
+        files_per_partition=files_per_partition,
     )
     click.echo(summary.summary_line())
 

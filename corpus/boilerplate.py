@@ -139,6 +139,33 @@ class BoilerplateCounter:
         for key in keys:
             sketch.update(key)
 
+    def site_counts(self) -> dict[str, tuple[int, bytes]]:
+        """Per site, its page count and its serialized sketch: what a partition of the pages
+        sends back to be merged with `merge_site_counts` (sketches do not pickle)."""
+        return {
+            site: (n_pages, self.line_pages[site].serialize() if site in self.line_pages else b"")
+            for site, n_pages in self.pages_per_site.items()
+        }
+
+    def merge_site_counts(self, counts: dict[str, tuple[int, bytes]]) -> None:
+        """Add another counter's `site_counts` (pages it saw that this one did not).
+
+        While a site has fewer distinct lines than the sketch holds exactly (~3/4 of
+        2**sketch_lg_size), the merged counts are the counts over all the pages; beyond it
+        they keep the sketch's error bound, with no line at or above a threshold missed.
+        Copies of a page across counters are not seen here: the caller leaves them out.
+        """
+        for site, (n_pages, sketch_bytes) in counts.items():
+            self.pages_per_site[site] += n_pages
+            if not sketch_bytes:
+                continue
+            other = frequent_strings_sketch.deserialize(sketch_bytes)
+            sketch = self.line_pages.get(site)
+            if sketch is None:
+                self.line_pages[site] = other
+            else:
+                sketch.merge(other)
+
     def learned(self) -> dict[str, frozenset[str]]:
         learned: dict[str, frozenset[str]] = {}
         for site, n_pages in self.pages_per_site.items():

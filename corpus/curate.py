@@ -19,13 +19,14 @@ import itertools
 import json
 import os
 import re
+import shutil
 import sys
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,9 @@ from .records import (
     content_hash,
 )
 from .report import ReportBuilder
+
+if TYPE_CHECKING:
+    from .engines.partitioned import CleanedPartition
 
 _REMOVAL = pa.struct(
     [
@@ -160,6 +164,9 @@ _CHUNK_PAGES = 500
 _MAX_PROBLEMS = 1_000  # rejected-page messages quoted by --strict
 
 
+ENGINES = ("local", "dask")
+
+
 def curate(
     sources: Sequence[str | Path],
     *,
@@ -170,6 +177,10 @@ def curate(
     progress: bool = True,
     report_documents: int = REPORT_MAX_DOCUMENTS,
     workers: int | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+    executor: Executor | None = None,
+    files_per_partition: int | None = None,
 ) -> CurateSummary:
     """Ingest `sources`, clean, deduplicate, and write `out_dir/corpus.parquet` (one row per
     input page, rejected ones included) and `out_dir/report.html`.
@@ -184,89 +195,205 @@ def curate(
     first `report_documents` documents and counts the others. `workers`: processes,
     chosen as `clean_documents` does when None.
 
+    `engine="dask"` runs both passes partition by partition (`files_per_partition` page
+    files each) on a Dask cluster: the one at `scheduler`, else a local one of `workers`
+    processes (`corpus.engines`); the rows and the report are the same. `executor` runs
+    the partitioned passes on that executor instead (tests, or a client you manage).
+
     Raises InputError when no page at all could be read, and, after writing the outputs,
     when `strict` is set and any page was rejected.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"curate: engine={engine!r} is not one of {list(ENGINES)}")
+    if scheduler is not None and engine != "dask":
+        raise ValueError("curate: a scheduler address needs engine='dask'")
+    if engine == "dask" and executor is None:
+        from .engines.dask_cluster import dask_executor
+
+        with dask_executor(workers=workers, scheduler=scheduler, progress=progress) as on_dask:
+            return curate(
+                sources,
+                out_dir=out_dir,
+                clean_config=clean_config,
+                dedup_config=dedup_config,
+                strict=strict,
+                progress=progress,
+                report_documents=report_documents,
+                executor=on_dask,
+                files_per_partition=files_per_partition,
+            )
+    run = _Run(
+        out=Path(out_dir),
+        clean_config=clean_config or load_clean_config(),
+        dedup_config=dedup_config or load_dedup_config(),
+        progress=progress,
+        builder=ReportBuilder(max_documents=report_documents, max_rows=REPORT_MAX_ROWS),
+    )
+    try:
+        if executor is None:
+            _clean_locally(run, sources, workers=workers)
+        else:
+            _clean_in_partitions(
+                run, sources, executor=executor, files_per_partition=files_per_partition
+            )
+        _decide_and_write(run)
+    finally:
+        for path in run.temporary:
+            path.unlink(missing_ok=True)
+        if run.parts_dir is not None:  # also the files of partitions cut short by an error
+            shutil.rmtree(run.parts_dir, ignore_errors=True)
+    return _summarise(run, strict=strict)
+
+
+@dataclass
+class _Run:
+    """One curate run: settings, and what the cleaning passes leave for the last one."""
+
+    out: Path
+    clean_config: CleanConfig
+    dedup_config: DedupConfig
+    progress: bool
+    builder: ReportBuilder
+    stats: _Stats = field(default_factory=lambda: _Stats())
+    scanner: ScanAccumulator | None = None
+    participants: array = field(default_factory=lambda: array("q"))  # rows taking part in dedup
+    tables: list[Path] = field(default_factory=list)  # the cleaned rows, in row order
+    temporary: list[Path] = field(default_factory=list)
+    parts_dir: Path | None = None
+
+    @property
+    def corpus_path(self) -> Path:
+        return self.out / "corpus.parquet"
+
+    @property
+    def report_path(self) -> Path:
+        return self.out / "report.html"
+
+    def add(self, part: CleanedChunk | CleanedPartition) -> None:
+        """Count a cleaned chunk or partition and keep its dedup scan."""
+        assert self.scanner is not None
+        for reason, count in part.edit_counts.items():
+            self.builder.edits[reason] += count
+            self.stats.removals[reason] += count
+        for reason, chars in part.edit_chars.items():
+            self.builder.edit_chars[reason] += chars
+        self.participants.extend(self.stats.pages + row for row in part.kept_rows)
+        self.stats.count(part.num_rows, part.rejected)
+        if part.scan is not None:
+            self.scanner.add_scan(part.scan, part.published)
+
+
+def _progress_bar(iterable: Iterable[Any], run: _Run, **options: Any) -> Any:
     from tqdm import tqdm
 
-    clean_config = clean_config or load_clean_config()
-    dedup_config = dedup_config or load_dedup_config()
+    return tqdm(iterable, disable=not run.progress, file=sys.stderr, **options)
 
+
+def _clean_locally(run: _Run, sources: Sequence[str | Path], *, workers: int | None) -> None:
+    """Both passes over the pages as one stream, chunks in `workers` local processes; the
+    rows go to one temporary Parquet table."""
     census = _Census()
     learned = learn_in_workers(
-        census.watch(
-            tqdm(
-                iter_pages(sources),
-                desc="learn",
-                unit="page",
-                disable=not progress,
-                file=sys.stderr,
-            )
-        ),
-        clean_config=clean_config,
+        census.watch(_progress_bar(iter_pages(sources), run, desc="learn", unit="page")),
+        clean_config=run.clean_config,
         workers=workers,
     )
     census.raise_if_unreadable(sources)
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    corpus_path = out / "corpus.parquet"
-    report_path = out / "report.html"
-    tmp_path = out / ".corpus.parquet.partial"
-    builder = ReportBuilder(max_documents=report_documents, max_rows=REPORT_MAX_ROWS)
-    stats = _Stats()
-    try:
-        scanner = ScanAccumulator(config=dedup_config)
-        participants = array("q")  # row of each page that takes part in dedup
-        with pq.ParquetWriter(tmp_path, CORPUS_SCHEMA) as writer:
-            pages = tqdm(
-                iter_pages(sources),
-                desc="clean",
-                unit="page",
-                total=census.pages,
-                disable=not progress,
-                file=sys.stderr,
-            )
-            n_workers = _worker_count(workers, census.pages)
-            for chunk in clean_and_scan(
-                pages,
-                clean_config=clean_config,
-                dedup_config=dedup_config,
-                learned=learned,
-                workers=n_workers,
-            ):
-                for reason, count in chunk.edit_counts.items():
-                    builder.edits[reason] += count
-                    stats.removals[reason] += count
-                for reason, chars in chunk.edit_chars.items():
-                    builder.edit_chars[reason] += chars
-                participants.extend(stats.pages + row for row in chunk.kept_rows)
-                stats.count_chunk(chunk)
-                if chunk.scan is not None:
-                    scanner.add_scan(chunk.scan, chunk.published)
-                writer.write_table(chunk.rows)
-        if progress:
-            print(f"dedup: comparing {len(participants)} kept pages", file=sys.stderr)
-        partial = pq.ParquetFile(tmp_path)
-        positions = np.asarray(participants, dtype=np.int64)
-        reader = _TextReader(partial)
-        decision = (
-            scanner.decide(lambda rows: reader.texts(positions[rows])) if len(positions) else None
+    run.out.mkdir(parents=True, exist_ok=True)
+    tmp_path = run.out / ".corpus.parquet.partial"
+    run.temporary.append(tmp_path)
+    run.tables.append(tmp_path)
+    run.scanner = ScanAccumulator(config=run.dedup_config)
+    with pq.ParquetWriter(tmp_path, CORPUS_SCHEMA) as writer:
+        pages = _progress_bar(
+            iter_pages(sources), run, desc="clean", unit="page", total=census.pages
         )
-        _write_final(partial, corpus_path, positions, decision, builder)
-        partial.close()
-    finally:
-        tmp_path.unlink(missing_ok=True)
-    report_path.write_text(builder.render(), encoding="utf-8")
+        for chunk in clean_and_scan(
+            pages,
+            clean_config=run.clean_config,
+            dedup_config=run.dedup_config,
+            learned=learned,
+            workers=_worker_count(workers, census.pages),
+        ):
+            run.add(chunk)
+            writer.write_table(chunk.rows)
 
+
+def _clean_in_partitions(
+    run: _Run,
+    sources: Sequence[str | Path],
+    *,
+    executor: Executor,
+    files_per_partition: int | None,
+) -> None:
+    """Both passes partition by partition on `executor` (`corpus.engines.partitioned`);
+    each partition's rows go to its own temporary Parquet file."""
+    from .engines.partitioned import (
+        PARTITION_PAGES,
+        clean_partitions,
+        learn_partitions,
+        plan_partitions,
+    )
+
+    partitions = plan_partitions(
+        sources,
+        files_per_partition=files_per_partition or PARTITION_PAGES,
+        minimum=2 * executor.workers,
+    )
+    learned = learn_partitions(partitions, config=run.clean_config, executor=executor)
+    census = _Census()
+    for part in learned.censuses:
+        census.add(part.pages, part.readable, part.reasons, part.first_error)
+    census.raise_if_unreadable(sources)
+    run.out.mkdir(parents=True, exist_ok=True)
+    run.parts_dir = run.out / ".corpus.parts"
+    run.parts_dir.mkdir(exist_ok=True)
+    run.scanner = ScanAccumulator(config=run.dedup_config)
+    cleaned = clean_partitions(
+        partitions,
+        learned,
+        clean_config=run.clean_config,
+        dedup_config=run.dedup_config,
+        parts_dir=run.parts_dir,
+        executor=executor,
+        chunk_pages=_CHUNK_PAGES,
+    )
+    for part in _progress_bar(cleaned, run, desc="clean", unit="partition", total=len(partitions)):
+        path = Path(part.path)
+        run.temporary.append(path)
+        run.tables.append(path)
+        run.add(part)
+
+
+def _decide_and_write(run: _Run) -> None:
+    """Decide duplicates on the compact arrays, then stream the cleaned rows into
+    corpus.parquet with the outcome filled in, and write the report."""
+    assert run.scanner is not None
+    if run.progress:
+        print(f"dedup: comparing {len(run.participants)} kept pages", file=sys.stderr)
+    groups = RowGroups(run.tables)
+    positions = np.asarray(run.participants, dtype=np.int64)
+    reader = _TextReader(groups)
+    decision = (
+        run.scanner.decide(lambda rows: reader.texts(positions[rows])) if len(positions) else None
+    )
+    _write_final(groups, run.corpus_path, positions, decision, run.builder)
+    groups.close()
+    run.report_path.write_text(run.builder.render(), encoding="utf-8")
+
+
+def _summarise(run: _Run, *, strict: bool) -> CurateSummary:
+    """The run's summary; InputError after writing the outputs when `strict` and any page
+    was rejected."""
+    stats, builder = run.stats, run.builder
     summary = CurateSummary(
         pages_in=stats.pages,
         kept=builder.status[STATUS_KEPT],
         duplicate=builder.status[STATUS_DUPLICATE],
         rejected=dict(stats.rejected),
         removals=dict(stats.removals),
-        corpus_path=corpus_path,
-        report_path=report_path,
+        corpus_path=run.corpus_path,
+        report_path=run.report_path,
     )
     if strict and summary.rejected:
         problems = "; ".join(stats.problems)
@@ -274,9 +401,42 @@ def curate(
         raise InputError(
             f"curate --strict: {sum(summary.rejected.values())} page(s) rejected ({problems}"
             f"{'; ...' if more else ''}); "
-            f"outputs were written to {out}. Fix or remove these inputs, or run without --strict"
+            f"outputs were written to {run.out}. Fix or remove these inputs, or run without --strict"
         )
     return summary
+
+
+class RowGroups:
+    """Several Parquet files read as one table, row group by row group, in file order."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.files = [pq.ParquetFile(path) for path in paths]
+        self.index = [
+            (f, g) for f, file in enumerate(self.files) for g in range(file.num_row_groups)
+        ]
+
+    @property
+    def num_row_groups(self) -> int:
+        return len(self.index)
+
+    @property
+    def num_rows(self) -> int:
+        return sum(file.metadata.num_rows for file in self.files)
+
+    def group_rows(self, group: int) -> int:
+        """Rows of row group `group`."""
+        f, g = self.index[group]
+        return self.files[f].metadata.row_group(g).num_rows
+
+    def read_row_group(self, group: int, columns: list[str] | None = None) -> pa.Table:
+        """Row group `group` (of all the files, in order)."""
+        f, g = self.index[group]
+        return self.files[f].read_row_group(g, columns=columns)
+
+    def close(self) -> None:
+        """Close the files."""
+        for file in self.files:
+            file.close()
 
 
 class _Census:
@@ -299,6 +459,16 @@ class _Census:
             else:
                 self.readable += 1
             yield doc
+
+    def add(
+        self, pages: int, readable: int, reasons: Counter[str | None], first_error: str
+    ) -> None:
+        """Count a partition's pages (partitions added in order)."""
+        if self.pages == 0:
+            self.first_error = first_error
+        self.pages += pages
+        self.readable += readable
+        self.reasons.update(reasons)
 
     def raise_if_unreadable(self, sources: Sequence[str | Path]) -> None:
         """InputError when there was no page, or no page could be read."""
@@ -323,10 +493,10 @@ class _Stats:
         self.removals: Counter[str] = Counter()
         self.problems: list[str] = []
 
-    def count_chunk(self, chunk: CleanedChunk) -> None:
+    def count(self, n_rows: int, rejected: list[tuple[str, str]]) -> None:
         """Count a chunk's pages and rejections (its edits are counted by the caller)."""
-        self.pages += chunk.rows.num_rows
-        for reason, problem in chunk.rejected:
+        self.pages += n_rows
+        for reason, problem in rejected:
             self.rejected[reason] += 1
             if len(self.problems) < _MAX_PROBLEMS:
                 self.problems.append(problem)
@@ -352,6 +522,10 @@ class CleanedChunk:
     edit_counts: Counter[str]  # edits by reason
     edit_chars: Counter[str]  # raw characters edited, by reason
     rejected: list[tuple[str, str]]  # (reject reason, problem) of each rejected page
+
+    @property
+    def num_rows(self) -> int:
+        return self.rows.num_rows
 
 
 def clean_and_scan(
@@ -484,7 +658,7 @@ def _clean_and_scan_chunk(
     gc_was_enabled = gc.isenabled()
     gc.disable()  # cleaning makes no cycles; collections over many small objects only cost
     try:
-        cleaned = cleaner.clean_pages(docs, learned=learned)
+        cleaned = _clean_pages_naming_failure(cleaner, docs, learned)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -511,6 +685,30 @@ def _clean_and_scan_chunk(
         edit_chars=edit_chars,
         rejected=rejected,
     )
+
+
+class CleaningError(RuntimeError):
+    """Cleaning raised on a page: a bug in the cleaner, reported with the page."""
+
+
+def _clean_pages_naming_failure(
+    cleaner: Cleaner, docs: list[Document], learned: dict[str, frozenset[str]]
+) -> list[Document]:
+    """`cleaner.clean_pages(docs)`; when it raises, the pages are cleaned one by one to
+    find the one that fails, and the error names it (in a worker too)."""
+    try:
+        return cleaner.clean_pages(docs, learned=learned)
+    except Exception as batch_error:
+        for doc in docs:
+            try:
+                cleaner.clean_pages([doc], learned=learned)
+            except Exception as exc:
+                raise CleaningError(
+                    f"curate: cleaning failed on page {doc.source} (id {doc.id}): "
+                    f"{type(exc).__name__}: {exc}. This is a bug in the cleaner: report it "
+                    "with the page, or remove the page to go on"
+                ) from exc
+        raise batch_error
 
 
 def _edits_by_reason(rows: pa.Table) -> tuple[Counter[str], Counter[str]]:
@@ -629,9 +827,9 @@ class _TextReader:
     """The dedup text (clean_text, or raw_text when empty) of rows of the temporary table,
     read one row group at a time."""
 
-    def __init__(self, table: pq.ParquetFile) -> None:
+    def __init__(self, table: RowGroups) -> None:
         self.table = table
-        sizes = [table.metadata.row_group(i).num_rows for i in range(table.num_row_groups)]
+        sizes = [table.group_rows(i) for i in range(table.num_row_groups)]
         self.starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
         self._group = -1
         self._texts: list[str] = []
@@ -654,7 +852,7 @@ class _TextReader:
 
 
 def _write_final(
-    partial: pq.ParquetFile,
+    partial: RowGroups,
     corpus_path: Path,
     positions: np.ndarray,
     decision: DedupDecision | None,
@@ -662,7 +860,7 @@ def _write_final(
 ) -> None:
     """Stream the temporary table into corpus.parquet with the dedup outcome filled in,
     feeding the report builder on the way."""
-    n_rows = partial.metadata.num_rows
+    n_rows = partial.num_rows
     participant = np.full(n_rows, -1, dtype=np.int64)
     participant[positions] = np.arange(len(positions))
     if decision is not None:
@@ -740,7 +938,7 @@ def _write_final(
 
 
 def _keeper_ids(
-    partial: pq.ParquetFile, positions: np.ndarray, keeper: np.ndarray, cluster_keeper: np.ndarray
+    partial: RowGroups, positions: np.ndarray, keeper: np.ndarray, cluster_keeper: np.ndarray
 ) -> dict[int, tuple[str, str]]:
     """(id, source) of every participant that keeps at least one duplicate or names the
     cluster of another page."""
@@ -752,7 +950,7 @@ def _keeper_ids(
     out: dict[int, tuple[str, str]] = {}
     start = 0
     for group in range(partial.num_row_groups):
-        stop = start + partial.metadata.row_group(group).num_rows
+        stop = start + partial.group_rows(group)
         a, b = np.searchsorted(rows, [start, stop])
         if b > a:
             part = partial.read_row_group(group, columns=["id", "source"])

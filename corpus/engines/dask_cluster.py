@@ -1,0 +1,81 @@
+"""A Dask cluster for curate: connect to a running scheduler, or start a local cluster of
+worker processes, and hand curate a `DaskExecutor` over it.
+
+Dask (`dask[dataframe]`, `distributed`) is the optional `dask` extra: without it,
+`--engine dask` stops with the install command. On a real cluster every worker needs this
+package installed and the output directory on a file system it shares with the client
+(docs/scale.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import InputError
+from ..parallel import DaskExecutor
+
+MISSING_EXTRA = (
+    "curate --engine dask needs Dask, which is not installed: pip install '.[dask]' in a "
+    "clone (or pip install 'contraband-corpus[dask]'), then run again"
+)
+
+
+def import_distributed() -> Any:
+    """The `distributed` module; InputError naming the install command when it is missing."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise InputError(MISSING_EXTRA) from exc
+    return distributed
+
+
+@contextmanager
+def dask_executor(
+    *, workers: int | None = None, scheduler: str | None = None, progress: bool = True
+) -> Iterator[DaskExecutor]:
+    """A `DaskExecutor` on the scheduler at `scheduler` (e.g. tcp://10.0.0.5:8786), or on a
+    local cluster of `workers` single-threaded processes (default: one per CPU) that is
+    stopped on exit."""
+    distributed = import_distributed()
+    if scheduler is not None and workers is not None:
+        raise InputError(
+            "curate: --workers starts a local cluster and --scheduler uses a running one; "
+            "pass only one of them"
+        )
+    if workers is not None and workers < 1:
+        raise InputError(f"curate: --workers {workers} is not a worker count; pass 1 or more")
+    if scheduler is not None:
+        try:
+            client = distributed.Client(scheduler, timeout="30s")
+        except OSError as exc:
+            raise InputError(
+                f"curate: cannot reach the Dask scheduler at {scheduler} ({exc}); check the "
+                "address (tcp://HOST:8786) and that the scheduler is running"
+            ) from exc
+        cluster = None
+    else:
+        cluster = distributed.LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # a free port: the dashboard (with bokeh) or none
+            silence_logs=logging.ERROR,
+        )
+        client = distributed.Client(cluster)
+    try:
+        if progress:
+            n = len(client.scheduler_info().get("workers", {}))
+            print(
+                f"curate: Dask cluster at {client.scheduler.address}, {n} worker(s)",
+                file=sys.stderr,
+            )
+        yield DaskExecutor(client)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
