@@ -127,6 +127,8 @@ class CurateSummary:
     removals: dict[str, int]
     corpus_path: Path
     report_path: Path
+    shuffled_bytes: int = 0  # band keys shuffled across a Dask cluster (engine dask)
+    gathered_bytes: int = 0  # compact dedup arrays gathered from the workers or chunks
 
     @property
     def out_dir(self) -> Path:
@@ -260,6 +262,9 @@ class _Run:
     tables: list[Path] = field(default_factory=list)  # the cleaned rows, in row order
     temporary: list[Path] = field(default_factory=list)
     parts_dir: Path | None = None
+    band_pairs: pd.DataFrame | None = None  # found on the cluster (None: from the scan)
+    shuffled_bytes: int = 0  # band keys shuffled across the cluster
+    gathered_bytes: int = 0  # compact dedup arrays sent back to this process
 
     @property
     def corpus_path(self) -> Path:
@@ -281,6 +286,17 @@ class _Run:
         self.stats.count(part.num_rows, part.rejected)
         if part.scan is not None:
             self.scanner.add_scan(part.scan, part.published)
+            self.gathered_bytes += _scan_bytes(part.scan)
+
+
+def _scan_bytes(scan: Scan) -> int:
+    """Memory held by a dedup scan's arrays."""
+    frames = (scan.keys, scan.lines, scan.anchors, scan.facts)
+    return int(
+        scan.exact_hash.nbytes
+        + scan.length.nbytes
+        + sum(frame.memory_usage(index=False).sum() for frame in frames)
+    )
 
 
 def _progress_bar(iterable: Iterable[Any], run: _Run, **options: Any) -> Any:
@@ -329,8 +345,10 @@ def _clean_in_partitions(
     """Both passes partition by partition on `executor` (`corpus.engines.partitioned`);
     each partition's rows go to its own temporary Parquet file."""
     from .engines.partitioned import (
+        KEY_ROW_BYTES,
         PARTITION_PAGES,
         clean_partitions,
+        find_band_pairs,
         learn_partitions,
         plan_partitions,
     )
@@ -358,11 +376,16 @@ def _clean_in_partitions(
         executor=executor,
         chunk_pages=_CHUNK_PAGES,
     )
+    parts = []
     for part in _progress_bar(cleaned, run, desc="clean", unit="partition", total=len(partitions)):
         path = Path(part.path)
         run.temporary.append(path)
         run.tables.append(path)
         run.add(part)
+        parts.append(part)
+    offsets = np.cumsum([0] + [len(p.kept_rows) for p in parts]).astype(np.int64)
+    run.band_pairs = find_band_pairs(parts, offsets, client=getattr(executor, "client", None))
+    run.shuffled_bytes = KEY_ROW_BYTES * sum(p.key_rows for p in parts)
 
 
 def _decide_and_write(run: _Run) -> None:
@@ -375,7 +398,9 @@ def _decide_and_write(run: _Run) -> None:
     positions = np.asarray(run.participants, dtype=np.int64)
     reader = _TextReader(groups)
     decision = (
-        run.scanner.decide(lambda rows: reader.texts(positions[rows])) if len(positions) else None
+        run.scanner.decide(lambda rows: reader.texts(positions[rows]), band_pairs=run.band_pairs)
+        if len(positions)
+        else None
     )
     _write_final(groups, run.corpus_path, positions, decision, run.builder)
     groups.close()
@@ -394,6 +419,8 @@ def _summarise(run: _Run, *, strict: bool) -> CurateSummary:
         removals=dict(stats.removals),
         corpus_path=run.corpus_path,
         report_path=run.report_path,
+        shuffled_bytes=run.shuffled_bytes,
+        gathered_bytes=run.gathered_bytes,
     )
     if strict and summary.rejected:
         problems = "; ".join(stats.problems)

@@ -501,6 +501,33 @@ def band_keys(
     )
 
 
+def band_buckets(keys: pd.DataFrame) -> np.ndarray:
+    """One uint64 per band-key row: its key mixed with its band, so that equal values mean
+    the same (band, key) bucket (a rare collision of two buckets only adds a candidate)."""
+    band = keys["band"].to_numpy()
+    band_mix = mix64(np.arange(int(band.max()) + 1 if len(band) else 0, dtype=np.uint64) + 1)
+    return keys["key"].to_numpy(dtype=np.uint64) ^ band_mix[band]
+
+
+def bucket_pairs(frame: pd.DataFrame) -> pd.DataFrame:
+    """Pairs (a < b) of documents in one bucket, each pair once, from a frame of columns
+    doc, bucket and exact (the document's exact-text hash) holding whole buckets (the
+    frame of one partition after a shuffle on bucket, or all of them).
+
+    Exact copies share every bucket of their text: only the first document (lowest doc)
+    of each exact text in a bucket is paired, so a page copied a thousand times adds no
+    pair, and the pairs are those of `candidate_pairs` among the first copies.
+    """
+    frame = frame.sort_values(["bucket", "exact", "doc"], kind="stable")
+    frame = frame.drop_duplicates(["bucket", "exact"], keep="first")
+    shared = frame[frame.duplicated("bucket", keep=False)][["doc", "bucket"]]
+    joined = shared.merge(shared, on="bucket", suffixes=("_a", "_b"))
+    joined = joined[joined["doc_a"] < joined["doc_b"]]
+    pairs = joined[["doc_a", "doc_b"]].drop_duplicates()
+    pairs.columns = ["a", "b"]
+    return pairs.astype(np.int64).sort_values(["a", "b"]).reset_index(drop=True)
+
+
 def candidate_pairs(keys: pd.DataFrame) -> pd.DataFrame:
     """Pairs (a < b) of documents sharing at least one (band, key) bucket, each pair once.
 
@@ -509,9 +536,7 @@ def candidate_pairs(keys: pd.DataFrame) -> pd.DataFrame:
     reach the pandas join. Two different (band, key) buckets that mix to the same value
     would only add a candidate, which verification by true Jaccard then rejects.
     """
-    band = keys["band"].to_numpy()
-    band_mix = mix64(np.arange(int(band.max()) + 1 if len(band) else 0, dtype=np.uint64) + 1)
-    bucket = keys["key"].to_numpy(dtype=np.uint64) ^ band_mix[band]
+    bucket = band_buckets(keys)
     order = np.argsort(bucket, kind="stable")
     ordered = bucket[order]
     del bucket
@@ -994,9 +1019,13 @@ def decide_duplicates(
     published: Sequence[str | None],
     texts_of: Callable[[np.ndarray], Sequence[str]],
     config: DedupConfig,
+    band_pairs: pd.DataFrame | None = None,
 ) -> DedupDecision:
     """Exact groups, candidates (LSH bands and anchors) verified on their content shingles,
     keepers, same-story clusters and repeated paragraphs from a `Scan` of n texts.
+
+    `band_pairs`: the pairs sharing a band bucket, found elsewhere (`bucket_pairs` after a
+    shuffle on bucket: then `scan.keys` may be empty); None finds them in `scan.keys`.
 
     `texts_of(rows)` returns the texts at positions `rows` (at most `config.batch_size` at
     a time); it is called only for the texts that appear in candidate or same-story pairs.
@@ -1007,7 +1036,7 @@ def decide_duplicates(
     )
     rep = exact_duplicate_groups(frame)
     is_rep = rep == np.arange(n)
-    pairs = _candidates(scan, is_rep, config)
+    pairs = _candidates(scan, is_rep, config, band_pairs)
     stories = (
         story_pairs(_of_documents(scan.facts, is_rep), config=config)[["a", "b"]]
         if config.link_stories
@@ -1055,7 +1084,9 @@ def _of_documents(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     return frame if keep.all() else frame[keep[frame["doc"].to_numpy()]]
 
 
-def _candidates(scan: Scan, is_rep: np.ndarray, config: DedupConfig) -> pd.DataFrame:
+def _candidates(
+    scan: Scan, is_rep: np.ndarray, config: DedupConfig, band_pairs: pd.DataFrame | None
+) -> pd.DataFrame:
     """Candidate pairs (a < b) among the representatives of exact groups: pairs sharing a
     MinHash band (near duplicates) or `anchor_min_shared` anchors (partial copies)."""
     anchors = anchor_pairs(
@@ -1063,7 +1094,12 @@ def _candidates(scan: Scan, is_rep: np.ndarray, config: DedupConfig) -> pd.DataF
         min_shared=config.anchor_min_shared,
         max_docs=config.anchor_max_docs,
     )
-    both = pd.concat([candidate_pairs(_of_documents(scan.keys, is_rep)), anchors])
+    if band_pairs is None:
+        banded = candidate_pairs(_of_documents(scan.keys, is_rep))
+    else:
+        a, b = band_pairs["a"].to_numpy(np.int64), band_pairs["b"].to_numpy(np.int64)
+        banded = band_pairs[is_rep[a] & is_rep[b]][["a", "b"]]
+    both = pd.concat([banded, anchors])
     return both.drop_duplicates().sort_values(["a", "b"]).reset_index(drop=True)
 
 
@@ -1196,13 +1232,22 @@ class ScanAccumulator:
             facts=shifted([p.facts for p in self._parts]),
         )
 
-    def decide(self, texts_of: Callable[[np.ndarray], Sequence[str]]) -> DedupDecision:
+    def decide(
+        self,
+        texts_of: Callable[[np.ndarray], Sequence[str]],
+        *,
+        band_pairs: pd.DataFrame | None = None,
+    ) -> DedupDecision:
         """`decide_duplicates` over everything added; `texts_of(rows)` re-reads texts by
-        position (only those in candidate pairs)."""
+        position (only those in candidate pairs); `band_pairs` as there."""
         scan = self.scan()
         self._parts = [scan]  # hold one copy, not the parts and their concatenation
         return decide_duplicates(
-            scan, published=self._published, texts_of=texts_of, config=self.config
+            scan,
+            published=self._published,
+            texts_of=texts_of,
+            config=self.config,
+            band_pairs=band_pairs,
         )
 
 

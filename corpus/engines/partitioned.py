@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,12 +40,16 @@ import pyarrow.parquet as pq
 
 from ..boilerplate import page_line_keys
 from ..clean import CleanConfig, Cleaner, boilerplate_counter
-from ..dedup import DedupConfig, Scan, ScanAccumulator
+from ..dedup import DedupConfig, Scan, ScanAccumulator, band_buckets, bucket_pairs
 from ..ingest import iter_file_pages, iter_source_files
 from ..parallel import Executor, Job
 from ..records import STATUS_REJECTED, Document, document_id
 
 PARTITION_PAGES = 2_000  # page files per partition by default: a few chunks of 500 each
+# A document of the band-key files is (partition << DOC_BITS) | its number in the partition:
+# unique and in row order before the partitions' offsets are known.
+DOC_BITS = 40
+KEY_ROW_BYTES = 24  # doc, bucket, exact: three 64-bit numbers per band-key row
 
 
 @dataclass(frozen=True)
@@ -270,7 +275,9 @@ class CleanedPartition:
     num_rows: int
     kept_rows: list[int]  # rows (in the partition) of the pages that take part in dedup
     published: list[str | None]
-    scan: Scan | None
+    scan: Scan | None  # without its band keys: those are in keys_path
+    keys_path: str = ""  # doc, bucket, exact of each band key (doc: see DOC_BITS)
+    key_rows: int = 0
     edit_counts: Counter[str] = field(default_factory=Counter)
     edit_chars: Counter[str] = field(default_factory=Counter)
     rejected: list[tuple[str, str]] = field(default_factory=list)
@@ -301,7 +308,65 @@ def _clean_partition_job(
             out.edit_chars.update(chunk.edit_chars)
             out.rejected.extend(chunk.rejected)
             rows += chunk.rows.num_rows
-    return replace(out, num_rows=rows, scan=scans.scan() if scans.n else None)
+    scan = scans.scan() if scans.n else None
+    keys_path = Path(state.parts_dir) / f"keys-{partition.index:06d}.parquet"
+    key_rows = _write_band_keys(scan, partition.index, keys_path)
+    if scan is not None:
+        scan = replace(scan, keys=scan.keys.iloc[:0])
+    return replace(out, num_rows=rows, scan=scan, keys_path=str(keys_path), key_rows=key_rows)
+
+
+def _write_band_keys(scan: Scan | None, index: int, path: Path) -> int:
+    """Write the band keys of a partition's scan as (doc, bucket, exact) rows, for the
+    shuffle on bucket (`find_band_pairs`); returns how many rows."""
+    if scan is None:
+        frame = pd.DataFrame(
+            {
+                "doc": np.zeros(0, np.int64),
+                "bucket": np.zeros(0, np.uint64),
+                "exact": np.zeros(0, np.uint64),
+            }
+        )
+    else:
+        local = scan.keys["doc"].to_numpy(dtype=np.int64)
+        frame = pd.DataFrame(
+            {
+                "doc": (np.int64(index) << np.int64(DOC_BITS)) | local,
+                "bucket": band_buckets(scan.keys),
+                "exact": scan.exact_hash[local].astype(np.uint64),
+            }
+        )
+    frame.to_parquet(path, index=False)
+    return len(frame)
+
+
+def find_band_pairs(
+    partitions: Sequence[CleanedPartition], offsets: np.ndarray, *, client: Any = None
+) -> pd.DataFrame:
+    """Pairs (a, b) of dedup documents (global numbers: `offsets[p]` is the first of
+    partition p) that share a band bucket: the band keys shuffled on bucket across the
+    Dask cluster of `client` and paired partition by partition (`bucket_pairs`), or all in
+    this process without a client. Only the pairs come back."""
+    paths = [p.keys_path for p in partitions if p.key_rows]
+    meta = pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)})
+    if not paths:
+        return meta
+    if client is None:
+        pairs = bucket_pairs(pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True))
+    else:
+        import dask.dataframe as dd
+
+        keys = dd.read_parquet(paths)
+        shuffled = keys.shuffle(on="bucket", npartitions=max(1, keys.npartitions))
+        pairs = client.compute(shuffled.map_partitions(bucket_pairs, meta=meta)).result()
+    mask = np.int64((1 << DOC_BITS) - 1)
+    a, b = pairs["a"].to_numpy(np.int64), pairs["b"].to_numpy(np.int64)
+    return pd.DataFrame(
+        {
+            "a": offsets[a >> np.int64(DOC_BITS)] + (a & mask),
+            "b": offsets[b >> np.int64(DOC_BITS)] + (b & mask),
+        }
+    ).drop_duplicates()
 
 
 def clean_partitions(

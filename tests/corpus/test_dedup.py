@@ -504,3 +504,35 @@ def test_curate_records_containment_beside_similarity_in_rows_and_report(tmp_pat
     html = summary.report_path.read_text(encoding="utf-8")
     assert "<th>containment</th>" in html
     assert f"{rows.loc['cut', 'containment']:.3f}" in html
+
+
+def test_bucket_pairs_over_all_copies_are_candidate_pairs_among_first_copies():
+    """The band-key shuffle pairs whole buckets (`bucket_pairs`) with exact copies in them:
+    it must find the pairs `candidate_pairs` finds among the first copy of each text."""
+    from corpus.dedup import (
+        band_buckets,
+        bucket_pairs,
+        candidate_pairs,
+        exact_duplicate_groups,
+        load_dedup_config,
+        scan_texts,
+    )
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    from synthetic import generate_corpus
+
+    texts = [p.body for p in generate_corpus(150, seed=5).pages]
+    texts += texts[:10] + texts[:3]  # exact copies, some twice
+    config = load_dedup_config()
+    scan = scan_texts(texts, config=config)
+    rep = exact_duplicate_groups(pd.DataFrame({"exact_hash": scan.exact_hash}))
+    is_rep = rep == np.arange(len(texts))
+    doc = scan.keys["doc"].to_numpy()
+    frame = pd.DataFrame(
+        {"doc": doc, "bucket": band_buckets(scan.keys), "exact": scan.exact_hash[doc]}
+    )
+    shuffled = frame.sample(frac=1.0, random_state=1)  # any row order, as after a shuffle
+    got = bucket_pairs(shuffled)
+    want = candidate_pairs(scan.keys[is_rep[doc]])
+    assert len(want) > 10
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
