@@ -82,6 +82,7 @@ def small_corpus(tmp_path_factory):
     return sources, _rows(summary.corpus_path), summary.report_path.read_text("utf-8"), root
 
 
+@pytest.mark.slow
 def test_dask_matches_local_on_seeds_and_synthetic_pages_in_16_partitions(tmp_path, dask_client):
     sources = _write_corpus(tmp_path / "in", 2000)
     local = curate(sources, out_dir=tmp_path / "local", progress=False, workers=2)
@@ -215,3 +216,22 @@ def test_cli_curate_engine_dask_with_two_local_worker_processes(tmp_path):
         str(tmp_path / "local"), str(tmp_path / "dask")
     )
     _assert_same_rows(_rows(tmp_path / "dask" / "corpus.parquet"), _rows(local.corpus_path))
+
+
+def test_partitioned_curate_refuses_unreadable_input_as_the_local_one_does(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.txt").write_bytes(b"")
+    (tmp_path / "in" / "blank.jsonl").write_text("\n", "utf-8")
+    with pytest.raises(InputError) as local:
+        curate([tmp_path / "in"], out_dir=tmp_path / "a", progress=False, workers=1)
+    with pytest.raises(InputError) as partitioned_run:
+        curate(
+            [tmp_path / "in"],
+            out_dir=tmp_path / "b",
+            progress=False,
+            executor=InProcessExecutor(),
+            files_per_partition=1,
+        )
+    assert str(partitioned_run.value) == str(local.value)
+    assert "could be read" in str(local.value)
+    assert not (tmp_path / "b").exists(), "nothing is written for unreadable input"
