@@ -6,6 +6,7 @@ from corpus.clean import Cleaner, load_clean_config
 from corpus.clean.rules import (
     CLASSIFIED,
     keep_cut_last_line,
+    keep_prose_beside_article,
     mark_labelled_link_lists,
     read_page,
     title_evidence,
@@ -63,6 +64,29 @@ def test_a_footer_after_the_article_stays_removed():
     page.reasons[1] = CLASSIFIED
     keep_cut_last_line(page, CONFIG)
     assert page.reasons[1] == CLASSIFIED
+
+
+def test_a_lead_paragraph_at_the_top_of_a_page_is_given_back():
+    lead = "Jakarta. Officers of the customs office and the police seized 30 kilograms of meth."
+    page = _page([lead, PARAGRAPH, PARAGRAPH.replace("500", "600")], scores=[0.1, 0.9, 0.95])
+    page.reasons[0] = CLASSIFIED
+    keep_prose_beside_article(page, CONFIG)
+    assert page.reasons[0] is None
+
+
+def test_short_lines_links_and_lines_far_from_the_article_stay_removed():
+    lines = [
+        "Sign up for our newsletter today!",
+        "[Police seize ketamine at the port, the agency says.](https://news.example/a)",
+        PARAGRAPH,
+        "Readers who liked this story also read these three stories about the port police.",
+        "Privacy policy and terms of use of this site apply to every page that you read here.",
+    ]
+    page = _page(lines, scores=[0.1, 0.1, 0.9, 0.4, 0.1])
+    for i in (0, 1, 4):
+        page.reasons[i] = CLASSIFIED
+    keep_prose_beside_article(page, CONFIG)
+    assert [page.reasons[i] for i in (0, 1, 4)] == [CLASSIFIED] * 3
 
 
 def test_title_evidence_prefers_the_url_and_a_markdown_heading():
