@@ -7,6 +7,7 @@ from corpus.clean.rules import (
     CLASSIFIED,
     keep_cut_last_line,
     keep_prose_beside_article,
+    mark_chrome,
     mark_labelled_link_lists,
     read_page,
     title_evidence,
@@ -98,3 +99,22 @@ def test_title_evidence_prefers_the_url_and_a_markdown_heading():
     assert title_evidence(page, 0, head) in (0, 1)
     heading = _page(["# Police seize ketamine at the port", PARAGRAPH])
     assert title_evidence(heading, 0, [0]) == 3
+
+
+def test_comment_forms_and_image_file_names_are_chrome_and_prose_about_them_is_not():
+    chrome = [
+        "LEAVE A REPLY",
+        "Please enter your comment!",
+        "Please enter your name here",
+        "You have entered an incorrect email address!",
+        "Your email address will not be published. Required fields are marked *",
+        "AdobeStock_926117360_edited.jpg",
+        "Connect with us",
+    ]
+    prose = [
+        "Officers asked travellers to enter your name here and there, the report said.",
+        "The photo file IMG_2041.jpg showed the seized tusks.",
+    ]
+    page = _page(chrome + prose)
+    mark_chrome(page)
+    assert page.reasons == ["site_chrome"] * len(chrome) + [None] * len(prose)
