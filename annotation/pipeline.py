@@ -111,6 +111,7 @@ def push_corpus(
     """
     from .labelstudio.client import LabelStudio
     from .labelstudio.server import resolve_connection
+    from .labelstudio.task_scan import read_task_list_head
     from .locks import project_lock_path, writer_lock
     from .project_settings import load_project_settings
 
@@ -143,7 +144,7 @@ def push_corpus(
             return _push_corpus_unlocked(corpus_dir, **options)
         except ContrabandError:
             project_id = None if existed else client.find_project(project_title)
-            if project_id is not None and client.read_task_list_head(project_id).count == 0:
+            if project_id is not None and read_task_list_head(client, project_id).count == 0:
                 client.delete_project(project_id)
             raise
 
@@ -587,11 +588,13 @@ def run_demo(
 
 def _second_annotator_note(client: Any, project_id: int) -> str:
     """Say how many tasks still wait for another annotator under the project's overlap."""
+    from .labelstudio.task_scan import list_task_keys
+
     fields = client.read_project_fields(
         project_id, ["maximum_annotations", "overlap_cohort_percentage"]
     )
     per_task = int(fields.get("maximum_annotations") or 1)
-    existing = client.list_task_keys(project_id)
+    existing = list_task_keys(client, project_id)
     waiting = sum(1 for t in existing.values() if t.annotation_count < per_task)
     return (
         f"overlap: {per_task} annotator(s) per task on {fields.get('overlap_cohort_percentage')}% "
@@ -605,9 +608,11 @@ def add_gold_annotations(
 ) -> int:
     """Add each document's gold annotation, as the gold annotator, to its tasks that have no
     annotation yet (never touching annotators' work; running twice adds nothing)."""
+    from .labelstudio.task_scan import list_task_keys
+
     if not gold:
         return 0
-    existing = client.list_task_keys(project_id)
+    existing = list_task_keys(client, project_id)
     user_id = None
     added = 0
     for task in tasks:

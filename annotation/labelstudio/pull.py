@@ -38,6 +38,13 @@ from ..schema import Schema
 from ..validate import Problem, problems_to_markdown, validate_tasks
 from .client import LabelStudio
 from .export_records import export_to_tasks, predictions_by_id, record_to_plain
+from .exports import (
+    create_export_view,
+    delete_export_view,
+    export_raw_range_bytes,
+    list_predictions_raw,
+    read_task_id_range,
+)
 
 MANIFEST_FORMAT = "contraband-pull-export/2"
 # Task ids per export part, at most. Small enough that conversion of one part overlaps the
@@ -130,7 +137,7 @@ def iter_export_parts(
     futures: list[Future[ExportPart]] = []
     try:
         for client in clients:
-            views.append((client, client.create_export_view(project_id)))
+            views.append((client, create_export_view(client, project_id)))
             slots.put(views[-1])
 
         def export(first: int | None, last: int | None) -> ExportPart:
@@ -138,10 +145,10 @@ def iter_export_parts(
             try:
                 if first is None or last is None:
                     return ExportPart(
-                        "predictions", None, None, client.list_predictions_raw(project_id)
+                        "predictions", None, None, list_predictions_raw(client, project_id)
                     )
-                raw = client.export_raw_range_bytes(
-                    project_id, view_id=view_id, first_id=first, last_id=last
+                raw = export_raw_range_bytes(
+                    client, project_id, view_id=view_id, first_id=first, last_id=last
                 )
                 return ExportPart("tasks", first, last, raw)
             finally:
@@ -174,7 +181,7 @@ def _stop_exports(
     executor.shutdown(wait=True)
     for client, view_id in views:
         try:
-            client.delete_export_view(view_id)
+            delete_export_view(client, view_id)
         except LabelStudioError:
             if not quiet:
                 raise
@@ -336,7 +343,7 @@ def _pull_into(
     a folder without one is a partial export), the checksums and the records."""
     out_dir = parts_dir.parent
     stamp = parts_dir.name.removeprefix("export-")
-    id_range = client.read_task_id_range(project_id)
+    id_range = read_task_id_range(client, project_id)
     clients = list(clients) if clients is not None else export_clients(client)
     id_span = id_range.last_id - id_range.first_id + 1
     if chunk_size is None:
