@@ -671,7 +671,7 @@ def demo(
     no_progress: bool,
 ) -> None:
     """The main job: curate -> embedded server -> push -> gold annotations -> pull -> release."""
-    from annotation.pipeline import run_demo
+    from annotation.demo import run_demo
 
     run_demo(
         list(sources),
