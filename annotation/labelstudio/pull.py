@@ -230,6 +230,19 @@ def read_export(manifest_path: Path) -> list[dict[str, Any]]:
     return tasks
 
 
+@dataclass(frozen=True)
+class _PullJob:
+    """What `pull` exports and how (its options but `out_dir` and `lock_wait`)."""
+
+    client: LabelStudio
+    project_id: int
+    schema: Schema
+    secret: str
+    chunk_size: int | None
+    clients: Sequence[LabelStudio] | None
+    on_part: Callable[[int, int], None] | None
+
+
 def pull(
     *,
     client: LabelStudio,
@@ -265,32 +278,22 @@ def pull(
             "them\nexport-*\n",
             encoding="utf-8",
         )
+    job = _PullJob(
+        client=client,
+        project_id=project_id,
+        schema=schema,
+        secret=secret,
+        chunk_size=chunk_size,
+        clients=clients,
+        on_part=on_part,
+    )
     lock = directory_lock_path("pull", out_dir)
     with writer_lock(lock, what=f"pull into {out_dir}", wait=lock_wait):
         remove_partial_exports(out_dir)
-        return _pull_locked(
-            out_dir,
-            client=client,
-            project_id=project_id,
-            schema=schema,
-            secret=secret,
-            chunk_size=chunk_size,
-            clients=clients,
-            on_part=on_part,
-        )
+        return _pull_locked(out_dir, job)
 
 
-def _pull_locked(
-    out_dir: Path,
-    *,
-    client: LabelStudio,
-    project_id: int,
-    schema: Schema,
-    secret: str,
-    chunk_size: int | None,
-    clients: Sequence[LabelStudio] | None,
-    on_part: Callable[[int, int], None] | None,
-) -> PullResult:
+def _pull_locked(out_dir: Path, job: _PullJob) -> PullResult:
     """`pull` with the lock of `out_dir` held: a fresh export folder, removed on failure."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     if (out_dir / f"export-{stamp}").exists():  # a second pull within the same second
@@ -298,16 +301,7 @@ def _pull_locked(
     parts_dir = out_dir / f"export-{stamp}"
     parts_dir.mkdir()
     try:
-        return _pull_into(
-            parts_dir,
-            client=client,
-            project_id=project_id,
-            schema=schema,
-            secret=secret,
-            chunk_size=chunk_size,
-            clients=clients,
-            on_part=on_part,
-        )
+        return _pull_into(parts_dir, job)
     except BaseException:
         # A failed pull leaves no partial raw export behind (it holds user ids).
         shutil.rmtree(parts_dir, ignore_errors=True)
@@ -328,24 +322,16 @@ def remove_partial_exports(out_dir: Path) -> list[Path]:
     return removed
 
 
-def _pull_into(
-    parts_dir: Path,
-    *,
-    client: LabelStudio,
-    project_id: int,
-    schema: Schema,
-    secret: str,
-    chunk_size: int | None,
-    clients: Sequence[LabelStudio] | None,
-    on_part: Callable[[int, int], None] | None,
-) -> PullResult:
+def _pull_into(parts_dir: Path, job: _PullJob) -> PullResult:
     """The body of `pull`: export into `parts_dir`, then write the manifest (last, atomically:
     a folder without one is a partial export), the checksums and the records."""
     out_dir = parts_dir.parent
     stamp = parts_dir.name.removeprefix("export-")
+    client, project_id = job.client, job.project_id
     id_range = read_task_id_range(client, project_id)
-    clients = list(clients) if clients is not None else export_clients(client)
+    clients = list(job.clients) if job.clients is not None else export_clients(client)
     id_span = id_range.last_id - id_range.first_id + 1
+    chunk_size = job.chunk_size
     if chunk_size is None:
         chunk_size = choose_chunk_size(id_span, processes=len(clients))
     ranges = (
@@ -371,9 +357,9 @@ def _pull_into(
                 part_path = parts_dir / f"tasks-{part.first_id:09d}-{part.last_id:09d}.json"
                 export = json.loads(part.raw)
                 converted, found = export_to_tasks(
-                    export, secret=secret, user_emails=user_emails, predictions=predictions
+                    export, secret=job.secret, user_emails=user_emails, predictions=predictions
                 )
-                converted, invalid = validate_tasks(converted, schema=schema)
+                converted, invalid = validate_tasks(converted, schema=job.schema)
                 records.extend(converted)
                 problems.extend(found)
                 problems.extend(invalid)
@@ -396,8 +382,8 @@ def _pull_into(
                     "content_sha256": content_digest(part),
                 }
             )
-            if on_part is not None:
-                on_part(len(records), id_range.count)
+            if job.on_part is not None:
+                job.on_part(len(records), id_range.count)
     manifest = {
         "format": MANIFEST_FORMAT,
         "server": client.url,
