@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +93,22 @@ def test_only_the_client_imports_the_label_studio_sdk() -> None:
             if any(name.split(".")[0] == "label_studio_sdk" for name in names):
                 importers.add(path.relative_to(ANNOTATION).as_posix())
     assert importers == {"labelstudio/client.py"}
+
+
+def test_the_program_run_as_a_module_offers_every_verb() -> None:
+    """`python -m annotation.cli` (project.yml runs it so) lists the verbs that live in
+    cli_commands as well as curate and server."""
+    root = ANNOTATION.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    shown = subprocess.run(
+        [sys.executable, "-m", "annotation.cli", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        check=True,
+    ).stdout
+    listed = shown.split("Commands:", 1)[1].split()
+    verbs = ["annotators", "curate", "demo", "doctor", "export", "preannotate", "pull", "push"]
+    verbs += ["release", "schema", "server", "train"]
+    assert [verb for verb in verbs if verb not in listed] == []
