@@ -289,122 +289,10 @@ class LabelStudio:
         """Delete a project with its tasks and annotations."""
         self._call(f"deleting project {project_id}", self._sdk.projects.delete, project_id)
 
-    # -- tasks ------------------------------------------------------------------
+    # -- tasks (their key scan and reads: task_scan.py) -----------------------------
     def delete_task(self, task_id: int) -> None:
         """Delete one task (tests and clean-ups; push never deletes)."""
         self._call(f"deleting task {task_id}", self._sdk.tasks.delete, str(task_id))
-
-    # -- export snapshots (what is exported, and how: exports.py) ------------------
-    def create_export(
-        self,
-        project_id: int,
-        *,
-        what: str,
-        task_filter_options: dict[str, Any],
-        annotation_filter_options: dict[str, Any],
-        serialization_options: dict[str, Any],
-    ) -> tuple[int, str | None]:
-        """Start an export snapshot of `what` in a project; (its id, its status if given)."""
-        export = self._call(
-            f"exporting {what} of project {project_id}",
-            self._sdk.projects.exports.create,
-            project_id,
-            title="contraband pull",
-            task_filter_options=task_filter_options,
-            annotation_filter_options=annotation_filter_options,
-            serialization_options=serialization_options,
-        )
-        return int(export.id), getattr(export, "status", None)
-
-    def read_export_status(self, project_id: int, export_id: int) -> str | None:
-        """The status of an export snapshot ("completed", "failed", or still at work)."""
-        export = self._call(
-            f"checking export {export_id}", self._sdk.projects.exports.get, project_id, export_id
-        )
-        return export.status
-
-    def download_export(self, project_id: int, export_id: int, *, what: str) -> bytes:
-        """An export snapshot's JSON, byte for byte."""
-        try:
-            chunks: Iterable[bytes] = self._call(
-                f"downloading export {export_id} ({what}) of project {project_id}",
-                self._sdk.projects.exports.download,
-                project_id,
-                export_id,
-                export_type="JSON",
-            )
-            return b"".join(chunks)
-        except (ApiError, httpx.HTTPError) as exc:
-            raise LabelStudioRequestError(
-                f"{self.url}: downloading export {export_id} failed ({_describe(exc)})"
-            ) from None
-
-    def delete_export(self, project_id: int, export_id: int) -> None:
-        """Delete an export snapshot from the server."""
-        self._call(
-            f"deleting export {export_id}", self._sdk.projects.exports.delete, project_id, export_id
-        )
-
-    # -- raw requests, for API paths the SDK has no method for ----------------------
-    @overload
-    def get_json(
-        self, what: str, path: str, *, params: dict[str, Any], missing_ok: Literal[False] = False
-    ) -> dict[str, Any]: ...
-
-    @overload
-    def get_json(
-        self, what: str, path: str, *, params: dict[str, Any], missing_ok: bool
-    ) -> dict[str, Any] | None: ...
-
-    def get_json(
-        self, what: str, path: str, *, params: dict[str, Any], missing_ok: bool = False
-    ) -> dict[str, Any] | None:
-        """GET an API path (see `get`); the parsed JSON body (None: HTTP 404 and missing_ok)."""
-        response = self.get(what, path, params=params, missing_ok=missing_ok)
-        return None if response is None else response.json()
-
-    def get(
-        self, what: str, path: str, *, params: dict[str, Any], missing_ok: bool = False
-    ) -> httpx.Response | None:
-        """GET an API path with the SDK's authenticated HTTP client; the response.
-
-        Raises LabelStudioRequestError on HTTP >= 400 naming `what`; missing_ok: None on 404.
-        """
-        response = self._call(what, self._http.request, path, method="GET", params=params)
-        if missing_ok and response.status_code == 404:
-            return None
-        self._raise_for_status(what, response)
-        return response
-
-    def request(
-        self, what: str, method: str, path: str, *, payload: Any = None, missing_ok: bool = False
-    ) -> httpx.Response:
-        """A request with the SDK's authenticated HTTP client and a JSON `payload`; the response.
-
-        Raises LabelStudioRequestError on HTTP >= 400 naming `what` (missing_ok: not on 404).
-        A POST goes out once (is_safe_to_repeat).
-        """
-        response = self._call(what, self._http.request, path, method=method, json=payload)
-        if not (missing_ok and response.status_code == 404):
-            self._raise_for_status(what, response, maybe_committed=method != "GET")
-        return response
-
-    def _raise_for_status(
-        self, what: str, response: httpx.Response, *, maybe_committed: bool = False
-    ) -> None:
-        """LabelStudioRequestError for HTTP >= 400; a 5xx of a write may have been done."""
-        if response.status_code < 400:
-            return
-        hint = (
-            " Check LABEL_STUDIO_API_KEY (.env or environment)."
-            if response.status_code in (401, 403)
-            else ""
-        )
-        raise LabelStudioRequestError(
-            f"{self.url}: {what} was refused (HTTP {response.status_code}: "
-            f"{response.text[:300]}).{hint}",
-            maybe_committed=maybe_committed and response.status_code >= 500,
-        )
 
     def import_tasks(
         self,
@@ -578,4 +466,116 @@ class LabelStudio:
             "changing the token settings",
             self._sdk.jwt_settings.update,
             legacy_api_tokens_enabled=enabled,
+        )
+
+    # -- export snapshots (what is exported, and how: exports.py) ------------------
+    def create_export(
+        self,
+        project_id: int,
+        *,
+        what: str,
+        task_filter_options: dict[str, Any],
+        annotation_filter_options: dict[str, Any],
+        serialization_options: dict[str, Any],
+    ) -> tuple[int, str | None]:
+        """Start an export snapshot of `what` in a project; (its id, its status if given)."""
+        export = self._call(
+            f"exporting {what} of project {project_id}",
+            self._sdk.projects.exports.create,
+            project_id,
+            title="contraband pull",
+            task_filter_options=task_filter_options,
+            annotation_filter_options=annotation_filter_options,
+            serialization_options=serialization_options,
+        )
+        return int(export.id), getattr(export, "status", None)
+
+    def read_export_status(self, project_id: int, export_id: int) -> str | None:
+        """The status of an export snapshot ("completed", "failed", or still at work)."""
+        export = self._call(
+            f"checking export {export_id}", self._sdk.projects.exports.get, project_id, export_id
+        )
+        return export.status
+
+    def download_export(self, project_id: int, export_id: int, *, what: str) -> bytes:
+        """An export snapshot's JSON, byte for byte."""
+        try:
+            chunks: Iterable[bytes] = self._call(
+                f"downloading export {export_id} ({what}) of project {project_id}",
+                self._sdk.projects.exports.download,
+                project_id,
+                export_id,
+                export_type="JSON",
+            )
+            return b"".join(chunks)
+        except (ApiError, httpx.HTTPError) as exc:
+            raise LabelStudioRequestError(
+                f"{self.url}: downloading export {export_id} failed ({_describe(exc)})"
+            ) from None
+
+    def delete_export(self, project_id: int, export_id: int) -> None:
+        """Delete an export snapshot from the server."""
+        self._call(
+            f"deleting export {export_id}", self._sdk.projects.exports.delete, project_id, export_id
+        )
+
+    # -- raw requests, for API paths the SDK has no method for ----------------------
+    @overload
+    def get_json(
+        self, what: str, path: str, *, params: dict[str, Any], missing_ok: Literal[False] = False
+    ) -> dict[str, Any]: ...
+
+    @overload
+    def get_json(
+        self, what: str, path: str, *, params: dict[str, Any], missing_ok: bool
+    ) -> dict[str, Any] | None: ...
+
+    def get_json(
+        self, what: str, path: str, *, params: dict[str, Any], missing_ok: bool = False
+    ) -> dict[str, Any] | None:
+        """GET an API path (see `get`); the parsed JSON body (None: HTTP 404 and missing_ok)."""
+        response = self.get(what, path, params=params, missing_ok=missing_ok)
+        return None if response is None else response.json()
+
+    def get(
+        self, what: str, path: str, *, params: dict[str, Any], missing_ok: bool = False
+    ) -> httpx.Response | None:
+        """GET an API path with the SDK's authenticated HTTP client; the response.
+
+        Raises LabelStudioRequestError on HTTP >= 400 naming `what`; missing_ok: None on 404.
+        """
+        response = self._call(what, self._http.request, path, method="GET", params=params)
+        if missing_ok and response.status_code == 404:
+            return None
+        self._raise_for_status(what, response)
+        return response
+
+    def request(
+        self, what: str, method: str, path: str, *, payload: Any = None, missing_ok: bool = False
+    ) -> httpx.Response:
+        """A request with the SDK's authenticated HTTP client and a JSON `payload`; the response.
+
+        Raises LabelStudioRequestError on HTTP >= 400 naming `what` (missing_ok: not on 404).
+        A POST goes out once (is_safe_to_repeat).
+        """
+        response = self._call(what, self._http.request, path, method=method, json=payload)
+        if not (missing_ok and response.status_code == 404):
+            self._raise_for_status(what, response, maybe_committed=method != "GET")
+        return response
+
+    def _raise_for_status(
+        self, what: str, response: httpx.Response, *, maybe_committed: bool = False
+    ) -> None:
+        """LabelStudioRequestError for HTTP >= 400; a 5xx of a write may have been done."""
+        if response.status_code < 400:
+            return
+        hint = (
+            " Check LABEL_STUDIO_API_KEY (.env or environment)."
+            if response.status_code in (401, 403)
+            else ""
+        )
+        raise LabelStudioRequestError(
+            f"{self.url}: {what} was refused (HTTP {response.status_code}: "
+            f"{response.text[:300]}).{hint}",
+            maybe_committed=maybe_committed and response.status_code >= 500,
         )
