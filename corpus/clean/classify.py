@@ -18,7 +18,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .features import CONTEXT_NAMES, FEATURE_NAMES, context_features, line_features
+from .features import (
+    CONTEXT_NAMES,
+    FEATURE_NAMES,
+    LineFeaturizer,
+    context_features,
+    line_features,
+)
 from .language import LanguageGuess, detect_language, stopwords
 
 MODEL_RESOURCE = "line_model.json"
@@ -217,15 +223,23 @@ class PageInputs(NamedTuple):
     features: np.ndarray
 
 
-def page_inputs(raw: str, *, lines: Sequence[str] | None = None) -> PageInputs:
-    """Non-blank lines of a page with the classifier's features (`lines`: the page split already)."""
+def page_inputs(
+    raw: str, *, lines: Sequence[str] | None = None, featurizer: LineFeaturizer | None = None
+) -> PageInputs:
+    """Non-blank lines of a page with the classifier's features (`lines`: the page split
+    already). A `featurizer` computes the same features faster and keeps its memo of lines
+    across pages."""
     all_lines = list(lines) if lines is not None else raw.split("\n")
     numbers = [i for i, line in enumerate(all_lines) if line.strip()]
     kept = [all_lines[i] for i in numbers]
     blank_before = [i == 0 or not all_lines[i - 1].strip() for i in numbers]
     blank_after = [i + 1 >= len(all_lines) or not all_lines[i + 1].strip() for i in numbers]
     language = detect_language(kept)
-    x = line_features(kept, blank_before, blank_after, stopwords(language.code))
+    words = stopwords(language.code)
+    if featurizer is None:
+        x = line_features(kept, blank_before, blank_after, words)
+    else:
+        x = featurizer.features(kept, blank_before, blank_after, words)
     return PageInputs(kept, numbers, language, x)
 
 

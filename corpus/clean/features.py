@@ -10,6 +10,7 @@ English string: the only word list is the page language's stopwords.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -208,6 +209,160 @@ def line_features(
         )
         row[23] = 1.0 if blank_before[i] else 0.0
         row[24] = 1.0 if blank_after[i] else 0.0
+    _page_columns(x)
+    return x
+
+
+# What the fast path below needs: on ASCII text, [^\W_] is [A-Za-z0-9]; the copyright
+# pattern needs "(c)" or "copyright" in the lower-cased text; separators are these three.
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'’.][A-Za-z0-9]+)*")
+_ASCII_DIGITS = b"0123456789"
+_SENTENCE_MARKS = frozenset(".!?…。！？")
+_SENTENCE_CLOSERS = "\"'”’»)]"
+_PER_LINE_COLUMNS = 25  # columns 0-24; of those, 17, 18, 23 and 24 depend on the page
+_MEMO_MAX_LINES = 100_000
+_MEMO_LINE_CHARS = 200  # longer lines are mostly unique paragraphs: not kept
+
+
+def _line_row(line: str, stopwords: frozenset[str]) -> tuple[tuple[float, ...], str]:
+    """Columns 0-24 of `line_features` for one line (0.0 in the page-dependent columns 17,
+    18, 23, 24) and the line's repetition key: the same numbers as `line_features`, with
+    cheaper tests where they give the same answer (ASCII shortcuts, no whole-line scan for
+    the sentence end)."""
+    v = view_line(line)
+    text = v.visible
+    ascii_text = text.isascii()
+    words = (_ASCII_WORD if ascii_text else _WORD).findall(text)
+    n_words = len(words)
+    n_chars = len(text)
+    has_stoplist = bool(stopwords)
+    stop = sentence_marks = commas = capitalised = separators = word_length = 0.0
+    low = text.lower()
+    if n_words:
+        if has_stoplist:
+            stripped = map(str.strip, low.split(), itertools.repeat(_PUNCT))
+            stop = sum(map(stopwords.__contains__, stripped)) / n_words
+        sentence_marks = len(_SENTENCE_MARK.findall(text)) / n_words
+        commas = text.count(",") / n_words
+        capitalised = sum(1 for w in words if w[0].isupper()) / n_words
+        if "|" in text or ">" in text or "/" in text or (not ascii_text and _HAS_SEPARATOR(text)):
+            separators = len(_SEPARATORS.findall(text)) / n_words
+        word_length = min(sum(map(len, words)) / n_words, 20.0) / 10
+    link = v.link_chars / n_chars if n_chars else (1.0 if v.images else 0.0)
+    digits = all_caps = 0.0
+    if n_chars:
+        if ascii_text:
+            found = n_chars - len(text.encode("ascii").translate(None, _ASCII_DIGITS))
+        else:
+            found = _DIGIT.subn("", text)[1]
+        digits = found / n_chars
+        all_caps = 1.0 if text.isupper() and n_chars >= 4 else 0.0
+    if ascii_text and "(c)" not in low and "copyright" not in low:
+        copyright = 0.0
+    else:
+        copyright = 1.0 if _COPYRIGHT.search(text) else 0.0
+    prose = (
+        1.0
+        if n_words >= PROSE_MIN_WORDS
+        and (stop >= PROSE_MIN_STOPWORDS or not has_stoplist)
+        and link < 0.5
+        else 0.0
+    )
+    row = (
+        math.log1p(n_chars),
+        math.log1p(n_words),
+        stop,
+        0.0 if has_stoplist else 1.0,
+        1.0 if text.rstrip(_SENTENCE_CLOSERS)[-1:] in _SENTENCE_MARKS else 0.0,
+        sentence_marks,
+        commas,
+        link,
+        1.0 if v.images and n_chars == 0 else 0.0,
+        1.0 if v.images else 0.0,
+        1.0 if v.bullet else 0.0,
+        1.0 if v.heading else 0.0,
+        math.log1p(v.indent),
+        digits,
+        capitalised,
+        all_caps,
+        separators,
+        0.0,
+        0.0,
+        copyright,
+        1.0 if "@" in text and _EMAIL_OR_HANDLE.search(text) else 0.0,
+        word_length,
+        prose,
+        0.0,
+        0.0,
+    )
+    return row, " ".join(low.split())
+
+
+class LineFeaturizer:
+    """`line_features`, faster: the per-line part of each line (what does not depend on the
+    page) is computed by `_line_row` and kept in a bounded memo per stopword list (menu and
+    footer lines repeat on every page of a site). Owned by a `Cleaner`; the same numbers as
+    `line_features` (tests/corpus/test_clean_fast_paths.py)."""
+
+    def __init__(self, *, max_lines: int = _MEMO_MAX_LINES):
+        self.max_lines = max_lines
+        self.memo: dict[frozenset[str], dict[str, tuple[tuple[float, ...], str]]] = {}
+        self.size = 0
+
+    def rows(
+        self, lines: Sequence[str], stopwords: frozenset[str]
+    ) -> list[tuple[tuple[float, ...], str]]:
+        """`_line_row` of each line, from the memo when the line was seen before."""
+        memo = self.memo.get(stopwords)
+        if memo is None:
+            memo = self.memo[stopwords] = {}
+        out = []
+        for line in lines:
+            found = memo.get(line)
+            if found is None:
+                found = _line_row(line, stopwords)
+                if len(line) <= _MEMO_LINE_CHARS:
+                    if self.size >= self.max_lines:
+                        self.clear()
+                        memo = self.memo[stopwords] = {}
+                    memo[line] = found
+                    self.size += 1
+            out.append(found)
+        return out
+
+    def clear(self) -> None:
+        """Forget every memoised line."""
+        self.memo.clear()
+        self.size = 0
+
+    def features(
+        self,
+        lines: Sequence[str],
+        blank_before: Sequence[bool],
+        blank_after: Sequence[bool],
+        stopwords: frozenset[str],
+    ) -> np.ndarray:
+        """`line_features(lines, blank_before, blank_after, stopwords)`."""
+        n = len(lines)
+        x = np.zeros((n, len(FEATURE_NAMES)))
+        if n == 0:
+            return x
+        rows = self.rows(lines, stopwords)
+        x[:, :_PER_LINE_COLUMNS] = [row for row, _ in rows]
+        keys = [key for _, key in rows]
+        repeats = Counter(keys)
+        x[:, 17] = [math.log(repeats[key]) for key in keys]
+        x[:, 18] = np.arange(n) / max(1, n - 1)
+        x[:, 23] = blank_before
+        x[:, 24] = blank_after
+        _page_columns(x)
+        return x
+
+
+def _page_columns(x: np.ndarray) -> None:
+    """Fill the columns of `line_features` from 25 on: neighbourhoods, the page's prose share
+    and length, products, the lines before and after, the prose span."""
+    n = len(x)
     prose = x[:, 22]
     x[:, 25] = _mean_around(prose, 1)
     x[:, 26:30] = _mean_around(x[:, [22, 2, 1, 7]], 3)
@@ -227,7 +382,6 @@ def line_features(
     after = np.cumsum(prose_chars[::-1])[::-1] - prose_chars
     x[:, 43] = np.log1p(after)
     x[:, 44] = np.log1p(np.cumsum(prose_chars) - prose_chars)
-    return x
 
 
 def _distance_to(flags: np.ndarray) -> np.ndarray:

@@ -18,6 +18,8 @@ from .classify import (
     page_inputs,
 )
 from .config import CleanConfig
+from .features import LineFeaturizer
+from .language import warm_up as load_language_model
 from .lines import LineScanner, _no_match, _split_lines
 from .normalise import _disjoint, _normalise_line
 from .rules import (
@@ -46,13 +48,15 @@ class Cleaner:
     def __init__(self, config: CleanConfig, *, model: LineModel | None = None):
         self.config = config
         self.scanner = LineScanner(config)
+        self.featurizer = LineFeaturizer()
         self.glue = GlueRepairer(config.glue)
         self.model = model if model is not None else default_line_model()
 
     def warm_up(self) -> None:
-        """Load the word data and build the glue tables now (before worker processes fork:
-        they inherit them instead of each building them)."""
+        """Load the word data, the glue tables and the language model now (before worker
+        processes fork: they inherit them instead of each building them)."""
         self.glue.warm_up()
+        load_language_model()
 
     def clean_page(self, doc: Document, *, boilerplate: frozenset[str] = frozenset()) -> Document:
         """See `clean_page`."""
@@ -109,7 +113,9 @@ def _clean_batch(
     requests: list[GlueRequest] = []
     splits = [None if doc.status == STATUS_REJECTED else _split_lines(doc.raw_text) for doc in docs]
     inputs = [
-        None if split is None else page_inputs(doc.raw_text, lines=split[3])
+        None
+        if split is None
+        else page_inputs(doc.raw_text, lines=split[3], featurizer=cleaner.featurizer)
         for doc, split in zip(docs, splits, strict=True)
     ]
     # pages extracted from HTML were already separated from their chrome by the extractor
