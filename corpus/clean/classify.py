@@ -42,6 +42,8 @@ class Stage:
         if self.kind == "logistic":
             p = self.params
             return ((x - p["mean"]) / p["std"]) @ p["coef"][:-1] + p["coef"][-1]
+        if _complete(self.params) is not None:
+            return _tree_scores_shallow(self.params, x)
         return _tree_scores(self.params, x)
 
     def to_json(self) -> dict[str, Any]:
@@ -161,6 +163,96 @@ def _tree_scores(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
         go_left = flat[base + feature[node]] <= threshold[node]
         node = np.where(go_left, left[node], right[node])
     return params["init"] + packed["value"][node].sum(axis=1)
+
+
+SHALLOW_DEPTH = 3  # trees this deep have 7 inner nodes: their 7 answers fit in one byte
+_SHALLOW_BLOCK_ROWS = 256  # rows scored at a time: the comparisons of a block stay in cache
+
+
+def _complete(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The trees as complete binary trees of depth SHALLOW_DEPTH in heap order (node k has
+    children 2k+1 and 2k+2), or None when a tree is deeper. A leaf above the last level
+    becomes a subtree that compares feature 0 with +inf and has its value in every leaf, so
+    every path through it ends on that value. Per tree, 8 comparisons (the 7 inner nodes and
+    one unused) and 8 leaf values times the learning rate."""
+    if "complete" in params:
+        return params["complete"]
+    trees = params["trees"]
+    if any(_depth(t) > SHALLOW_DEPTH for t in trees):
+        params["complete"] = None
+        return None
+    inner = 2**SHALLOW_DEPTH - 1
+    feature = np.zeros((len(trees), inner + 1), dtype=np.int64)
+    threshold = np.full((len(trees), inner + 1), np.inf)
+    value = np.zeros((len(trees), inner + 1))
+    for t, tree in enumerate(trees):
+        # (node in the tree, its place in the heap); a leaf keeps its node on the way down
+        level = [(0, 0)]
+        for _ in range(SHALLOW_DEPTH):
+            below = []
+            for node, place in level:
+                if tree["left"][node] >= 0:
+                    feature[t, place] = tree["feature"][node]
+                    threshold[t, place] = tree["threshold"][node]
+                    below += [
+                        (tree["left"][node], 2 * place + 1),
+                        (tree["right"][node], 2 * place + 2),
+                    ]
+                else:
+                    below += [(node, 2 * place + 1), (node, 2 * place + 2)]
+            level = below
+        for node, place in level:
+            value[t, place - inner] = tree["value"][node]
+    complete = {
+        "feature": feature.ravel(),
+        "threshold": threshold.ravel(),
+        "value": (value * params["learning_rate"]).ravel(),
+        "offset": np.arange(len(trees), dtype=np.int64) * (inner + 1),
+        "leaf_of_answers": _leaf_of_answers(),
+    }
+    params["complete"] = complete
+    return complete
+
+
+# The 8 answers of one tree (one byte each, 0 or 1) read as a little-endian uint64 and
+# multiplied by this, have bit k of the top byte = answer 7 - k: one code per answer set.
+_GATHER_BITS = np.uint64(0x0102040810204080)
+
+
+def _answer_codes(answers: np.ndarray) -> np.ndarray:
+    """Per row and tree, the 8 comparison answers (bool, C-contiguous, 8 per tree) as one
+    byte."""
+    return (answers.view(np.uint64) * _GATHER_BITS) >> np.uint64(56)
+
+
+def _leaf_of_answers() -> np.ndarray:
+    """The leaf (0-7) reached from each of the 256 answer codes: down from the root, left
+    when the node's comparison is true."""
+    answers = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(bool)
+    leaf = np.zeros(256, dtype=np.int64)
+    for code, row in zip(_answer_codes(answers).ravel().tolist(), answers, strict=True):
+        node = 0
+        for _ in range(SHALLOW_DEPTH):
+            node = 2 * node + (1 if row[node] else 2)
+        leaf[code] = node - (2**SHALLOW_DEPTH - 1)
+    return leaf
+
+
+def _tree_scores_shallow(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """`_tree_scores` of trees at most SHALLOW_DEPTH deep, bit for bit: every inner node of
+    every tree is compared at once, each tree's answers are read as one byte and a table
+    gives its leaf; the leaf values are summed in the same order."""
+    complete = _complete(params)
+    assert complete is not None, "_tree_scores_shallow of trees deeper than SHALLOW_DEPTH"
+    feature, threshold = complete["feature"], complete["threshold"]
+    value, offset, leaf_of = complete["value"], complete["offset"], complete["leaf_of_answers"]
+    out = np.empty(len(x))
+    for start in range(0, len(x), _SHALLOW_BLOCK_ROWS):
+        rows = x[start : start + _SHALLOW_BLOCK_ROWS]
+        answers = np.take(rows, feature, axis=1) <= threshold
+        leaves = leaf_of[_answer_codes(answers)] + offset
+        out[start : start + len(rows)] = params["init"] + value[leaves].sum(axis=1)
+    return out
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
