@@ -23,6 +23,7 @@ from .features import (
     FEATURE_NAMES,
     LineFeaturizer,
     context_features,
+    context_features_of_pages,
     line_features,
 )
 from .language import LanguageGuess, detect_language, stopwords
@@ -321,11 +322,9 @@ def page_inputs(
     """Non-blank lines of a page with the classifier's features (`lines`: the page split
     already). A `featurizer` computes the same features faster and keeps its memo of lines
     across pages."""
-    all_lines = list(lines) if lines is not None else raw.split("\n")
-    numbers = [i for i, line in enumerate(all_lines) if line.strip()]
-    kept = [all_lines[i] for i in numbers]
-    blank_before = [i == 0 or not all_lines[i - 1].strip() for i in numbers]
-    blank_after = [i + 1 >= len(all_lines) or not all_lines[i + 1].strip() for i in numbers]
+    kept, numbers, blank_before, blank_after = _non_blank(
+        list(lines) if lines is not None else raw.split("\n")
+    )
     language = detect_language(kept)
     words = stopwords(language.code)
     if featurizer is None:
@@ -333,6 +332,37 @@ def page_inputs(
     else:
         x = featurizer.features(kept, blank_before, blank_after, words)
     return PageInputs(kept, numbers, language, x)
+
+
+def pages_inputs(
+    pages_lines: Sequence[Sequence[str]], *, featurizer: LineFeaturizer
+) -> list[PageInputs]:
+    """`page_inputs(raw, lines=lines, featurizer=featurizer)` of each page's lines, the
+    page-wide feature columns computed for all the pages at once."""
+    pages = [_non_blank(lines) for lines in pages_lines]
+    languages = [detect_language(kept) for kept, *_ in pages]
+    features = featurizer.pages_features(
+        [
+            (kept, blank_before, blank_after, stopwords(language.code))
+            for (kept, _, blank_before, blank_after), language in zip(pages, languages, strict=True)
+        ]
+    )
+    return [
+        PageInputs(kept, numbers, language, x)
+        for (kept, numbers, *_), language, x in zip(pages, languages, features, strict=True)
+    ]
+
+
+def _non_blank(
+    all_lines: Sequence[str],
+) -> tuple[list[str], list[int], list[bool], list[bool]]:
+    """The non-blank lines, their line numbers, and whether a blank line (or the page's
+    edge) comes right before and after each."""
+    numbers = [i for i, line in enumerate(all_lines) if line.strip()]
+    kept = [all_lines[i] for i in numbers]
+    blank_before = [i == 0 or not all_lines[i - 1].strip() for i in numbers]
+    blank_after = [i + 1 >= len(all_lines) or not all_lines[i + 1].strip() for i in numbers]
+    return kept, numbers, blank_before, blank_after
 
 
 def content_probabilities(model: LineModel, pages: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -346,8 +376,6 @@ def content_probabilities(model: LineModel, pages: Sequence[np.ndarray]) -> list
     p1 = _sigmoid(model.stage1.score(x))
     if model.stage2 is None:
         return [p1[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    context = np.vstack(
-        [context_features(p1[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
-    )
+    context = context_features_of_pages(p1, np.asarray(sizes, dtype=np.int64))
     p2 = _sigmoid(model.stage2.score(np.hstack([x, context])))
     return [p2[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]

@@ -209,7 +209,25 @@ def line_features(
         )
         row[23] = 1.0 if blank_before[i] else 0.0
         row[24] = 1.0 if blank_after[i] else 0.0
-    _page_columns(x)
+    prose = x[:, 22]
+    x[:, 25] = _mean_around(prose, 1)
+    x[:, 26:30] = _mean_around(x[:, [22, 2, 1, 7]], 3)
+    x[:, 30] = _mean_around(prose, 10)
+    x[:, 31] = np.log1p(_distance_to(prose))
+    x[:, 32] = prose.mean()
+    x[:, 33] = math.log1p(n)
+    x[:, 34] = x[:, 1] ** 2 / 10
+    x[:, 35] = x[:, 2] * x[:, 1]
+    for column, source in ((36, 1), (38, 2), (40, 7)):
+        x[1:, column] = x[:-1, source]
+        x[:-1, column + 1] = x[1:, source]
+    prose_lines = np.flatnonzero(prose)
+    if len(prose_lines):
+        x[prose_lines[0] : prose_lines[-1] + 1, 42] = 1.0
+    prose_chars = prose * np.expm1(x[:, 0])
+    after = np.cumsum(prose_chars[::-1])[::-1] - prose_chars
+    x[:, 43] = np.log1p(after)
+    x[:, 44] = np.log1p(np.cumsum(prose_chars) - prose_chars)
     return x
 
 
@@ -343,45 +361,165 @@ class LineFeaturizer:
         stopwords: frozenset[str],
     ) -> np.ndarray:
         """`line_features(lines, blank_before, blank_after, stopwords)`."""
-        n = len(lines)
-        x = np.zeros((n, len(FEATURE_NAMES)))
-        if n == 0:
-            return x
-        rows = self.rows(lines, stopwords)
-        x[:, :_PER_LINE_COLUMNS] = [row for row, _ in rows]
-        keys = [key for _, key in rows]
-        repeats = Counter(keys)
-        x[:, 17] = [math.log(repeats[key]) for key in keys]
-        x[:, 18] = np.arange(n) / max(1, n - 1)
-        x[:, 23] = blank_before
-        x[:, 24] = blank_after
-        _page_columns(x)
-        return x
+        return self.pages_features([(lines, blank_before, blank_after, stopwords)])[0]
+
+    def pages_features(
+        self,
+        pages: Sequence[tuple[Sequence[str], Sequence[bool], Sequence[bool], frozenset[str]]],
+    ) -> list[np.ndarray]:
+        """`line_features(*page)` of each page, the page-wide columns computed for all the
+        pages' lines at once (one set of array operations instead of one per page)."""
+        sizes = np.array([len(page[0]) for page in pages], dtype=np.int64)
+        x = np.zeros((int(sizes.sum()), len(FEATURE_NAMES)))
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        if not len(x):
+            return [x[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        rows: list[tuple[float, ...]] = []
+        repeats: list[float] = []
+        blanks: list[bool] = []
+        for lines, blank_before, blank_after, stopwords in pages:
+            found = self.rows(lines, stopwords)
+            rows += [row for row, _ in found]
+            keys = [key for _, key in found]
+            count = Counter(keys)
+            repeats += [math.log(count[key]) for key in keys]
+            blanks += blank_before
+            blanks += blank_after
+        x[:, :_PER_LINE_COLUMNS] = rows
+        x[:, 17] = repeats
+        segments = Segments(sizes)
+        x[:, 18] = segments.local / np.maximum(1, segments.size - 1)
+        flags = np.array(blanks, dtype=float)
+        for a, b, n in zip(bounds[:-1], bounds[1:], sizes.tolist(), strict=True):
+            x[a:b, 23] = flags[2 * a : 2 * a + n]
+            x[a:b, 24] = flags[2 * a + n : 2 * b]
+        _page_columns(x, segments)
+        return [x[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def _page_columns(x: np.ndarray) -> None:
-    """Fill the columns of `line_features` from 25 on: neighbourhoods, the page's prose share
-    and length, products, the lines before and after, the prose span."""
-    n = len(x)
+class Segments:
+    """Where each page's rows lie in a stack of pages' rows: what the batched page-wide
+    columns need to stay inside each page."""
+
+    def __init__(self, sizes: np.ndarray):
+        self.sizes = sizes
+        self.starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        page = np.repeat(np.arange(len(sizes)), sizes)
+        self.start = self.starts[page]  # per row: its page's first row
+        self.size = sizes[page]  # per row: its page's number of rows
+        self.local = np.arange(len(page)) - self.start  # per row: its place in its page
+        self.used = sizes > 0
+
+    def cumsum(self, values: np.ndarray) -> np.ndarray:
+        """`np.cumsum(page_values, axis=0)` of each page, bit for bit: each page is summed
+        from its own first row, in row order (pages of similar size padded side by side)."""
+        out = np.empty_like(values)
+        order = np.argsort(-self.sizes, kind="stable")
+        order = order[self.sizes[order] > 0]
+        first = 0
+        while first < len(order):
+            longest = int(self.sizes[order[first]])
+            last = first + 1
+            total = longest
+            # pages side by side until padding would double the cells
+            while last < len(order) and longest * (last - first + 1) <= 2 * (
+                total + int(self.sizes[order[last]])
+            ):
+                total += int(self.sizes[order[last]])
+                last += 1
+            group = order[first:last]
+            group_sizes = self.sizes[group]
+            rows = np.repeat(
+                self.starts[group] - np.cumsum(np.concatenate([[0], group_sizes[:-1]])), group_sizes
+            )
+            rows += np.arange(len(rows))
+            column = np.repeat(np.arange(len(group)), group_sizes)
+            place = self.local[rows]
+            padded = np.zeros((longest, len(group), *values.shape[1:]))
+            padded[place, column] = values[rows]
+            np.cumsum(padded, axis=0, out=padded)
+            out[rows] = padded[place, column]
+            first = last
+        return out
+
+    def reverse_cumsum(self, values: np.ndarray) -> np.ndarray:
+        """`np.cumsum(page_values[::-1])[::-1]` of each page, bit for bit."""
+        flipped = Segments(self.sizes[::-1].copy())
+        return flipped.cumsum(values[::-1].copy())[::-1]
+
+    def window_means(self, values: np.ndarray, running: np.ndarray, k: int) -> np.ndarray:
+        """`_mean_around(page_values, k)` of each page; `running` = `self.cumsum(values)`."""
+        lo = np.maximum(self.local - k, 0)
+        hi = np.minimum(self.local + k + 1, self.size)
+        below_hi = running[self.start + hi - 1]
+        below_lo = running[self.start + np.maximum(lo - 1, 0)]
+        if values.ndim == 2:
+            below_lo[lo == 0] = 0.0
+            count = (hi - lo - 1)[:, None]
+        else:
+            below_lo = np.where(lo > 0, below_lo, 0.0)
+            count = hi - lo - 1
+        window_sum = below_hi - below_lo - values
+        return np.divide(window_sum, count, out=np.zeros_like(window_sum), where=count > 0)
+
+    def distance_to(self, flags: np.ndarray) -> np.ndarray:
+        """`_distance_to(page_flags)` of each page."""
+        where = np.flatnonzero(flags)
+        index = np.arange(len(flags))
+        right = np.searchsorted(where, index)
+        end = self.start + self.size
+        if len(where):
+            nxt = where[np.minimum(right, len(where) - 1)]
+            prev = where[np.maximum(right - 1, 0)]
+            after = np.where((right < len(where)) & (nxt < end), nxt - index, self.size)
+            before = np.where((right > 0) & (prev >= self.start), index - prev, self.size)
+        else:
+            after = before = self.size
+        return np.minimum(after, before).astype(float)
+
+    def shifted(self, values: np.ndarray, step: int) -> np.ndarray:
+        """Each row's value `step` rows later in its page (negative: earlier), 0.0 past the
+        page's ends."""
+        out = np.zeros_like(values)
+        n = len(values)
+        if step > 0:
+            inside = self.local[: n - step] < self.size[: n - step] - step
+            out[: n - step][inside] = values[step:][inside]
+        elif step < 0:
+            inside = self.local[-step:] >= -step
+            out[-step:][inside] = values[: n + step][inside]
+        return out
+
+
+def _page_columns(x: np.ndarray, segments: Segments) -> None:
+    """The columns of `line_features` from 25 on, for a stack of pages' rows at once:
+    neighbourhoods, the page's prose share and length, products, the lines before and
+    after, the prose span (each inside its own page; the same numbers as page by page)."""
     prose = x[:, 22]
-    x[:, 25] = _mean_around(prose, 1)
-    x[:, 26:30] = _mean_around(x[:, [22, 2, 1, 7]], 3)
-    x[:, 30] = _mean_around(prose, 10)
-    x[:, 31] = np.log1p(_distance_to(prose))
-    x[:, 32] = prose.mean()
-    x[:, 33] = math.log1p(n)
+    block = x[:, [22, 2, 1, 7]]
+    running = segments.cumsum(block)
+    x[:, 25] = segments.window_means(prose, running[:, 0], 1)
+    x[:, 26:30] = segments.window_means(block, running, 3)
+    x[:, 30] = segments.window_means(prose, running[:, 0], 10)
+    x[:, 31] = np.log1p(segments.distance_to(prose))
+    used = segments.used
+    sizes = segments.sizes[used]
+    share = np.add.reduceat(prose, segments.starts[used]) / sizes
+    x[:, 32] = np.repeat(share, sizes)
+    x[:, 33] = np.repeat([math.log1p(n) for n in sizes.tolist()], sizes)
     x[:, 34] = x[:, 1] ** 2 / 10
     x[:, 35] = x[:, 2] * x[:, 1]
     for column, source in ((36, 1), (38, 2), (40, 7)):
-        x[1:, column] = x[:-1, source]
-        x[:-1, column + 1] = x[1:, source]
-    prose_lines = np.flatnonzero(prose)
-    if len(prose_lines):
-        x[prose_lines[0] : prose_lines[-1] + 1, 42] = 1.0
+        x[:, column] = segments.shifted(x[:, source], -1)
+        x[:, column + 1] = segments.shifted(x[:, source], 1)
+    prose_so_far = np.cumsum(prose)  # whole numbers: exact in any order
+    before_page = np.repeat(np.concatenate([[0.0], prose_so_far])[segments.starts[used]], sizes)
+    page_total = np.repeat(prose_so_far[segments.starts[used] + sizes - 1], sizes) - before_page
+    seen = prose_so_far - before_page
+    x[:, 42] = ((seen >= 1) & (page_total - seen + prose >= 1)).astype(float)
     prose_chars = prose * np.expm1(x[:, 0])
-    after = np.cumsum(prose_chars[::-1])[::-1] - prose_chars
-    x[:, 43] = np.log1p(after)
-    x[:, 44] = np.log1p(np.cumsum(prose_chars) - prose_chars)
+    x[:, 43] = np.log1p(segments.reverse_cumsum(prose_chars) - prose_chars)
+    x[:, 44] = np.log1p(segments.cumsum(prose_chars) - prose_chars)
 
 
 def _distance_to(flags: np.ndarray) -> np.ndarray:
@@ -398,6 +536,23 @@ def _distance_to(flags: np.ndarray) -> np.ndarray:
 
 
 CONTEXT_NAMES = ("p_self", "p_around1", "p_around3", "p_around8", "p_max_around2")
+
+
+def context_features_of_pages(p: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """`context_features` of each page's stretch of `p` (pages stacked in order, `sizes`
+    rows each), computed at once: the same numbers as page by page."""
+    segments = Segments(sizes)
+    out = np.zeros((len(p), len(CONTEXT_NAMES)))
+    if not len(p):
+        return out
+    running = segments.cumsum(p)
+    out[:, 0] = p
+    out[:, 1] = segments.window_means(p, running, 1)
+    out[:, 2] = segments.window_means(p, running, 3)
+    out[:, 3] = segments.window_means(p, running, 8)
+    neighbours = [segments.shifted(p, step) for step in (-2, -1, 1, 2)]
+    out[:, 4] = np.stack(neighbours).max(axis=0)
+    return out
 
 
 def context_features(p: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from .classify import (
     PageInputs,
     content_probabilities,
     default_line_model,
-    page_inputs,
+    pages_inputs,
 )
 from .config import CleanConfig
 from .features import LineFeaturizer
@@ -112,12 +112,10 @@ def _clean_batch(
     paused: list[tuple[int, Generator[GlueRequest, list[list[Edit]], Document]]] = []
     requests: list[GlueRequest] = []
     splits = [None if doc.status == STATUS_REJECTED else _split_lines(doc.raw_text) for doc in docs]
-    inputs = [
-        None
-        if split is None
-        else page_inputs(doc.raw_text, lines=split[3], featurizer=cleaner.featurizer)
-        for doc, split in zip(docs, splits, strict=True)
-    ]
+    scored = iter(
+        pages_inputs([s[3] for s in splits if s is not None], featurizer=cleaner.featurizer)
+    )
+    inputs = [None if split is None else next(scored) for split in splits]
     # pages extracted from HTML were already separated from their chrome by the extractor
     classified = [
         page is not None and config.classifier_enabled and not _extracted_from_html(doc)
