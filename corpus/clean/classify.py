@@ -1,10 +1,17 @@
 """The line classifier: how likely each line of a page is article content.
 
-Two logistic regressions over `corpus.clean.features`: the first reads each line and its
-neighbourhood, the second adds the first's probabilities around the line (content comes in runs,
-so a short line between two paragraphs is content and a long line inside a menu is not). The
-weights are trained by `scripts/train_line_classifier.py` on real pages whose labels come from an
-HTML extractor's output, with a fixed part of the sites held out, and ship in `line_model.json`.
+Two stages (gradient-boosted trees, or logistic regressions) over `corpus.clean.features`: the
+first reads each line and its neighbourhood, the second adds the first's probabilities around the
+line (content comes in runs, so a short line between two paragraphs is content and a long line
+inside a menu is not). The weights are trained by `scripts/train_line_classifier.py` on real
+pages whose labels come from an HTML extractor's output, with a fixed part of the sites held out,
+and ship in `line_model.json`.
+
+Fast paths beside their plain definitions (tests/corpus/test_clean_fast_paths.py): the trees of
+the shipped model (depth 3) are scored by `_tree_scores_shallow`, bit for bit the level walk
+`_tree_scores`, itself the plain walk `_tree_scores_plain` of each tree; a chunk's pages get
+their features in one `pages_inputs` call (`LineFeaturizer`) and their context in one
+`context_features_of_pages` call.
 """
 
 from __future__ import annotations
@@ -179,7 +186,8 @@ def _complete(params: dict[str, Any]) -> dict[str, Any] | None:
     if "complete" in params:
         return params["complete"]
     trees = params["trees"]
-    if any(_depth(t) > SHALLOW_DEPTH for t in trees):
+    leaf_of_answers = _leaf_of_answers()
+    if leaf_of_answers is None or any(_depth(t) > SHALLOW_DEPTH for t in trees):
         params["complete"] = None
         return None
     inner = 2**SHALLOW_DEPTH - 1
@@ -209,7 +217,7 @@ def _complete(params: dict[str, Any]) -> dict[str, Any] | None:
         "threshold": threshold.ravel(),
         "value": (value * params["learning_rate"]).ravel(),
         "offset": np.arange(len(trees), dtype=np.int64) * (inner + 1),
-        "leaf_of_answers": _leaf_of_answers(),
+        "leaf_of_answers": leaf_of_answers,
     }
     params["complete"] = complete
     return complete
@@ -226,12 +234,16 @@ def _answer_codes(answers: np.ndarray) -> np.ndarray:
     return (answers.view(np.uint64) * _GATHER_BITS) >> np.uint64(56)
 
 
-def _leaf_of_answers() -> np.ndarray:
+def _leaf_of_answers() -> np.ndarray | None:
     """The leaf (0-7) reached from each of the 256 answer codes: down from the root, left
-    when the node's comparison is true."""
+    when the node's comparison is true. None if two answer sets share a code (a machine
+    that does not store integers little-endian): the level walk is used there."""
     answers = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(bool)
+    codes = _answer_codes(answers).ravel().tolist()
+    if len(set(codes)) != len(codes):
+        return None
     leaf = np.zeros(256, dtype=np.int64)
-    for code, row in zip(_answer_codes(answers).ravel().tolist(), answers, strict=True):
+    for code, row in zip(codes, answers, strict=True):
         node = 0
         for _ in range(SHALLOW_DEPTH):
             node = 2 * node + (1 if row[node] else 2)
