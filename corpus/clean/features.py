@@ -385,25 +385,24 @@ class LineFeaturizer:
             return [x[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         rows: list[bytes] = []
         repeats: list[float] = []
-        blanks: list[bool] = []
+        befores: list[bool] = []
+        afters: list[bool] = []
         for lines, blank_before, blank_after, stopwords in pages:
             found = self.rows(lines, stopwords)
             rows += [row for row, _ in found]
             keys = [key for _, key in found]
             count = Counter(keys)
             repeats += [math.log(count[key]) for key in keys]
-            blanks += blank_before
-            blanks += blank_after
+            befores += blank_before
+            afters += blank_after
         x[:, :_PER_LINE_COLUMNS] = np.frombuffer(b"".join(rows), dtype=np.float64).reshape(
             -1, _PER_LINE_COLUMNS
         )
         x[:, 17] = repeats
         segments = Segments(sizes)
         x[:, 18] = segments.local / np.maximum(1, segments.size - 1)
-        flags = np.array(blanks, dtype=float)
-        for a, b, n in zip(bounds[:-1], bounds[1:], sizes.tolist(), strict=True):
-            x[a:b, 23] = flags[2 * a : 2 * a + n]
-            x[a:b, 24] = flags[2 * a + n : 2 * b]
+        x[:, 23] = befores
+        x[:, 24] = afters
         _page_columns(x, segments)
         return [x[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
