@@ -98,16 +98,21 @@ def _alias_pairs(classes: list[str]) -> list[tuple[int, int]]:
 
 
 def _automaton_depth(next_state: np.ndarray, row_base: np.ndarray) -> int:
-    """The largest number of bytes from the start state to any state (breadth first)."""
+    """The largest number of bytes from the start state to any state (breadth first; states
+    share transition rows, so each row's 256 moves are looked at once)."""
     seen = np.zeros(len(row_base), dtype=bool)
     seen[0] = True
+    expanded = np.zeros(len(row_base), dtype=bool)  # per row (indexed by row start // 256)
     frontier = np.zeros(1, dtype=np.int64)
     depth = 0
     every_byte = np.arange(256, dtype=np.int64)
     while True:
-        marked = np.zeros(len(row_base), dtype=bool)
-        marked[next_state[(row_base[frontier][:, None] + every_byte).ravel()]] = True
-        frontier = np.flatnonzero(marked & ~seen)
+        rows = np.unique(row_base[frontier]) >> 8
+        rows = rows[~expanded[rows]]
+        expanded[rows] = True
+        reached = np.zeros(len(row_base), dtype=bool)
+        reached[next_state[((rows.astype(np.int64) << 8)[:, None] + every_byte).ravel()]] = True
+        frontier = np.flatnonzero(reached & ~seen)
         if not len(frontier):
             return depth
         seen[frontier] = True
