@@ -8,7 +8,9 @@ The rules, in the order they claim lines:
 
 1. site chrome: menu lines and whole-line patterns (configs/clean.yaml); then the line
    classifier (`classify`, `features`, `language`): lines whose content probability is low
-   (menus, widgets, footers, consent banners in any language) become `boilerplate_line`;
+   (menus, widgets, footers, consent banners in any language) become `boilerplate_line`,
+   except the last line of a page cut inside its article and a sentence right beside strong
+   article text (a lead paragraph or caption at a page's top: position is no evidence);
 2. page head (before the first article paragraph): date-only lines before the title are
    scrape timestamps, the first after it is the dateline (-> `published`); the headline is
    the title (-> `title`), on evidence (first kept line, markdown heading, the URL's words,

@@ -25,6 +25,7 @@ from .normalise import _disjoint, _normalise_line
 from .rules import (
     PageLines,
     keep_cut_last_line,
+    keep_prose_beside_article,
     mark_blank_lines,
     mark_bylines,
     mark_chrome,
@@ -185,6 +186,7 @@ def _clean_steps(
         mark_chrome(page)
     mark_classified(page, cleaner.model.threshold if threshold is None else threshold)
     keep_cut_last_line(page, config)
+    keep_prose_beside_article(page, config)
     mark_head(page, config, boilerplate)
     mark_bylines(page, config)
     mark_learned_boilerplate(page, boilerplate)

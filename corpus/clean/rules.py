@@ -120,6 +120,31 @@ def keep_cut_last_line(page: PageLines, config: CleanConfig) -> None:
         page.reasons[last] = None
 
 
+def keep_prose_beside_article(page: PageLines, config: CleanConfig) -> None:
+    """Give back a prose line the classifier removed when it stands right beside strong
+    article text: a lead paragraph or a caption next to the article is content, whatever its
+    position on the page (the classifier learned that page tops and ends are chrome). The line
+    itself must read as a sentence: enough words, a sentence end, no link markup."""
+    nonblank = page.nonblank
+    for k, i in enumerate(nonblank):
+        if page.reasons[i] != CLASSIFIED or page.facts[i].n_words < _PROSE_BESIDE_MIN_WORDS:
+            continue
+        text = page.texts[i].strip()
+        if "](" in text or "http" in text or not _ends_sentence(text):
+            continue
+        neighbours = [nonblank[j] for j in (k - 1, k + 1) if 0 <= j < len(nonblank)]
+        if any(
+            page.reasons[j] is None
+            and page.content_p[j] >= config.strong_content_probability
+            and page.facts[j].n_words >= config.paragraph_min_words
+            for j in neighbours
+        ):
+            page.reasons[i] = None
+
+
+_PROSE_BESIDE_MIN_WORDS = 8
+
+
 # -- 2. the head: title, dateline, scrape timestamps -------------------------------------------
 
 _URL_WORDS = re.compile(r"[^\W_]+")

@@ -6,6 +6,8 @@ from corpus.clean import Cleaner, load_clean_config
 from corpus.clean.rules import (
     CLASSIFIED,
     keep_cut_last_line,
+    keep_prose_beside_article,
+    mark_chrome,
     mark_labelled_link_lists,
     read_page,
     title_evidence,
@@ -65,6 +67,29 @@ def test_a_footer_after_the_article_stays_removed():
     assert page.reasons[1] == CLASSIFIED
 
 
+def test_a_lead_paragraph_at_the_top_of_a_page_is_given_back():
+    lead = "Jakarta. Officers of the customs office and the police seized 30 kilograms of meth."
+    page = _page([lead, PARAGRAPH, PARAGRAPH.replace("500", "600")], scores=[0.1, 0.9, 0.95])
+    page.reasons[0] = CLASSIFIED
+    keep_prose_beside_article(page, CONFIG)
+    assert page.reasons[0] is None
+
+
+def test_short_lines_links_and_lines_far_from_the_article_stay_removed():
+    lines = [
+        "Sign up for our newsletter today!",
+        "[Police seize ketamine at the port, the agency says.](https://news.example/a)",
+        PARAGRAPH,
+        "Readers who liked this story also read these three stories about the port police.",
+        "Privacy policy and terms of use of this site apply to every page that you read here.",
+    ]
+    page = _page(lines, scores=[0.1, 0.1, 0.9, 0.4, 0.1])
+    for i in (0, 1, 4):
+        page.reasons[i] = CLASSIFIED
+    keep_prose_beside_article(page, CONFIG)
+    assert [page.reasons[i] for i in (0, 1, 4)] == [CLASSIFIED] * 3
+
+
 def test_title_evidence_prefers_the_url_and_a_markdown_heading():
     lines = ["Home", "Police seize ketamine at the port", PARAGRAPH]
     url = "https://news.example/2024/05/police-seize-ketamine-at-the-port"
@@ -74,3 +99,22 @@ def test_title_evidence_prefers_the_url_and_a_markdown_heading():
     assert title_evidence(page, 0, head) in (0, 1)
     heading = _page(["# Police seize ketamine at the port", PARAGRAPH])
     assert title_evidence(heading, 0, [0]) == 3
+
+
+def test_comment_forms_and_image_file_names_are_chrome_and_prose_about_them_is_not():
+    chrome = [
+        "LEAVE A REPLY",
+        "Please enter your comment!",
+        "Please enter your name here",
+        "You have entered an incorrect email address!",
+        "Your email address will not be published. Required fields are marked *",
+        "AdobeStock_926117360_edited.jpg",
+        "Connect with us",
+    ]
+    prose = [
+        "Officers asked travellers to enter your name here and there, the report said.",
+        "The photo file IMG_2041.jpg showed the seized tusks.",
+    ]
+    page = _page(chrome + prose)
+    mark_chrome(page)
+    assert page.reasons == ["site_chrome"] * len(chrome) + [None] * len(prose)
