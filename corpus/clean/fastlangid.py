@@ -103,7 +103,7 @@ def _automaton_depth(next_state: np.ndarray, row_base: np.ndarray) -> int:
     seen = np.zeros(len(row_base), dtype=bool)
     seen[0] = True
     expanded = np.zeros(len(row_base), dtype=bool)  # per row (indexed by row start // 256)
-    frontier = np.zeros(1, dtype=np.int64)
+    frontier: np.ndarray = np.zeros(1, dtype=np.int64)
     depth = 0
     every_byte = np.arange(256, dtype=np.int64)
     while True:
