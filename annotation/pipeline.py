@@ -1,8 +1,9 @@
-"""Orchestration at the edges: the CLI verbs that chain several stages, and the demo.
+"""Orchestration at the edges: the CLI verbs that chain several stages.
 
 Push side: curate -> tasks -> pre-annotate -> push. Pull side: pull -> validate ->
 adjudicate -> agreement -> events -> release. Each function here wires pure stages
-to the I/O modules (server, labelstudio, release) and returns a summary object.
+to the I/O modules (server, labelstudio, release) and returns a summary object. The
+README's main job, which runs them all on the seeds, is in `demo`.
 """
 
 from __future__ import annotations
@@ -10,17 +11,19 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corpus.errors import ContrabandError, LabelStudioError, ReleaseError
 
 from .records import AnnotatedTask
 from .schema import Schema, load_schema
 
-DEMO_GOLD_ANNOTATOR = "gold-annotator@contraband.local"
+if TYPE_CHECKING:
+    from .labelstudio.client import LabelStudio
 
 
 # -- push ---------------------------------------------------------------------------
@@ -84,6 +87,24 @@ class _LazyPreannotator:
         return {t.key: a for t, a in zip(tasks, annotations, strict=True)}
 
 
+@dataclass(frozen=True)
+class PushOptions:
+    """The options of `push_corpus` (see there) but `lock_wait`, handed whole to the part that
+    runs with the project's push lock held."""
+
+    workdir: Path
+    project_title: str
+    schema_path: Path | None = None
+    settings_path: Path | None = None
+    model: Path | None = None
+    predictions: bool = True
+    batch_size: int = 1000
+    max_chars: int = 10_000
+    update_config: bool = False
+    dry_run: bool = False
+    progress: bool = True
+
+
 def push_corpus(
     corpus_dir: Path,
     *,
@@ -111,13 +132,13 @@ def push_corpus(
     """
     from .labelstudio.client import LabelStudio
     from .labelstudio.server import resolve_connection
-    from .locks import project_lock_path, writer_lock
+    from .labelstudio.task_scan import read_task_list_head
     from .project_settings import load_project_settings
 
     load_schema(schema_path)  # misspelt settings are refused before anything connects
     load_project_settings(settings_path)
-    options = dict(
-        workdir=workdir,
+    options = PushOptions(
+        workdir=Path(workdir),
         project_title=project_title,
         schema_path=schema_path,
         settings_path=settings_path,
@@ -130,39 +151,20 @@ def push_corpus(
         progress=progress,
     )
     if dry_run:
-        return _push_corpus_unlocked(corpus_dir, **options)
+        return _push_corpus_unlocked(corpus_dir, options)
     client = LabelStudio(resolve_connection(workdir=workdir))
-    with writer_lock(
-        project_lock_path(client.url, project_title),
-        what=f"push of project {project_title!r} at {client.url}",
-        wait=lock_wait,
-        on_wait=lambda message: print(f"push: {message}", file=sys.stderr, flush=True),
-    ):
+    with _project_push_lock(client, project_title, wait=lock_wait, verb="push"):
         existed = client.find_project(project_title) is not None
         try:
-            return _push_corpus_unlocked(corpus_dir, **options)
+            return _push_corpus_unlocked(corpus_dir, options)
         except ContrabandError:
             project_id = None if existed else client.find_project(project_title)
-            if project_id is not None and client.read_task_list_head(project_id).count == 0:
+            if project_id is not None and read_task_list_head(client, project_id).count == 0:
                 client.delete_project(project_id)
             raise
 
 
-def _push_corpus_unlocked(
-    corpus_dir: Path,
-    *,
-    workdir: Path = Path("."),
-    project_title: str,
-    schema_path: Path | None = None,
-    settings_path: Path | None = None,
-    model: Path | None = None,
-    predictions: bool = True,
-    batch_size: int = 1000,
-    max_chars: int = 10_000,
-    update_config: bool = False,
-    dry_run: bool = False,
-    progress: bool = True,
-) -> CorpusPush:
+def _push_corpus_unlocked(corpus_dir: Path, options: PushOptions) -> CorpusPush:
     """`push_corpus` with the project's push lock held.
 
     The project gets the settings of configs/labelstudio.yaml (or `settings_path`). With
@@ -180,11 +182,12 @@ def _push_corpus_unlocked(
     from .project_settings import load_project_settings
     from .tasks import documents_to_tasks
 
-    schema = load_schema(schema_path)
-    settings = load_project_settings(settings_path)
+    schema = load_schema(options.schema_path)
+    settings = load_project_settings(options.settings_path)
     docs = read_corpus(str(corpus_dir))
-    tasks = documents_to_tasks(docs, schema=schema, max_chars=max_chars)
-    client = LabelStudio(resolve_connection(workdir=workdir))
+    tasks = documents_to_tasks(docs, schema=schema, max_chars=options.max_chars)
+    client = LabelStudio(resolve_connection(workdir=options.workdir))
+    project_title, dry_run = options.project_title, options.dry_run
     changed: dict[str, Any] = {}
     if dry_run:
         project_id = client.find_project(project_title)
@@ -194,21 +197,21 @@ def _push_corpus_unlocked(
             )
     else:
         project_id = client.ensure_project(
-            project_title, schema=schema, update_config=update_config
+            project_title, schema=schema, update_config=options.update_config
         ).id
         changed = client.update_project_fields(project_id, settings.to_project_fields())
     shown_before = client.read_project_fields(project_id, ["model_version"])["model_version"]
-    preannotator = _LazyPreannotator(model, schema=schema)
+    preannotator = _LazyPreannotator(options.model, schema=schema)
     summary = push_tasks(
         tasks,
         client=client,
         project_id=project_id,
-        predictions=preannotator.predict if predictions else None,
+        predictions=preannotator.predict if options.predictions else None,
         schema=schema,
-        batch_size=batch_size,
+        batch_size=options.batch_size,
         dry_run=dry_run,
-        progress=progress,
-        ledger_dir=Path(workdir) / ".contraband" / "ledgers",
+        progress=options.progress,
+        ledger_dir=options.workdir / ".contraband" / "ledgers",
     )
     refresh = None
     # Annotators see only the predictions of the project's model version: when this push
@@ -216,7 +219,7 @@ def _push_corpus_unlocked(
     # get the same version too, or they would show nothing.
     switches = bool(summary.predictions) and shown_before not in (None, "")
     switches = switches and shown_before != preannotator.model_version
-    if predictions and (model is not None or switches):
+    if options.predictions and (options.model is not None or switches):
         refresh = refresh_predictions(
             tasks,
             client=client,
@@ -224,13 +227,13 @@ def _push_corpus_unlocked(
             predict=preannotator.predict,
             model_version=preannotator.model_version,
             schema=schema,
-            batch_size=batch_size,
+            batch_size=options.batch_size,
             dry_run=dry_run,
-            progress=progress,
+            progress=options.progress,
         )
     sent = bool(summary.predictions or summary.updated or (refresh and refresh.refreshed))
     shown = None
-    if predictions and sent and not dry_run:
+    if options.predictions and sent and not dry_run:
         shown = preannotator.model_version
         changed |= client.update_project_fields(project_id, {"model_version": shown})
     elif not dry_run:  # nothing sent: the project keeps showing what it showed
@@ -240,7 +243,7 @@ def _push_corpus_unlocked(
         refresh,
         settings=settings.describe(),
         settings_changed=tuple(changed),
-        model_version=preannotator.model_version if predictions and sent else None,
+        model_version=preannotator.model_version if options.predictions and sent else None,
         shown_version=shown,
     )
 
@@ -257,7 +260,6 @@ def doctor_project(
     from .labelstudio.client import LabelStudio
     from .labelstudio.duplicates import repair_duplicates
     from .labelstudio.server import resolve_connection
-    from .locks import project_lock_path, writer_lock
 
     client = LabelStudio(resolve_connection(workdir=workdir))
     project_id = client.find_project(project_title)
@@ -265,13 +267,26 @@ def doctor_project(
         raise LabelStudioError(
             f"Label Studio at {client.url} has no project titled {project_title!r}; check --project"
         )
+    with _project_push_lock(client, project_title, wait=lock_wait, verb="doctor"):
+        return repair_duplicates(client=client, project_id=project_id, repair=repair)
+
+
+@contextmanager
+def _project_push_lock(
+    client: LabelStudio, project_title: str, *, wait: float, verb: str
+) -> Iterator[None]:
+    """Hold the project's push lock: one push (or doctor) per server and project at a time.
+
+    Waits up to `wait` seconds, saying on stderr (as `verb`) who holds it."""
+    from .locks import project_lock_path, writer_lock
+
     with writer_lock(
         project_lock_path(client.url, project_title),
         what=f"push of project {project_title!r} at {client.url}",
-        wait=lock_wait,
-        on_wait=lambda message: print(f"doctor: {message}", file=sys.stderr, flush=True),
+        wait=wait,
+        on_wait=lambda message: print(f"{verb}: {message}", file=sys.stderr, flush=True),
     ):
-        return repair_duplicates(client=client, project_id=project_id, repair=repair)
+        yield
 
 
 def predict_tasks(
@@ -489,147 +504,3 @@ def _export_checksum(pull_dir: Path) -> str | None:
     if not sums:
         return None
     return sums[-1].read_text(encoding="utf-8").split()[0]
-
-
-# -- demo ---------------------------------------------------------------------------
-def run_demo(
-    sources: Sequence[Path],
-    *,
-    workdir: Path = Path("."),
-    project_title: str,
-    gold_dir: Path | None = None,
-    build_dir: Path = Path("build"),
-    releases_dir: Path = Path("releases"),
-    progress: bool = True,
-    echo: Callable[[str], None] = print,
-) -> ReleaseOutcome:
-    """The README's main job on the seeds, safe to run again:
-    curate -> embedded server -> push -> gold annotations -> pull -> release."""
-    import os
-
-    from corpus.curate import curate
-    from corpus.records import read_corpus
-
-    from .gold import load_gold_dir
-    from .labelstudio.client import LabelStudio
-    from .labelstudio.server import resolve_connection, start_server
-    from .tasks import documents_to_tasks
-
-    schema = load_schema()
-    corpus_dir = Path(build_dir) / "corpus"
-    summary = curate(list(sources), out_dir=corpus_dir, progress=progress)
-    echo(summary.summary_line())
-
-    if os.environ.get("LABEL_STUDIO_URL") and os.environ.get("LABEL_STUDIO_API_KEY"):
-        echo(f"server: using LABEL_STUDIO_URL={os.environ['LABEL_STUDIO_URL']}")
-        info = None
-    else:
-        info = start_server(workdir=workdir)
-        echo(f"server: running at {info.url}")
-
-    push_summary = push_corpus(
-        corpus_dir, workdir=workdir, project_title=project_title, progress=progress
-    )
-    echo(push_summary.summary_line())
-
-    client = LabelStudio(resolve_connection(workdir=workdir))
-    project_id = client.find_project(project_title)
-    if project_id is None:  # only when the push above was a no-op on an unknown server
-        raise LabelStudioError(
-            f"project {project_title!r} was not created; see the push summary above"
-        )
-    gold_dir = Path(gold_dir) if gold_dir else Path(sources[0]) / "gold"
-    docs = [d for d in read_corpus(str(corpus_dir)) if d.status == "kept"]
-    gold = load_gold_dir(gold_dir, docs, schema=schema) if gold_dir.is_dir() else {}
-    added = add_gold_annotations(
-        client, project_id, gold, tasks=documents_to_tasks(docs, schema=schema)
-    )
-    echo(
-        f"gold: {len(gold)} gold documents from {gold_dir}; {added} annotations added "
-        "(tasks that already had an annotation were left alone)"
-    )
-    echo(_second_annotator_note(client, project_id))
-
-    pulled = pull_annotations(
-        workdir=workdir,
-        project_title=project_title,
-        out_dir=Path(build_dir) / "labelstudio",
-        progress=progress,
-    )
-    echo(pulled.summary_line())
-    outcome = release_annotations(
-        Path(build_dir) / "labelstudio" / "annotations.jsonl",
-        releases_dir=releases_dir,
-        workdir=workdir,
-    )
-    echo(outcome.summary_line())
-
-    url = info.url if info else os.environ["LABEL_STUDIO_URL"]
-    echo("")
-    program = Path(sys.argv[0]).as_posix()
-    echo(
-        f"Annotators: `{program} annotators add EMAIL...` gives each one an account, then "
-        f"they open {url}/projects/{project_id}"
-        + (
-            f" (the admin logs in as {info.username} with LABEL_STUDIO_PASSWORD from "
-            f"{Path(workdir) / '.env'})."
-            if info
-            else "."
-        )
-    )
-    echo(f"Stop the server with `{program} server stop`.")
-    echo(
-        f'Researchers: datasets.load_dataset("{outcome.path}") loads the release '
-        f"(configs: default, annotations, events)."
-    )
-    return outcome
-
-
-def _second_annotator_note(client: Any, project_id: int) -> str:
-    """Say how many tasks still wait for another annotator under the project's overlap."""
-    fields = client.read_project_fields(
-        project_id, ["maximum_annotations", "overlap_cohort_percentage"]
-    )
-    per_task = int(fields.get("maximum_annotations") or 1)
-    existing = client.list_task_keys(project_id)
-    waiting = sum(1 for t in existing.values() if t.annotation_count < per_task)
-    return (
-        f"overlap: {per_task} annotator(s) per task on {fields.get('overlap_cohort_percentage')}% "
-        f"of tasks (configs/labelstudio.yaml); at most {waiting} of {len(existing)} tasks wait "
-        "for another annotator"
-    )
-
-
-def add_gold_annotations(
-    client: Any, project_id: int, gold: dict[str, Any], *, tasks: Sequence[Any]
-) -> int:
-    """Add each document's gold annotation, as the gold annotator, to its tasks that have no
-    annotation yet (never touching annotators' work; running twice adds nothing)."""
-    if not gold:
-        return 0
-    existing = client.list_task_keys(project_id)
-    user_id = None
-    added = 0
-    for task in tasks:
-        annotation = gold.get(task.doc_id)
-        found = existing.get(task.key)
-        if annotation is None or found is None or found.annotation_count > 0:
-            continue
-        if user_id is None:
-            user_id = client.create_user(
-                DEMO_GOLD_ANNOTATOR, first_name="Gold", last_name="Annotator"
-            )
-        spans = tuple(
-            s for s in annotation.spans if task.chunk_start <= s.start and s.end <= task.chunk_end
-        )
-        ids = {s.id for s in spans}
-        relations = tuple(r for r in annotation.relations if r.head in ids and r.tail in ids)
-        client.add_annotation(
-            found.id,
-            annotation.with_(spans=spans, relations=relations),
-            chunk_start=task.chunk_start,
-            user_id=user_id,
-            ground_truth=True,
-        )
-        added += 1
-    return added

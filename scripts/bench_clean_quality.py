@@ -5,8 +5,11 @@ Runs the shared scorer (../shared/eval/score_clean.py: trafilatura's chunk metri
 set's whole-page text dumps through `contraband curate`, on the held-out and tuned parts of the
 set (the line classifier's fixed split by site, scripts/train_line_classifier.py), and on the
 HTML path (curate fed the same pages' HTML). Every figure is printed beside the baselines of the
-same run: the uncleaned dump, and trafilatura's own extraction of the HTML. Then the domain set
-(../shared/eval/score_domain.py: boilerplate lines removed, content lines kept, same-story pairs).
+same run: the uncleaned dump, and trafilatura's own extraction of the HTML. Then the same dumps
+cut at 2,000 characters, as scrapers that keep a page's start cut them (every page of the domain
+set is cut so): the article then runs to the page's end, where whole pages have their footer.
+Last the domain set (../shared/eval/score_domain.py: boilerplate lines removed, content lines
+kept, same-story pairs).
 
 Usage: .venv/bin/python scripts/bench_clean_quality.py [--eval-dir ../shared/eval] [--out DIR]
 """
@@ -81,11 +84,28 @@ def justext_on_lines(text: str, lang: str) -> str:
     return "\n".join(p.text for p in paragraphs if not p.is_boilerplate)
 
 
+def cut_pages(sc, recs: list[dict], at: int) -> list[dict]:  # noqa: ANN001 - the scorer module
+    """Each page cut at `at` characters, as a scraper that keeps a page's start cuts it, with
+    only the chunks that stand whole inside the cut; pages whose wanted text all lies beyond
+    the cut are left out."""
+    out = []
+    for r in recs:
+        text = r["text"][:at]
+        inside = sc.norm(text)
+        wanted = [w for w in r["with"] if sc.norm(w) in inside]
+        if wanted:
+            unwanted = [w for w in r["without"] if sc.norm(w) in inside]
+            out.append({**r, "text": text, "with": wanted, "without": unwanted})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--no-html", action="store_true", help="skip the HTML path (slowest part)")
+    ap.add_argument("--cut-at", type=int, default=2000,
+                    help="also score the dumps cut at this many characters (0: skip)")
     args = ap.parse_args()
     if not (args.eval_dir / "trafilatura-dev.jsonl.gz").exists():
         sys.exit(f"no dev set in {args.eval_dir}: pass --eval-dir (the shared eval folder)")
@@ -144,6 +164,23 @@ def main() -> None:
             ap_, ar_, af_ = total(part, lambda rec: anchor[rec["eval_id"]])
             print(f"  {key:<22} {len(part):>4}   curate {p:.4f} {r:.4f} {f:.4f}    "
                   f"trafilatura.extract {ap_:.4f} {ar_:.4f} {af_:.4f}")
+
+    if args.cut_at:
+        cut = cut_pages(sc, recs, args.cut_at)
+        got_cut = sc.curate(cut, str(out / "cut"), _contraband())
+        justext_cut = {r["eval_id"]: justext_on_lines(r["text"], r["lang"]) for r in cut}
+        print(f"Text dumps cut at {args.cut_at:,} characters, as scrapers cut pages (the domain "
+              f"set's are); chunks inside the cut, P / R / F1:")
+        for key, part in (
+            ("all", cut),
+            ("held-out sites", [r for r in cut if held_out(r["url"])]),
+            ("tuned sites", [r for r in cut if not held_out(r["url"])]),
+        ):
+            p, r, f = total(part, lambda rec: got_cut.get(rec["eval_id"], ("",))[0])
+            bp, br, bf = total(part, lambda rec: rec["text"])
+            jp, jr, jf = total(part, lambda rec: justext_cut[rec["eval_id"]])
+            print(f"  {key:<22} {len(part):>4}   {p:.3f} {r:.3f} {f:.3f}   {bp:.3f} {br:.3f} {bf:.3f}"
+                  f"   {jp:.3f} {jr:.3f} {jf:.3f}")
 
     domain = args.eval_dir / "score_domain.py"
     if domain.exists():

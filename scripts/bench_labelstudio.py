@@ -32,9 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from annotation.labelstudio import LabelStudio, pages_to_tasks  # noqa: E402
 from annotation.labelstudio.export_records import export_to_tasks  # noqa: E402
+from annotation.labelstudio.exports import export_raw_bytes, list_tasks_raw_pages  # noqa: E402
 from annotation.labelstudio.pull import pull, read_export  # noqa: E402
 from annotation.labelstudio.push import push_tasks  # noqa: E402
 from annotation.labelstudio.server import Connection, start_server, stop_server  # noqa: E402
+from annotation.labelstudio.task_scan import read_task_list_head  # noqa: E402
 from annotation.records import SOURCE_PREDICTION, Annotation, Relation, Span  # noqa: E402
 from annotation.schema import load_schema  # noqa: E402
 from annotation.secrets import read_env_file  # noqa: E402
@@ -92,7 +94,7 @@ def _tasks_api_row(
 ) -> tuple[str, float, float, str]:
     """(e): the same tasks through the paged tasks list API (download + convert only)."""
     started = time.perf_counter()
-    raw_pages = client.list_tasks_raw_pages(project_id)
+    raw_pages = list_tasks_raw_pages(client, project_id)
     pages_s = time.perf_counter() - started
     from_pages, _ = export_to_tasks(
         pages_to_tasks(json.loads(raw_pages)), secret="bench", user_emails=client.list_user_emails()
@@ -191,7 +193,7 @@ def main() -> None:
                 )
             )
             started = time.perf_counter()
-            head = client.read_task_list_head(project_b.id)
+            head = read_task_list_head(client, project_b.id)
             head_s = time.perf_counter() - started
             started = time.perf_counter()
             summary = push_tasks(
@@ -255,7 +257,7 @@ def main() -> None:
             if not args.no_baseline_pull:
                 server_before, client_before = cpu_seconds(server_pids), time.process_time()
                 started = time.perf_counter()
-                snapshot = json.loads(client.export_raw_bytes(project_c.id))
+                snapshot = json.loads(export_raw_bytes(client, project_c.id))
                 export_s = time.perf_counter() - started
                 from_snapshot, _ = export_to_tasks(
                     snapshot, secret="bench", user_emails=client.list_user_emails()

@@ -21,6 +21,7 @@ from annotation.agreement import token_labels, tokenize_spans
 from annotation.gold import load_gold_dir
 from annotation.labelstudio.pull import pull
 from annotation.labelstudio.push import push_tasks
+from annotation.labelstudio.task_scan import list_task_keys
 from annotation.pipeline import predict_tasks, release_annotations
 from annotation.preannotate import load_preannotator
 from annotation.release import check_leakage, scan_release_for_identities
@@ -104,7 +105,7 @@ def test_end_to_end_round_trip(label_studio, ls_project, schema, corpus, tmp_pat
         progress=False,
     )
     assert second.imported == 0 and second.unchanged == len(tasks)
-    existing = client.list_task_keys(ls_project.id)
+    existing = list_task_keys(client, ls_project.id)
     assert sorted(existing) == sorted(t.key for t in tasks)
 
     # two annotators; a reviewer marks A's annotations as the reference

@@ -26,8 +26,10 @@ import pandas as pd
 import pytest
 
 from annotation.labelstudio import LabelStudio
+from annotation.labelstudio.exports import export_raw
 from annotation.labelstudio.processes import list_server_processes
 from annotation.labelstudio.server import Connection, start_server, stop_server
+from annotation.labelstudio.task_scan import get_task, list_tasks
 from annotation.records import Annotation, Span
 from annotation.schema import PROJECT_ROOT, load_schema
 from annotation.secrets import read_env_file
@@ -117,7 +119,7 @@ def push_args(corpus: Path, workdir: Path, title: str, *extra: str) -> list[str]
 
 
 def task_keys(client: LabelStudio, project_id: int) -> Counter[str]:
-    return Counter(t.key for t in client.list_tasks(project_id))
+    return Counter(t.key for t in list_tasks(client, project_id))
 
 
 def expected_keys(corpus: Path) -> set[str]:
@@ -194,8 +196,8 @@ def test_push_killed_at_seeded_points_then_rerun_loses_and_duplicates_nothing(
             first = run_cli(*push_args(half, label_studio.workdir, title))
             assert first.returncode == 0, first.stderr
             project_id = client.find_project(title)
-            task = client.list_tasks(project_id)[0]
-            text = next(t for t in client.export_raw(project_id) if t["id"] == task.id)["data"][
+            task = list_tasks(client, project_id)[0]
+            text = next(t for t in export_raw(client, project_id) if t["id"] == task.id)["data"][
                 "text"
             ]
             annotate(client, task.id, text)
@@ -205,7 +207,7 @@ def test_push_killed_at_seeded_points_then_rerun_loses_and_duplicates_nothing(
             assert final.returncode == 0, final.stderr
             keys = task_keys(client, project_id)
             assert set(keys) == wanted and max(keys.values()) == 1, f"trial {trial}: {keys}"
-            assert client.get_task(task.id).annotation_count == 1  # not lost
+            assert get_task(client, task.id).annotation_count == 1  # not lost
         finally:
             project_id = client.find_project(title)
             if project_id is not None:
@@ -221,7 +223,7 @@ def test_pull_killed_at_seeded_points_leaves_no_partial_export(
     client = label_studio.client
     assert run_cli(*push_args(corpus, label_studio.workdir, project_title)).returncode == 0
     project_id = client.find_project(project_title)
-    exported = {t["id"]: t["data"]["text"] for t in client.export_raw(project_id)}
+    exported = {t["id"]: t["data"]["text"] for t in export_raw(client, project_id)}
     annotated = sorted(exported)[:5]
     for task_id in annotated:
         annotate(client, task_id, exported[task_id])
@@ -289,7 +291,7 @@ def test_an_edited_page_updates_its_unannotated_task_and_is_reported_when_annota
     first = curate_pages(pages, tmp_path / "corpus-1")
     assert run_cli(*push_args(first, label_studio.workdir, project_title)).returncode == 0
     project_id = client.find_project(project_title)
-    before = {t["data"]["task_key"]: t for t in client.export_raw(project_id)}
+    before = {t["data"]["task_key"]: t for t in export_raw(client, project_id)}
     doc_ids = sorted({t["data"]["doc_id"] for t in before.values()})
     annotated_doc, edited_doc = doc_ids[0], doc_ids[1]
     annotated_task = before[f"{annotated_doc}:0"]
@@ -304,7 +306,7 @@ def test_an_edited_page_updates_its_unannotated_task_and_is_reported_when_annota
     assert pushed.returncode == 0, pushed.stderr
     assert "1 changed but annotated" in pushed.stdout and " 0 updated" not in pushed.stdout
     assert f"Task {annotated_task['id']} (document {annotated_doc}" in pushed.stderr
-    after = {t["data"]["task_key"]: t for t in client.export_raw(project_id)}
+    after = {t["data"]["task_key"]: t for t in export_raw(client, project_id)}
     assert max(task_keys(client, project_id).values()) == 1
     new_keys = expected_keys(second)
     old_of_annotated = {k for k in before if k.startswith(annotated_doc + ":")}
@@ -544,12 +546,12 @@ def test_push_reports_duplicate_keys_and_doctor_repair_keeps_the_annotated_copy(
     assert any(expected in message for message in summary.duplicates)
     checked = run_cli("doctor", "--workdir", str(label_studio.workdir), "--project", project_title)
     assert checked.returncode == 0 and "6 task key(s) on several tasks" in checked.stdout
-    assert len(client.list_tasks(project_id)) == 12  # without --repair nothing is deleted
+    assert len(list_tasks(client, project_id)) == 12  # without --repair nothing is deleted
     repaired = run_cli(
         "doctor", "--workdir", str(label_studio.workdir), "--project", project_title, "--repair"
     )
     assert repaired.returncode == 0 and "deleted 6 unannotated" in repaired.stdout
-    left = {t.id: t for t in client.list_tasks(project_id)}
+    left = {t.id: t for t in list_tasks(client, project_id)}
     assert sorted(left) == sorted([second[0], *first[1:]])
     assert left[second[0]].annotation_count == 1
     again = run_cli("doctor", "--workdir", str(label_studio.workdir), "--project", project_title)

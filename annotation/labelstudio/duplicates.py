@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .client import ExistingTask, LabelStudio
+from .client import LabelStudio
+from .task_scan import get_task, list_tasks
+from .types import ExistingTask
 
 
 @dataclass(frozen=True)
@@ -96,13 +98,13 @@ def repair_duplicates(
     The task kept for a key is its annotated one with the lowest id, else its lowest id.
     Annotated tasks are never deleted. Hold the project's push lock around this (a push in
     flight would be mistaken for duplicates otherwise)."""
-    listed = client.list_tasks(project_id)
+    listed = list_tasks(client, project_id)
     duplicates = find_duplicate_keys(listed)
     deleted: list[int] = []
     if repair:
         for duplicate in duplicates:
             for task in duplicate.removable:
-                fresh = client.get_task(task.id)
+                fresh = get_task(client, task.id)
                 if fresh is None or fresh.annotation_count:
                     continue  # gone, or annotated since the scan: keep it
                 client.delete_task(task.id)

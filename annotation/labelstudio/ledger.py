@@ -13,7 +13,7 @@ from typing import Any
 
 from corpus.errors import SchemaError
 
-from .client import ExistingTask, TaskListHead
+from .types import ExistingTask, TaskListHead
 
 LEDGER_FORMAT = "contraband-push-ledger/1"
 

@@ -38,6 +38,13 @@ from ..schema import Schema
 from ..validate import Problem, problems_to_markdown, validate_tasks
 from .client import LabelStudio
 from .export_records import export_to_tasks, predictions_by_id, record_to_plain
+from .exports import (
+    create_export_view,
+    delete_export_view,
+    export_raw_range_bytes,
+    list_predictions_raw,
+    read_task_id_range,
+)
 
 MANIFEST_FORMAT = "contraband-pull-export/2"
 # Task ids per export part, at most. Small enough that conversion of one part overlaps the
@@ -130,7 +137,7 @@ def iter_export_parts(
     futures: list[Future[ExportPart]] = []
     try:
         for client in clients:
-            views.append((client, client.create_export_view(project_id)))
+            views.append((client, create_export_view(client, project_id)))
             slots.put(views[-1])
 
         def export(first: int | None, last: int | None) -> ExportPart:
@@ -138,10 +145,10 @@ def iter_export_parts(
             try:
                 if first is None or last is None:
                     return ExportPart(
-                        "predictions", None, None, client.list_predictions_raw(project_id)
+                        "predictions", None, None, list_predictions_raw(client, project_id)
                     )
-                raw = client.export_raw_range_bytes(
-                    project_id, view_id=view_id, first_id=first, last_id=last
+                raw = export_raw_range_bytes(
+                    client, project_id, view_id=view_id, first_id=first, last_id=last
                 )
                 return ExportPart("tasks", first, last, raw)
             finally:
@@ -174,7 +181,7 @@ def _stop_exports(
     executor.shutdown(wait=True)
     for client, view_id in views:
         try:
-            client.delete_export_view(view_id)
+            delete_export_view(client, view_id)
         except LabelStudioError:
             if not quiet:
                 raise
@@ -223,6 +230,19 @@ def read_export(manifest_path: Path) -> list[dict[str, Any]]:
     return tasks
 
 
+@dataclass(frozen=True)
+class _PullJob:
+    """What `pull` exports and how (its options but `out_dir` and `lock_wait`)."""
+
+    client: LabelStudio
+    project_id: int
+    schema: Schema
+    secret: str
+    chunk_size: int | None
+    clients: Sequence[LabelStudio] | None
+    on_part: Callable[[int, int], None] | None
+
+
 def pull(
     *,
     client: LabelStudio,
@@ -258,32 +278,22 @@ def pull(
             "them\nexport-*\n",
             encoding="utf-8",
         )
+    job = _PullJob(
+        client=client,
+        project_id=project_id,
+        schema=schema,
+        secret=secret,
+        chunk_size=chunk_size,
+        clients=clients,
+        on_part=on_part,
+    )
     lock = directory_lock_path("pull", out_dir)
     with writer_lock(lock, what=f"pull into {out_dir}", wait=lock_wait):
         remove_partial_exports(out_dir)
-        return _pull_locked(
-            out_dir,
-            client=client,
-            project_id=project_id,
-            schema=schema,
-            secret=secret,
-            chunk_size=chunk_size,
-            clients=clients,
-            on_part=on_part,
-        )
+        return _pull_locked(out_dir, job)
 
 
-def _pull_locked(
-    out_dir: Path,
-    *,
-    client: LabelStudio,
-    project_id: int,
-    schema: Schema,
-    secret: str,
-    chunk_size: int | None,
-    clients: Sequence[LabelStudio] | None,
-    on_part: Callable[[int, int], None] | None,
-) -> PullResult:
+def _pull_locked(out_dir: Path, job: _PullJob) -> PullResult:
     """`pull` with the lock of `out_dir` held: a fresh export folder, removed on failure."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     if (out_dir / f"export-{stamp}").exists():  # a second pull within the same second
@@ -291,16 +301,7 @@ def _pull_locked(
     parts_dir = out_dir / f"export-{stamp}"
     parts_dir.mkdir()
     try:
-        return _pull_into(
-            parts_dir,
-            client=client,
-            project_id=project_id,
-            schema=schema,
-            secret=secret,
-            chunk_size=chunk_size,
-            clients=clients,
-            on_part=on_part,
-        )
+        return _pull_into(parts_dir, job)
     except BaseException:
         # A failed pull leaves no partial raw export behind (it holds user ids).
         shutil.rmtree(parts_dir, ignore_errors=True)
@@ -321,24 +322,16 @@ def remove_partial_exports(out_dir: Path) -> list[Path]:
     return removed
 
 
-def _pull_into(
-    parts_dir: Path,
-    *,
-    client: LabelStudio,
-    project_id: int,
-    schema: Schema,
-    secret: str,
-    chunk_size: int | None,
-    clients: Sequence[LabelStudio] | None,
-    on_part: Callable[[int, int], None] | None,
-) -> PullResult:
+def _pull_into(parts_dir: Path, job: _PullJob) -> PullResult:
     """The body of `pull`: export into `parts_dir`, then write the manifest (last, atomically:
     a folder without one is a partial export), the checksums and the records."""
     out_dir = parts_dir.parent
     stamp = parts_dir.name.removeprefix("export-")
-    id_range = client.read_task_id_range(project_id)
-    clients = list(clients) if clients is not None else export_clients(client)
+    client, project_id = job.client, job.project_id
+    id_range = read_task_id_range(client, project_id)
+    clients = list(job.clients) if job.clients is not None else export_clients(client)
     id_span = id_range.last_id - id_range.first_id + 1
+    chunk_size = job.chunk_size
     if chunk_size is None:
         chunk_size = choose_chunk_size(id_span, processes=len(clients))
     ranges = (
@@ -364,9 +357,9 @@ def _pull_into(
                 part_path = parts_dir / f"tasks-{part.first_id:09d}-{part.last_id:09d}.json"
                 export = json.loads(part.raw)
                 converted, found = export_to_tasks(
-                    export, secret=secret, user_emails=user_emails, predictions=predictions
+                    export, secret=job.secret, user_emails=user_emails, predictions=predictions
                 )
-                converted, invalid = validate_tasks(converted, schema=schema)
+                converted, invalid = validate_tasks(converted, schema=job.schema)
                 records.extend(converted)
                 problems.extend(found)
                 problems.extend(invalid)
@@ -389,8 +382,8 @@ def _pull_into(
                     "content_sha256": content_digest(part),
                 }
             )
-            if on_part is not None:
-                on_part(len(records), id_range.count)
+            if job.on_part is not None:
+                job.on_part(len(records), id_range.count)
     manifest = {
         "format": MANIFEST_FORMAT,
         "server": client.url,

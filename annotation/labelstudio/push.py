@@ -35,7 +35,7 @@ from ..records import AnnotatedTask, Annotation
 from ..schema import Schema, load_schema
 from ..tasks import TaskPayload
 from ..validate import Problem, check_annotation
-from .client import ExistingTask, LabelStudio, LabelStudioRequestError
+from .client import LabelStudio
 from .duplicates import DuplicateKey, find_duplicate_keys
 from .ledger import (
     Ledger,
@@ -45,6 +45,8 @@ from .ledger import (
     read_ledger,
     write_ledger,
 )
+from .task_scan import get_task, list_task_keys, list_tasks, read_task_list_head, read_task_text
+from .types import ExistingTask, LabelStudioRequestError
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def scan_existing(
 ) -> tuple[dict[str, ExistingTask], list[DuplicateKey]]:
     """The project's tasks by key (a duplicated key: its annotated or lowest-id task) and the
     duplicated keys."""
-    listed = client.list_tasks(project_id)
+    listed = list_tasks(client, project_id)
     found: dict[str, ExistingTask] = {}
     for task in listed:
         held = found.get(task.key)
@@ -196,7 +198,7 @@ def _read_existing(
         return scanned("unreadable", str(exc))
     if ledger is None:
         return scanned("absent", f"no ledger at {path} yet")
-    why = check_ledger_current(ledger, client.read_task_list_head(project_id))
+    why = check_ledger_current(ledger, read_task_list_head(client, project_id))
     if why is not None:
         return scanned("stale", f"ledger {path}: {why}")
     existing = ledger.to_existing()
@@ -208,7 +210,7 @@ def _read_existing(
     for key, old in list(existing.items()):
         if doc_of(key) not in touched:
             continue
-        fresh = client.get_task(old.id)
+        fresh = get_task(client, old.id)
         if fresh is None or fresh.key != key:
             # Deleted or re-keyed behind the ledger's back after all: trust nothing.
             note = f"ledger {path}: task {old.id} ({key}) is no longer on the server as such"
@@ -380,14 +382,14 @@ def _wait_for_settled_keys(
     once the set of keys stops growing for a while it is safe to import what is missing.
     """
     present = {
-        k: v for k, v in client.list_task_keys(project_id, after_id=after_id).items() if k in keys
+        k: v for k, v in list_task_keys(client, project_id, after_id=after_id).items() if k in keys
     }
     deadline = time.monotonic() + settle
     while len(present) < len(keys) and time.monotonic() < deadline:
         time.sleep(min(1.0, settle))
         again = {
             k: v
-            for k, v in client.list_task_keys(project_id, after_id=after_id).items()
+            for k, v in list_task_keys(client, project_id, after_id=after_id).items()
             if k in keys
         }
         if len(again) > len(present):
@@ -537,7 +539,7 @@ def push_tasks(
         if ledger_trusted:
             write_ledger(path, Ledger(client.url, project_id, known))
         else:
-            scanned = client.list_task_keys(project_id)
+            scanned = list_task_keys(client, project_id)
             write_ledger(
                 path,
                 Ledger(
@@ -554,7 +556,7 @@ def _conflict_diffs(client: LabelStudio, plan: PushPlan) -> dict[int, str]:
     """Task id -> diff summary of the old and new text, for the first conflicts."""
     diffs: dict[int, str] = {}
     for task, old in plan.conflicts[:MAX_CONFLICT_DIFFS]:
-        old_text = client.read_task_text(old.id)
+        old_text = read_task_text(client, old.id)
         if old_text is not None:
             diffs[old.id] = diff_summary(old_text, task.text)
     return diffs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -12,8 +13,12 @@ from corpus.errors import SchemaError
 from ..records import Annotation
 from ..schema import Schema, load_schema
 from ..tasks import TaskPayload
-from .client import ExistingTask, LabelStudio
+from .client import LabelStudio
+from .converters import prediction_to_payload
+from .exports import list_predictions_raw
 from .push import check_predictions
+from .task_scan import list_task_keys
+from .types import ExistingTask
 
 
 @dataclass(frozen=True)
@@ -88,10 +93,10 @@ def refresh_predictions(
     Annotated tasks (a submitted or skipped annotation) keep everything. The new predictions
     are computed and checked against the schema before anything changes (a SchemaError lists
     every problem); then each batch is swapped in two requests (see
-    LabelStudio.replace_predictions). Running it again refreshes nothing.
+    replace_predictions). Running it again refreshes nothing.
     """
-    existing = client.list_task_keys(project_id)
-    versions = client.list_prediction_versions(project_id)
+    existing = list_task_keys(client, project_id)
+    versions = list_prediction_versions(client, project_id)
     plan = plan_refresh(tasks, existing, versions, model_version=model_version)
     summary = RefreshSummary(
         model_version,
@@ -114,7 +119,8 @@ def refresh_predictions(
     bar = tqdm(total=len(plan.refresh), unit="task", desc="refresh", disable=not progress)
     for start in range(0, len(plan.refresh), batch_size):
         batch = plan.refresh[start : start + batch_size]
-        client.replace_predictions(
+        replace_predictions(
+            client,
             project_id,
             [
                 (old.id, predictions[task.key], task.chunk_start)
@@ -125,3 +131,44 @@ def refresh_predictions(
         bar.update(len(batch))
     bar.close()
     return summary
+
+
+def list_prediction_versions(client: LabelStudio, project_id: int) -> dict[int, list[str]]:
+    """Task id -> the model versions of its predictions (one list request)."""
+    versions: dict[int, list[str]] = {}
+    for item in json.loads(list_predictions_raw(client, project_id)):
+        versions.setdefault(int(item["task"]), []).append(str(item.get("model_version") or ""))
+    return versions
+
+
+def replace_predictions(
+    client: LabelStudio, project_id: int, items: Sequence[tuple[int, Annotation, int]]
+) -> int:
+    """Give each task (task id, prediction, chunk start) this prediction instead of its old ones.
+
+    Two requests: the Data Manager's "delete predictions" action on the tasks, then one
+    bulk import of the new predictions. Annotations and drafts are not touched. If the
+    import fails after the deletion, the tasks have no prediction until the next refresh.
+    Answers how many predictions were imported.
+    """
+    if not items:
+        return 0
+    task_ids = [task_id for task_id, _, _ in items]
+    client.request(
+        f"deleting the old predictions of {len(task_ids)} task(s) in project {project_id}",
+        "POST",
+        f"api/dm/actions?id=delete_tasks_predictions&project={project_id}",
+        payload={"selectedItems": {"all": False, "included": task_ids}},
+    )
+    payload = [
+        {"task": task_id, **prediction_to_payload(prediction, chunk_start=chunk_start)}
+        for task_id, prediction, chunk_start in items
+    ]
+    response = client.request(
+        f"importing {len(payload)} prediction(s) into project {project_id}",
+        "POST",
+        f"api/projects/{project_id}/import/predictions",
+        payload=payload,
+    )
+    body = response.json() if response.content else {}
+    return int(body.get("created", len(payload))) if isinstance(body, dict) else len(payload)

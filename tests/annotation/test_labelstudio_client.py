@@ -23,6 +23,7 @@ from annotation.labelstudio import (
     prediction_to_payload,
     sdk_http_client,
 )
+from annotation.labelstudio.exports import export_raw
 from annotation.labelstudio.server import Connection
 from annotation.records import SOURCE_PREDICTION, Annotation, Relation, Span
 from annotation.schema import Schema
@@ -175,7 +176,7 @@ def _one_task(client: LabelStudio, project_id: int, schema: Schema) -> int:
 
 
 def _annotation_count(client: LabelStudio, project_id: int) -> int:
-    (task,) = client.export_raw(project_id)
+    (task,) = export_raw(client, project_id)
     return len(task["annotations"])
 
 

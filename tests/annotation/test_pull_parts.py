@@ -10,6 +10,7 @@ import pytest
 
 from annotation.labelstudio import EXPORT_VIEW_TITLE, LabelStudio
 from annotation.labelstudio.export_records import export_to_tasks, record_to_plain
+from annotation.labelstudio.exports import export_raw
 from annotation.labelstudio.pull import export_clients, plan_id_ranges, pull, read_export
 from annotation.labelstudio.server import Connection, default_export_workers, is_healthy
 from annotation.records import SOURCE_PREDICTION, AnnotatedTask, Annotation, Relation, Span
@@ -45,7 +46,7 @@ def labelled(task, annotator: str, *, source: str = "annotation") -> Annotation:
 
 
 def views_of(client: LabelStudio, project_id: int) -> list[str]:
-    response = client._request("listing views", "GET", f"api/dm/views/?project={project_id}")
+    response = client.request("listing views", "GET", f"api/dm/views/?project={project_id}")
     return [view["data"].get("title") for view in response.json()]
 
 
@@ -76,7 +77,7 @@ def test_pull_in_parts_gives_the_records_of_one_snapshot_and_stores_every_body(
     )
 
     one_snapshot, _ = export_to_tasks(
-        client.export_raw(ls_project.id), secret=SECRET, user_emails=client.list_user_emails()
+        export_raw(client, ls_project.id), secret=SECRET, user_emails=client.list_user_emails()
     )
     assert result.problems == []
     assert result.tasks == one_snapshot  # same records, same (task id) order

@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from annotation.labelstudio import ExistingTask, LabelStudio, TaskListHead
+from annotation.labelstudio import ExistingTask, LabelStudio, TaskListHead, task_scan
+from annotation.labelstudio import push as push_module
+from annotation.labelstudio.exports import export_raw
 from annotation.labelstudio.ledger import (
     Ledger,
     LedgerError,
@@ -18,6 +20,7 @@ from annotation.labelstudio.ledger import (
 )
 from annotation.labelstudio.pull import pull
 from annotation.labelstudio.push import push_tasks
+from annotation.labelstudio.task_scan import list_task_keys
 from annotation.records import SOURCE_PREDICTION, Annotation, Relation, Span
 from annotation.tasks import documents_to_tasks
 from corpus.errors import SchemaError
@@ -101,8 +104,8 @@ def test_push_with_predictions_then_push_again_imports_nothing(label_studio, ls_
     )
     assert (again.imported, again.unchanged) == (0, 4)
     assert "imported 0" in again.summary_line()
-    assert sorted(client.list_task_keys(ls_project.id)) == sorted(t.key for t in tasks)
-    raw = client.export_raw(ls_project.id)
+    assert sorted(list_task_keys(client, ls_project.id)) == sorted(t.key for t in tasks)
+    raw = export_raw(client, ls_project.id)
     predictions = [p for t in raw for p in t["predictions"]]
     assert len(predictions) == 1 and predictions[0]["model_version"] == "rules-v1"
 
@@ -113,12 +116,12 @@ def test_list_task_keys_reads_every_page_and_only_ids_after_a_floor(
     client = label_studio.client
     tasks = documents_to_tasks(make_docs(), schema=schema, max_chars=100)
     push_tasks(tasks, client=client, project_id=ls_project.id, schema=schema, progress=False)
-    whole = client.list_task_keys(ls_project.id)
-    paged = client.list_task_keys(ls_project.id, page_size=1)
+    whole = list_task_keys(client, ls_project.id)
+    paged = list_task_keys(client, ls_project.id, page_size=1)
     assert paged == whole and sorted(paged) == sorted(t.key for t in tasks)
     assert {k: v.content_hash for k, v in paged.items()} == {t.key: t.content_hash for t in tasks}
     lowest = min(v.id for v in whole.values())
-    above = client.list_task_keys(ls_project.id, after_id=lowest, page_size=2)
+    above = list_task_keys(client, ls_project.id, after_id=lowest, page_size=2)
     assert sorted(v.id for v in above.values()) == sorted(v.id for v in whole.values())[1:]
 
 
@@ -152,7 +155,7 @@ def test_push_refuses_invalid_predictions_before_importing(label_studio, ls_proj
             schema=schema,
             progress=False,
         )
-    assert label_studio.client.list_task_keys(ls_project.id) == {}
+    assert list_task_keys(label_studio.client, ls_project.id) == {}
 
 
 def test_push_after_a_timed_out_import_does_not_duplicate(
@@ -175,10 +178,10 @@ def test_push_after_a_timed_out_import_does_not_duplicate(
     )
     assert summary.retried_batches >= 1  # the response was lost: the import was re-checked
     keys = [t.key for t in tasks]
-    present = label_studio.client.list_task_keys(ls_project.id)
+    present = list_task_keys(label_studio.client, ls_project.id)
     assert sorted(present) == sorted(keys)
     assert len({t.id for t in present.values()}) == len(keys)
-    raw = label_studio.client.export_raw(ls_project.id)
+    raw = export_raw(label_studio.client, ls_project.id)
     assert len(raw) == len(keys)  # no duplicated task under the same key
     # The failed batch made the ledger untrustworthy: it was rebuilt from a full scan.
     path = ledger_path(tmp_path, server_url=impatient.url, project_id=ls_project.id)
@@ -194,7 +197,7 @@ def test_push_reports_changed_annotated_text_and_updates_unannotated(
     docs = make_docs()
     tasks = documents_to_tasks(docs, schema=schema)
     push_tasks(tasks, client=client, project_id=ls_project.id, progress=False)
-    existing = client.list_task_keys(ls_project.id)
+    existing = list_task_keys(client, ls_project.id)
     client.add_annotation(
         existing["short1:0"].id,
         short_prediction().with_(annotator="x"),
@@ -214,7 +217,7 @@ def test_push_reports_changed_annotated_text_and_updates_unannotated(
     assert (summary.imported, summary.updated, len(summary.conflicts)) == (0, 1, 1)
     assert f"Task {existing['short1:0'].id} (document short1, key short1:0)" in summary.conflicts[0]
     assert "changed (1 -> 1 characters): 'C' -> 'c'" in summary.conflicts[0]  # diff summary
-    raw = {t["data"]["task_key"]: t for t in client.export_raw(ls_project.id)}
+    raw = {t["data"]["task_key"]: t for t in export_raw(client, ls_project.id)}
     assert raw["short1:0"]["data"]["text"] == SHORT  # annotated: not replaced
     assert raw["long1:0"]["data"]["text"] == LONG.replace("Intro", "Opening")  # updated
 
@@ -232,7 +235,7 @@ def test_pull_two_annotators_round_trip_exactly_with_document_offsets(
         schema=schema,
         progress=False,
     )
-    existing = client.list_task_keys(ls_project.id)
+    existing = list_task_keys(client, ls_project.id)
     ann1 = client.create_user("annotator.one@example.org", first_name="One")
     ann2 = client.create_user("annotator.two@example.org", first_name="Two")
     chunk = next(t for t in tasks if "pangolin" in t.text)
@@ -310,7 +313,7 @@ def test_pull_reports_broken_annotations_with_task_id_and_keeps_valid_ones(
     client = label_studio.client
     tasks = documents_to_tasks(make_docs()[:1], schema=schema)
     push_tasks(tasks, client=client, project_id=ls_project.id, progress=False)
-    task_id = client.list_task_keys(ls_project.id)["short1:0"].id
+    task_id = list_task_keys(client, ls_project.id)["short1:0"].id
     good = short_prediction()
     broken = Annotation(
         "x",
@@ -345,16 +348,18 @@ def test_pull_reports_broken_annotations_with_task_id_and_keeps_valid_ones(
     assert f"Task {task_id}" in report and "HARBOUR" in report
 
 
-def count_key_scans(monkeypatch: pytest.MonkeyPatch, client: LabelStudio) -> list[int]:
-    """Spy on the real client's full key scan; the list grows by one per call."""
+def count_key_scans(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Spy on the real key scan (task_scan.list_tasks, also behind list_task_keys) wherever
+    push calls it; the list grows by one per call."""
     calls: list[int] = []
-    real = client.list_tasks
+    real = task_scan.list_tasks
 
     def spy(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(client, "list_tasks", spy)
+    monkeypatch.setattr(task_scan, "list_tasks", spy)
+    monkeypatch.setattr(push_module, "list_tasks", spy)
     return calls
 
 
@@ -369,12 +374,12 @@ def test_push_with_a_current_ledger_plans_without_a_key_scan(
     )
     assert (first.imported, first.ledger) == (2, "absent")
     path = ledger_path(tmp_path, server_url=client.url, project_id=ls_project.id)
-    on_server = client.list_task_keys(ls_project.id)
+    on_server = list_task_keys(client, ls_project.id)
     ledger = read_ledger(path, server_url=client.url, project_id=ls_project.id)
     assert ledger is not None
     assert dict(ledger.tasks) == {k: (v.id, v.content_hash) for k, v in on_server.items()}
 
-    scans = count_key_scans(monkeypatch, client)
+    scans = count_key_scans(monkeypatch)
     again = push_tasks(
         tasks, client=client, project_id=ls_project.id, progress=False, ledger_dir=tmp_path
     )
@@ -413,7 +418,7 @@ def test_push_with_a_current_ledger_plans_without_a_key_scan(
     )
     assert (settled.updated, len(settled.conflicts), settled.ledger) == (0, 1, "current")
     assert len(scans) == 0
-    assert len(client.export_raw(ls_project.id)) == 2
+    assert len(export_raw(client, ls_project.id)) == 2
 
 
 def test_push_with_a_stale_ledger_scans_the_keys_and_never_duplicates(
@@ -422,8 +427,8 @@ def test_push_with_a_stale_ledger_scans_the_keys_and_never_duplicates(
     client = LabelStudio(label_studio.connection)
     tasks = documents_to_tasks(make_docs(), schema=schema, max_chars=100)
     push_tasks(tasks, client=client, project_id=ls_project.id, progress=False, ledger_dir=tmp_path)
-    scans = count_key_scans(monkeypatch, client)
-    existing = client.list_task_keys(ls_project.id)
+    scans = count_key_scans(monkeypatch)
+    existing = list_task_keys(client, ls_project.id)
     scans.clear()
 
     # A task deleted behind the ledger's back: found missing by the scan and imported again.
@@ -437,7 +442,7 @@ def test_push_with_a_stale_ledger_scans_the_keys_and_never_duplicates(
 
     # Deleted and another added (same count): the highest id gives it away.
     scans.clear()
-    present = client.list_task_keys(ls_project.id)
+    present = list_task_keys(client, ls_project.id)
     scans.clear()
     client.delete_task(present["short1:0"].id)
     extra = documents_to_tasks(
@@ -454,9 +459,9 @@ def test_push_with_a_stale_ledger_scans_the_keys_and_never_duplicates(
     assert (summary.ledger, summary.imported, summary.unchanged) == ("stale", 1, 4)
     assert "highest task" in summary.ledger_note
     assert len(scans) == 1
-    final = client.list_task_keys(ls_project.id)
+    final = list_task_keys(client, ls_project.id)
     assert sorted(final) == sorted(t.key for t in tasks + extra)
-    assert len(client.export_raw(ls_project.id)) == len(tasks) + 1  # no duplicate
+    assert len(export_raw(client, ls_project.id)) == len(tasks) + 1  # no duplicate
 
     scans.clear()
     current = push_tasks(
@@ -477,7 +482,7 @@ def test_push_reports_and_ignores_a_corrupt_ledger(
     push_tasks(tasks, client=client, project_id=ls_project.id, progress=False, ledger_dir=tmp_path)
     path = ledger_path(tmp_path, server_url=client.url, project_id=ls_project.id)
     path.write_text('{"format": "contraband-push-ledger/1", "tasks": {"short1:0": [1', "utf-8")
-    scans = count_key_scans(monkeypatch, client)
+    scans = count_key_scans(monkeypatch)
     summary = push_tasks(
         tasks, client=client, project_id=ls_project.id, progress=False, ledger_dir=tmp_path
     )

@@ -12,8 +12,10 @@ import pytest
 
 from annotation.gold import load_gold_dir
 from annotation.labelstudio import LabelStudio
+from annotation.labelstudio.exports import export_raw
 from annotation.labelstudio.pull import pull
 from annotation.labelstudio.server import Connection, find_free_port, start_server, stop_server
+from annotation.labelstudio.task_scan import list_task_keys
 from annotation.model_version import model_version_of
 from annotation.pipeline import push_corpus, release_annotations
 from annotation.records import SOURCE_ADJUDICATED, AnnotatedTask, Annotation, Span
@@ -77,7 +79,7 @@ def test_pseudonyms_survive_a_restart_on_another_port(
     gold = load_gold_dir(SEEDS / "gold", docs, schema=schema)
     tasks = documents_to_tasks(docs[:3], schema=schema)
     client.import_tasks(ls_project.id, tasks)
-    existing = client.list_task_keys(ls_project.id)
+    existing = list_task_keys(client, ls_project.id)
     for email in (ALICE, BOB):
         user = client.create_user(email)
         for task in tasks:
@@ -157,7 +159,7 @@ def _synthetic_release(root: Path, schema) -> Path:
 def _task_state(client: LabelStudio, project_id: int) -> dict[str, tuple]:
     """task key -> (annotation ids and results, prediction model versions), from the export."""
     state = {}
-    for task in client.export_raw(project_id):
+    for task in export_raw(client, project_id):
         annotations = tuple(
             (a["id"], a["completed_by"], repr(a["result"])) for a in task["annotations"]
         )
@@ -191,7 +193,7 @@ def test_second_round_overlap_agreement_and_a_model_in_the_loop(
         docs = [d for d in read_corpus(str(seed_corpus / "all")) if d.status == "kept"]
         tasks = documents_to_tasks(docs, schema=schema)
         gold = load_gold_dir(SEEDS / "gold", docs, schema=schema)
-        existing = client.list_task_keys(project_id)
+        existing = list_task_keys(client, project_id)
         alice, bob = client.create_user(ALICE), client.create_user(BOB)
         pushed = [t for t in tasks if t.key in existing]
         assert len(pushed) == 4
@@ -200,7 +202,7 @@ def test_second_round_overlap_agreement_and_a_model_in_the_loop(
             client.add_annotation(
                 existing[task.key].id, gold[task.doc_id], chunk_start=0, user_id=alice
             )
-            state = client._get_json("task", f"api/tasks/{existing[task.key].id}/", params={})
+            state = client.get_json("task", f"api/tasks/{existing[task.key].id}/", params={})
             assert (state["overlap"], state["is_labeled"]) == (2, False)  # waits for a second
         for task in pushed[:2]:
             no_dates = tuple(s for s in gold[task.doc_id].spans if s.label != "DATE")
