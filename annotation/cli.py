@@ -168,13 +168,25 @@ def server() -> None:
 @server.command("start")
 @workdir_option
 @click.option("--port", type=int, default=None, help="Port (default: a free one).")
+@click.option(
+    "--database",
+    default=None,
+    metavar="URL",
+    help="postgresql://USER:PASSWORD@HOST:PORT/NAME to run on PostgreSQL, or sqlite "
+    "(default: CONTRABAND_DATABASE_URL from the environment or .env, else SQLite). Kept in "
+    ".env for later starts; a password here is visible in `ps` while the command runs, so "
+    "prefer CONTRABAND_DATABASE_URL in .env.",
+)
 @_user_errors
-def server_start(workdir: Path, port: int | None) -> None:
+def server_start(workdir: Path, port: int | None, database: str | None) -> None:
     """Start the embedded server (first start: creates the admin account and token in .env)."""
     from annotation.labelstudio.server import start_server
 
-    info = start_server(workdir=workdir, port=port)
-    click.echo(f"server: running at {info.url} (pid {info.pid}, data {info.data_dir})")
+    info = start_server(workdir=workdir, port=port, database=database)
+    click.echo(
+        f"server: running at {info.url} (pid {info.pid}, data {info.data_dir}, "
+        f"database {info.database})"
+    )
     click.echo(
         f"server: log in as {info.username} with LABEL_STUDIO_PASSWORD from {workdir / '.env'}"
     )
@@ -216,7 +228,10 @@ def server_status(workdir: Path) -> None:
         )
         click.echo(f"server: not running (start it with `contraband server start`){hint}")
         sys.exit(3)
-    click.echo(f"server: running at {info.url} (pid {info.pid}, data {info.data_dir})")
+    click.echo(
+        f"server: running at {info.url} (pid {info.pid}, data {info.data_dir}, "
+        f"database {info.database})"
+    )
 
 
 # -- the other verbs: annotation/cli_commands.py ------------------------------------

@@ -1,15 +1,24 @@
-"""Shared fixtures: a real Label Studio server for the whole session, a fresh project per test."""
+"""Shared fixtures: a real Label Studio server for the whole session, a fresh project per test.
+
+`label_studio` runs on SQLite. `label_studio_postgres` runs a second server for the session on
+PostgreSQL, in a fresh database of the server CONTRABAND_TEST_POSTGRES_URL names (`.ci/run`
+starts one); without that variable the tests using it skip with the reason, as in a user's
+clone.
+"""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from annotation.labelstudio import LabelStudio, ProjectInfo
+from annotation.labelstudio.database import Database, parse_database_url
 from annotation.labelstudio.server import (
     Connection,
     ServerInfo,
@@ -20,6 +29,9 @@ from annotation.labelstudio.server import (
 from annotation.schema import Schema, load_schema
 from annotation.secrets import read_env_file
 from corpus.errors import LabelStudioError
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 @dataclass(frozen=True)
@@ -50,9 +62,15 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStud
     except LabelStudioError as exc:
         pytest.fail(f"The Label Studio tests need a real server: {exc}", pytrace=False)
     workdir = tmp_path_factory.mktemp("label-studio-workdir")
+    yield from _run_server(workdir, database="sqlite")
+
+
+def _run_server(workdir: Path, *, database: str) -> Iterator[LabelStudioSession]:
+    """Start the embedded server in `workdir` on `database`, yield the session, stop it."""
     try:
-        info = start_server(workdir=workdir, timeout=300)
+        info = start_server(workdir=workdir, timeout=300, database=database)
     except LabelStudioError as exc:
+        stop_server(workdir=workdir)
         pytest.fail(f"Could not start label-studio for the tests: {exc}", pytrace=False)
     try:
         values = read_env_file(workdir)
@@ -60,6 +78,70 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStud
         yield LabelStudioSession(LabelStudio(connection), connection, workdir, info)
     finally:
         stop_server(workdir=workdir)
+
+
+POSTGRES_URL_VARIABLE = "CONTRABAND_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Database:
+    """The PostgreSQL server of CONTRABAND_TEST_POSTGRES_URL (a user that may create
+    databases); skips the test when the variable is not set."""
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not url:
+        pytest.skip(
+            f"{POSTGRES_URL_VARIABLE} is not set: no PostgreSQL server for the tests "
+            "(.ci/run starts one; or point it at postgresql://USER:PW@127.0.0.1:PORT/postgres)"
+        )
+    return parse_database_url(url, source=POSTGRES_URL_VARIABLE)
+
+
+def _postgres_admin(server: Database) -> psycopg.Connection:
+    """An autocommit connection to the server's own database (psycopg: label-studio's)."""
+    import psycopg
+
+    return psycopg.connect(
+        host=server.host,
+        port=server.port,
+        user=server.user,
+        password=server.password,
+        dbname=server.name,
+        autocommit=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server: Database) -> Iterator[Database]:
+    """A fresh database on the test PostgreSQL server, dropped at the end of the session."""
+    name = f"contraband_test_{uuid.uuid4().hex[:10]}"
+    with _postgres_admin(postgres_server) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield Database(
+            **{**postgres_server.identity(), "name": name}, password=postgres_server.password
+        )
+    finally:
+        with _postgres_admin(postgres_server) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_url(database: Database) -> str:
+    """The URL of `database`, password included (for start_server only; never printed)."""
+    from urllib.parse import quote
+
+    return (
+        f"postgresql://{quote(database.user, safe='')}:{quote(database.password, safe='')}"
+        f"@{database.host}:{database.port}/{quote(database.name, safe='')}"
+    )
+
+
+@pytest.fixture(scope="session")
+def label_studio_postgres(
+    tmp_path_factory: pytest.TempPathFactory, postgres_database: Database
+) -> Iterator[LabelStudioSession]:
+    """A second embedded server for the session, on PostgreSQL (one start, about 40-60 s)."""
+    workdir = tmp_path_factory.mktemp("label-studio-postgres-workdir")
+    yield from _run_server(workdir, database=database_url(postgres_database))
 
 
 @pytest.fixture()

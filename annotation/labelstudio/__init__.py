@@ -2,6 +2,7 @@
 
     server          start/stop/find the local Label Studio process, `Connection`, its credentials
     processes       the server's PID files; a process is signalled only when it is ours
+    database        the server's database: SQLite or PostgreSQL (`--database`), never shown with its password
     client          `LabelStudio`: the only module that imports label_studio_sdk; returns our types
     types           what the client returns (`ExistingTask`, `ProjectInfo`, ...) and its error
     task_scan       every task's key, hash and annotation count from the tasks list API (`list_task_keys`)

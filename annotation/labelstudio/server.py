@@ -11,10 +11,12 @@ LABEL_STUDIO_API_KEY from the environment or `.env` (the embedded server writes 
 
 Export workers: the Django development server that `label-studio start` runs is one process,
 so one request uses one core. Next to the main server, start_server runs `export_workers`
-more `label-studio start` processes on the same data dir (loopback ports of their own, listed
-in the state file and in `Connection.export_urls`); pull exports task id ranges through all
-of them at once. The SQLite database is put in WAL mode so that these readers never block
-each other or an annotator saving (label-studio's own AZURE_MOUNT_FIX switch does that).
+more `label-studio start` processes on the same data dir and database (loopback ports of their
+own, listed in the state file and in `Connection.export_urls`); pull exports task id ranges
+through all of them at once. On SQLite the database is put in WAL mode so that these readers
+never block each other or an annotator saving (label-studio's own AZURE_MOUNT_FIX switch does
+that); on PostgreSQL (`--database`, see database.py) readers never block writers anyway, and
+each process holds its own connections.
 
 Processes you can trust: every process a start spawns (main server and export workers, each
 in a process group of its own) gets a PID file in `DATA_DIR/run/`. `stop_server` stops every
@@ -42,6 +44,16 @@ from pathlib import Path
 from corpus.errors import LabelStudioError
 
 from ..secrets import read_env_file, set_env_values
+from .database import (
+    DATABASE_VARIABLE,
+    Database,
+    check_database_matches,
+    label_studio_database_variables,
+    parse_database_url,
+    read_database_record,
+    resolve_database,
+    write_database_record,
+)
 from .processes import (
     RUN_DIR,
     data_dir_of,
@@ -90,12 +102,13 @@ class ServerInfo:
     data_dir: Path
     username: str
     export_urls: tuple[str, ...] = ()  # export worker processes (see the module docstring)
+    database: str = "sqlite"  # Database.display(): never the password
 
     def summary_line(self) -> str:
         workers = f", {len(self.export_urls)} export workers" if self.export_urls else ""
         return (
             f"Label Studio is running at {self.url} (pid {self.pid}{workers}, "
-            f"data in {self.data_dir}); log in as {self.username}"
+            f"data in {self.data_dir}, database {self.database}); log in as {self.username}"
         )
 
 
@@ -164,6 +177,7 @@ def server_status(*, workdir: Path = Path(".")) -> ServerInfo | None:
         export_urls=tuple(
             w["url"] for w in state.get("export_workers", []) if is_our_process(int(w["pid"]))
         ),
+        database=str(state.get("database", "sqlite")),
     )
     return info if is_healthy(info.url) else None
 
@@ -194,8 +208,14 @@ def _check_env_not_external(workdir: Path) -> None:
         )
 
 
-def _server_environment(data_dir: Path, credentials: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _UNPREFIXED_VARIABLES}
+def _server_environment(
+    data_dir: Path, credentials: dict[str, str], database: Database
+) -> dict[str, str]:
+    """The environment of every label-studio process of this data dir (secrets included: an
+    environment is readable only by its user, a command line by everyone)."""
+    dropped = set(_UNPREFIXED_VARIABLES) | set(label_studio_database_variables())
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    env.update(database.to_environment())
     env.update(
         {
             "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
@@ -208,7 +228,8 @@ def _server_environment(data_dir: Path, credentials: dict[str, str]) -> dict[str
             "SENTRY_DSN": "",
             "FRONTEND_SENTRY_DSN": "",
             "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
-            # SQLite in WAL mode: export workers read while the main server writes.
+            # SQLite in WAL mode: export workers read while the main server writes (label-studio
+            # applies it to SQLite connections only; PostgreSQL readers never block writers).
             "AZURE_MOUNT_FIX": "true",
             # Off already in label-studio's flag file; set here so that each check is a dict
             # lookup instead of a flag evaluation (checked several times per exported task).
@@ -340,32 +361,57 @@ def _start_export_workers(
     return urls
 
 
+def _remember_database(workdir: Path, url: str | None) -> None:
+    """Keep a database URL given by flag or environment in the 0600 .env (it holds the
+    password), so that later starts and `annotators add` use the same database."""
+    stored = read_env_file(workdir).get(DATABASE_VARIABLE)
+    if url and url != stored and (stored or parse_database_url(url).is_postgresql):
+        set_env_values({DATABASE_VARIABLE: url.strip()}, workdir=workdir)
+
+
 def start_server(
     *,
     workdir: Path = Path("."),
     port: int | None = None,
     timeout: float = 180,
     export_workers: int | None = None,
+    database: str | None = None,
 ) -> ServerInfo:
     """Start the embedded server (or report the running one) and wait until /health answers.
 
     The first start takes about 35 s (database migrations); later starts about 5 s.
     `export_workers` more processes serve parallel exports (default: default_export_workers()).
+    `database`: `postgresql://USER:PASSWORD@HOST:PORT/NAME` or `sqlite`; default
+    CONTRABAND_DATABASE_URL (environment, then .env), else SQLite. A URL given here or in the
+    environment is kept in .env, so later starts (and `annotators add`) use the same database.
+    A running server started on another database is refused, not reported.
     """
     workdir = Path(workdir)
+    chosen, source = resolve_database(database, workdir=workdir)
     running = server_status(workdir=workdir)
     if running is not None:
+        if running.database != chosen.display():
+            raise LabelStudioError(
+                f"The embedded server in {running.data_dir} already runs on "
+                f"{running.database}, not {chosen.display()} ({source}); stop it first "
+                "(`contraband server stop`)"
+            )
         return running
     executable = find_executable()
     _check_env_not_external(workdir)
     data_dir = data_dir_of(workdir)
+    check_database_matches(data_dir, chosen)
     data_dir.mkdir(parents=True, exist_ok=True)
     stop_recorded_processes(data_dir)  # leftovers of a crash (e.g. its export workers)
     credentials = _admin_credentials(workdir)
+    _remember_database(
+        workdir, database if database is not None else os.environ.get(DATABASE_VARIABLE)
+    )
     port = port or _previous_port(workdir) or find_free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = data_dir / LOG_FILE
-    env = _server_environment(data_dir, credentials)
+    env = _server_environment(data_dir, credentials, chosen)
+    write_database_record(data_dir, chosen)
     process = _spawn(executable, port, data_dir, env)
     write_pid_file(data_dir, role="main", pid=process.pid, port=port)
     (data_dir / PORT_FILE).write_text(f"{port}\n", encoding="utf-8")
@@ -374,6 +420,7 @@ def start_server(
         "port": port,
         "url": url,
         "username": credentials["LABEL_STUDIO_USERNAME"],
+        "database": chosen.display(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
@@ -405,6 +452,7 @@ def start_server(
         data_dir=data_dir,
         username=credentials["LABEL_STUDIO_USERNAME"],
         export_urls=tuple(export_urls),
+        database=chosen.display(),
     )
 
 
@@ -463,12 +511,18 @@ def set_user_password(*, workdir: Path = Path("."), email: str, password: str) -
     The password goes through stdin, never on a command line other local users could read.
     """
     data_dir = data_dir_of(workdir)
-    if not (data_dir / "label_studio.sqlite3").exists() and _read_state(data_dir) is None:
+    if (
+        not (data_dir / "label_studio.sqlite3").exists()
+        and _read_state(data_dir) is None
+        and read_database_record(data_dir) is None
+    ):
         raise LabelStudioError(
             f"{data_dir}: no embedded Label Studio data here; start it with "
             "`contraband server start` (an external server's users sign up with its invite link)"
         )
-    env = _server_environment(data_dir, _admin_credentials(workdir))
+    database, _ = resolve_database(None, workdir=workdir)
+    check_database_matches(data_dir, database)
+    env = _server_environment(data_dir, _admin_credentials(workdir), database)
     result = subprocess.run(
         [str(find_executable()), "reset_password", "--username", email],
         cwd=data_dir,

@@ -26,7 +26,7 @@ The rules, in the order they claim lines:
    whose language has it enabled.
 
 Modules: `config` (settings), `lines` (line facts), `dates`, `text`, `features`,
-`language` and `classify` (the line classifier), `page` (the rules, `Cleaner`),
+`language` (+ `fastlangid`) and `classify` (the line classifier), `page` (the rules, `Cleaner`),
 `normalise` (in-line edits), `batches` (many pages, worker processes).
 """
 

@@ -1,10 +1,17 @@
 """The line classifier: how likely each line of a page is article content.
 
-Two logistic regressions over `corpus.clean.features`: the first reads each line and its
-neighbourhood, the second adds the first's probabilities around the line (content comes in runs,
-so a short line between two paragraphs is content and a long line inside a menu is not). The
-weights are trained by `scripts/train_line_classifier.py` on real pages whose labels come from an
-HTML extractor's output, with a fixed part of the sites held out, and ship in `line_model.json`.
+Two stages (gradient-boosted trees, or logistic regressions) over `corpus.clean.features`: the
+first reads each line and its neighbourhood, the second adds the first's probabilities around the
+line (content comes in runs, so a short line between two paragraphs is content and a long line
+inside a menu is not). The weights are trained by `scripts/train_line_classifier.py` on real
+pages whose labels come from an HTML extractor's output, with a fixed part of the sites held out,
+and ship in `line_model.json`.
+
+Fast paths beside their plain definitions (tests/corpus/test_clean_fast_paths.py): the trees of
+the shipped model (depth 3) are scored by `_tree_scores_shallow`, bit for bit the level walk
+`_tree_scores`, itself the plain walk `_tree_scores_plain` of each tree; a chunk's pages get
+their features in one `pages_inputs` call (`LineFeaturizer`) and their context in one
+`context_features_of_pages` call.
 """
 
 from __future__ import annotations
@@ -18,7 +25,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .features import CONTEXT_NAMES, FEATURE_NAMES, context_features, line_features
+from .features import (
+    CONTEXT_NAMES,
+    FEATURE_NAMES,
+    LineFeaturizer,
+    context_features,
+    context_features_of_pages,
+    line_features,
+)
 from .language import LanguageGuess, detect_language, stopwords
 
 MODEL_RESOURCE = "line_model.json"
@@ -36,6 +50,8 @@ class Stage:
         if self.kind == "logistic":
             p = self.params
             return ((x - p["mean"]) / p["std"]) @ p["coef"][:-1] + p["coef"][-1]
+        if _complete(self.params) is not None:
+            return _tree_scores_shallow(self.params, x)
         return _tree_scores(self.params, x)
 
     def to_json(self) -> dict[str, Any]:
@@ -157,6 +173,101 @@ def _tree_scores(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
     return params["init"] + packed["value"][node].sum(axis=1)
 
 
+SHALLOW_DEPTH = 3  # trees this deep have 7 inner nodes: their 7 answers fit in one byte
+_SHALLOW_BLOCK_ROWS = 256  # rows scored at a time: the comparisons of a block stay in cache
+
+
+def _complete(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The trees as complete binary trees of depth SHALLOW_DEPTH in heap order (node k has
+    children 2k+1 and 2k+2), or None when a tree is deeper. A leaf above the last level
+    becomes a subtree that compares feature 0 with +inf and has its value in every leaf, so
+    every path through it ends on that value. Per tree, 8 comparisons (the 7 inner nodes and
+    one unused) and 8 leaf values times the learning rate."""
+    if "complete" in params:
+        return params["complete"]
+    trees = params["trees"]
+    leaf_of_answers = _leaf_of_answers()
+    if leaf_of_answers is None or any(_depth(t) > SHALLOW_DEPTH for t in trees):
+        params["complete"] = None
+        return None
+    inner = 2**SHALLOW_DEPTH - 1
+    feature = np.zeros((len(trees), inner + 1), dtype=np.int64)
+    threshold = np.full((len(trees), inner + 1), np.inf)
+    value = np.zeros((len(trees), inner + 1))
+    for t, tree in enumerate(trees):
+        # (node in the tree, its place in the heap); a leaf keeps its node on the way down
+        level = [(0, 0)]
+        for _ in range(SHALLOW_DEPTH):
+            below = []
+            for node, place in level:
+                if tree["left"][node] >= 0:
+                    feature[t, place] = tree["feature"][node]
+                    threshold[t, place] = tree["threshold"][node]
+                    below += [
+                        (tree["left"][node], 2 * place + 1),
+                        (tree["right"][node], 2 * place + 2),
+                    ]
+                else:
+                    below += [(node, 2 * place + 1), (node, 2 * place + 2)]
+            level = below
+        for node, place in level:
+            value[t, place - inner] = tree["value"][node]
+    complete = {
+        "feature": feature.ravel(),
+        "threshold": threshold.ravel(),
+        "value": (value * params["learning_rate"]).ravel(),
+        "offset": np.arange(len(trees), dtype=np.int64) * (inner + 1),
+        "leaf_of_answers": leaf_of_answers,
+    }
+    params["complete"] = complete
+    return complete
+
+
+# The 8 answers of one tree (one byte each, 0 or 1) read as a little-endian uint64 and
+# multiplied by this, have bit k of the top byte = answer 7 - k: one code per answer set.
+_GATHER_BITS = np.uint64(0x0102040810204080)
+
+
+def _answer_codes(answers: np.ndarray) -> np.ndarray:
+    """Per row and tree, the 8 comparison answers (bool, C-contiguous, 8 per tree) as one
+    byte."""
+    return (answers.view(np.uint64) * _GATHER_BITS) >> np.uint64(56)
+
+
+def _leaf_of_answers() -> np.ndarray | None:
+    """The leaf (0-7) reached from each of the 256 answer codes: down from the root, left
+    when the node's comparison is true. None if two answer sets share a code (a machine
+    that does not store integers little-endian): the level walk is used there."""
+    answers = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(bool)
+    codes = _answer_codes(answers).ravel().tolist()
+    if len(set(codes)) != len(codes):
+        return None
+    leaf = np.zeros(256, dtype=np.int64)
+    for code, row in zip(codes, answers, strict=True):
+        node = 0
+        for _ in range(SHALLOW_DEPTH):
+            node = 2 * node + (1 if row[node] else 2)
+        leaf[code] = node - (2**SHALLOW_DEPTH - 1)
+    return leaf
+
+
+def _tree_scores_shallow(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """`_tree_scores` of trees at most SHALLOW_DEPTH deep, bit for bit: every inner node of
+    every tree is compared at once, each tree's answers are read as one byte and a table
+    gives its leaf; the leaf values are summed in the same order."""
+    complete = _complete(params)
+    assert complete is not None, "_tree_scores_shallow of trees deeper than SHALLOW_DEPTH"
+    feature, threshold = complete["feature"], complete["threshold"]
+    value, offset, leaf_of = complete["value"], complete["offset"], complete["leaf_of_answers"]
+    out = np.empty(len(x))
+    for start in range(0, len(x), _SHALLOW_BLOCK_ROWS):
+        rows = x[start : start + _SHALLOW_BLOCK_ROWS]
+        answers = np.take(rows, feature, axis=1) <= threshold
+        leaves = leaf_of[_answer_codes(answers)] + offset
+        out[start : start + len(rows)] = params["init"] + value[leaves].sum(axis=1)
+    return out
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-z))
 
@@ -217,16 +328,53 @@ class PageInputs(NamedTuple):
     features: np.ndarray
 
 
-def page_inputs(raw: str, *, lines: Sequence[str] | None = None) -> PageInputs:
-    """Non-blank lines of a page with the classifier's features (`lines`: the page split already)."""
-    all_lines = list(lines) if lines is not None else raw.split("\n")
+def page_inputs(
+    raw: str, *, lines: Sequence[str] | None = None, featurizer: LineFeaturizer | None = None
+) -> PageInputs:
+    """Non-blank lines of a page with the classifier's features (`lines`: the page split
+    already). A `featurizer` computes the same features faster and keeps its memo of lines
+    across pages."""
+    kept, numbers, blank_before, blank_after = _non_blank(
+        list(lines) if lines is not None else raw.split("\n")
+    )
+    language = detect_language(kept)
+    words = stopwords(language.code)
+    if featurizer is None:
+        x = line_features(kept, blank_before, blank_after, words)
+    else:
+        x = featurizer.features(kept, blank_before, blank_after, words)
+    return PageInputs(kept, numbers, language, x)
+
+
+def pages_inputs(
+    pages_lines: Sequence[Sequence[str]], *, featurizer: LineFeaturizer
+) -> list[PageInputs]:
+    """`page_inputs(raw, lines=lines, featurizer=featurizer)` of each page's lines, the
+    page-wide feature columns computed for all the pages at once."""
+    pages = [_non_blank(lines) for lines in pages_lines]
+    languages = [detect_language(kept) for kept, *_ in pages]
+    features = featurizer.pages_features(
+        [
+            (kept, blank_before, blank_after, stopwords(language.code))
+            for (kept, _, blank_before, blank_after), language in zip(pages, languages, strict=True)
+        ]
+    )
+    return [
+        PageInputs(kept, numbers, language, x)
+        for (kept, numbers, *_), language, x in zip(pages, languages, features, strict=True)
+    ]
+
+
+def _non_blank(
+    all_lines: Sequence[str],
+) -> tuple[list[str], list[int], list[bool], list[bool]]:
+    """The non-blank lines, their line numbers, and whether a blank line (or the page's
+    edge) comes right before and after each."""
     numbers = [i for i, line in enumerate(all_lines) if line.strip()]
     kept = [all_lines[i] for i in numbers]
     blank_before = [i == 0 or not all_lines[i - 1].strip() for i in numbers]
     blank_after = [i + 1 >= len(all_lines) or not all_lines[i + 1].strip() for i in numbers]
-    language = detect_language(kept)
-    x = line_features(kept, blank_before, blank_after, stopwords(language.code))
-    return PageInputs(kept, numbers, language, x)
+    return kept, numbers, blank_before, blank_after
 
 
 def content_probabilities(model: LineModel, pages: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -240,8 +388,6 @@ def content_probabilities(model: LineModel, pages: Sequence[np.ndarray]) -> list
     p1 = _sigmoid(model.stage1.score(x))
     if model.stage2 is None:
         return [p1[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    context = np.vstack(
-        [context_features(p1[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
-    )
+    context = context_features_of_pages(p1, np.asarray(sizes, dtype=np.int64))
     p2 = _sigmoid(model.stage2.score(np.hstack([x, context])))
     return [p2[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]

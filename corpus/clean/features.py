@@ -6,12 +6,21 @@ density in the page's language, sentence punctuation, link and image markup, lis
 markers, indentation, capitalisation, digits, repetition inside the page, position, and the same
 measures over the neighbouring lines (content comes in runs; so does chrome). Nothing here is an
 English string: the only word list is the page language's stopwords.
+
+`line_features` is the plain definition, one page at a time. `LineFeaturizer` (owned by a
+`Cleaner`) gives the same numbers faster: each line's own columns come from a bounded memo
+(menus and footers repeat on every page of a site) computed with ASCII shortcuts, and the
+page-wide columns of a whole chunk of pages are computed at once over their stacked rows
+(`Segments` keeps every sum, window and neighbour inside its page, summed in the page's own
+order). tests/corpus/test_clean_fast_paths.py checks them against each other.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+import struct
 from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -230,6 +239,299 @@ def line_features(
     return x
 
 
+# What the fast path below needs: on ASCII text, [^\W_] is [A-Za-z0-9]; the copyright
+# pattern needs "(c)" or "copyright" in the lower-cased text; separators are these three.
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'’.][A-Za-z0-9]+)*")
+_ASCII_DIGITS = b"0123456789"
+_SENTENCE_MARKS = frozenset(".!?…。！？")
+_SENTENCE_CLOSERS = "\"'”’»)]"
+_PER_LINE_COLUMNS = 25  # columns 0-24; of those, 17, 18, 23 and 24 depend on the page
+_ROW = struct.Struct(f"{_PER_LINE_COLUMNS}d")  # a row kept as 200 bytes, not 25 float objects
+_MEMO_MAX_LINES = 30_000  # ~15 MB
+_MEMO_LINE_CHARS = 200  # longer lines are mostly unique paragraphs: not kept
+
+
+def _line_row(line: str, stopwords: frozenset[str]) -> tuple[tuple[float, ...], str]:
+    """Columns 0-24 of `line_features` for one line (0.0 in the page-dependent columns 17,
+    18, 23, 24) and the line's repetition key: the same numbers as `line_features`, with
+    cheaper tests where they give the same answer (ASCII shortcuts, no whole-line scan for
+    the sentence end)."""
+    v = view_line(line)
+    text = v.visible
+    ascii_text = text.isascii()
+    words = (_ASCII_WORD if ascii_text else _WORD).findall(text)
+    n_words = len(words)
+    n_chars = len(text)
+    has_stoplist = bool(stopwords)
+    stop = sentence_marks = commas = capitalised = separators = word_length = 0.0
+    low = text.lower()
+    if n_words:
+        if has_stoplist:
+            stripped = map(str.strip, low.split(), itertools.repeat(_PUNCT))
+            stop = sum(map(stopwords.__contains__, stripped)) / n_words
+        sentence_marks = len(_SENTENCE_MARK.findall(text)) / n_words
+        commas = text.count(",") / n_words
+        capitalised = sum(1 for w in words if w[0].isupper()) / n_words
+        if "|" in text or ">" in text or "/" in text or (not ascii_text and _HAS_SEPARATOR(text)):
+            separators = len(_SEPARATORS.findall(text)) / n_words
+        word_length = min(sum(map(len, words)) / n_words, 20.0) / 10
+    link = v.link_chars / n_chars if n_chars else (1.0 if v.images else 0.0)
+    digits = all_caps = 0.0
+    if n_chars:
+        if ascii_text:
+            found = n_chars - len(text.encode("ascii").translate(None, _ASCII_DIGITS))
+        else:
+            found = _DIGIT.subn("", text)[1]
+        digits = found / n_chars
+        all_caps = 1.0 if text.isupper() and n_chars >= 4 else 0.0
+    if ascii_text and "(c)" not in low and "copyright" not in low:
+        copyright = 0.0
+    else:
+        copyright = 1.0 if _COPYRIGHT.search(text) else 0.0
+    prose = (
+        1.0
+        if n_words >= PROSE_MIN_WORDS
+        and (stop >= PROSE_MIN_STOPWORDS or not has_stoplist)
+        and link < 0.5
+        else 0.0
+    )
+    row = (
+        math.log1p(n_chars),
+        math.log1p(n_words),
+        stop,
+        0.0 if has_stoplist else 1.0,
+        1.0 if text.rstrip(_SENTENCE_CLOSERS)[-1:] in _SENTENCE_MARKS else 0.0,
+        sentence_marks,
+        commas,
+        link,
+        1.0 if v.images and n_chars == 0 else 0.0,
+        1.0 if v.images else 0.0,
+        1.0 if v.bullet else 0.0,
+        1.0 if v.heading else 0.0,
+        math.log1p(v.indent),
+        digits,
+        capitalised,
+        all_caps,
+        separators,
+        0.0,
+        0.0,
+        copyright,
+        1.0 if "@" in text and _EMAIL_OR_HANDLE.search(text) else 0.0,
+        word_length,
+        prose,
+        0.0,
+        0.0,
+    )
+    return row, " ".join(low.split())
+
+
+class LineFeaturizer:
+    """`line_features`, faster: the per-line part of each line (what does not depend on the
+    page) is computed by `_line_row` and kept in a bounded memo per stopword list (menu and
+    footer lines repeat on every page of a site). Owned by a `Cleaner`; the same numbers as
+    `line_features` (tests/corpus/test_clean_fast_paths.py)."""
+
+    def __init__(self, *, max_lines: int = _MEMO_MAX_LINES):
+        self.max_lines = max_lines
+        self.memo: dict[frozenset[str], dict[str, tuple[bytes, str]]] = {}
+        self.size = 0
+
+    def rows(self, lines: Sequence[str], stopwords: frozenset[str]) -> list[tuple[bytes, str]]:
+        """`_line_row` of each line (the row packed as float64 bytes), from the memo when the
+        line was seen before."""
+        memo = self.memo.get(stopwords)
+        if memo is None:
+            memo = self.memo[stopwords] = {}
+        out = []
+        for line in lines:
+            found = memo.get(line)
+            if found is None:
+                row, key = _line_row(line, stopwords)
+                found = (_ROW.pack(*row), key)
+                if len(line) <= _MEMO_LINE_CHARS:
+                    if self.size >= self.max_lines:
+                        self.clear()
+                        memo = self.memo[stopwords] = {}
+                    memo[line] = found
+                    self.size += 1
+            out.append(found)
+        return out
+
+    def clear(self) -> None:
+        """Forget every memoised line."""
+        self.memo.clear()
+        self.size = 0
+
+    def features(
+        self,
+        lines: Sequence[str],
+        blank_before: Sequence[bool],
+        blank_after: Sequence[bool],
+        stopwords: frozenset[str],
+    ) -> np.ndarray:
+        """`line_features(lines, blank_before, blank_after, stopwords)`."""
+        return self.pages_features([(lines, blank_before, blank_after, stopwords)])[0]
+
+    def pages_features(
+        self,
+        pages: Sequence[tuple[Sequence[str], Sequence[bool], Sequence[bool], frozenset[str]]],
+    ) -> list[np.ndarray]:
+        """`line_features(*page)` of each page, the page-wide columns computed for all the
+        pages' lines at once (one set of array operations instead of one per page)."""
+        sizes = np.array([len(page[0]) for page in pages], dtype=np.int64)
+        x = np.zeros((int(sizes.sum()), len(FEATURE_NAMES)))
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        if not len(x):
+            return [x[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        rows: list[bytes] = []
+        repeats: list[float] = []
+        befores: list[bool] = []
+        afters: list[bool] = []
+        for lines, blank_before, blank_after, stopwords in pages:
+            found = self.rows(lines, stopwords)
+            rows += [row for row, _ in found]
+            keys = [key for _, key in found]
+            count = Counter(keys)
+            repeats += [math.log(count[key]) for key in keys]
+            befores += blank_before
+            afters += blank_after
+        x[:, :_PER_LINE_COLUMNS] = np.frombuffer(b"".join(rows), dtype=np.float64).reshape(
+            -1, _PER_LINE_COLUMNS
+        )
+        x[:, 17] = repeats
+        segments = Segments(sizes)
+        x[:, 18] = segments.local / np.maximum(1, segments.size - 1)
+        x[:, 23] = befores
+        x[:, 24] = afters
+        _page_columns(x, segments)
+        return [x[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+class Segments:
+    """Where each page's rows lie in a stack of pages' rows: what the batched page-wide
+    columns need to stay inside each page."""
+
+    def __init__(self, sizes: np.ndarray):
+        self.sizes = sizes
+        self.starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        page = np.repeat(np.arange(len(sizes)), sizes)
+        self.start = self.starts[page]  # per row: its page's first row
+        self.size = sizes[page]  # per row: its page's number of rows
+        self.local = np.arange(len(page)) - self.start  # per row: its place in its page
+        self.used = sizes > 0
+
+    def cumsum(self, values: np.ndarray) -> np.ndarray:
+        """`np.cumsum(page_values, axis=0)` of each page, bit for bit: each page is summed
+        from its own first row, in row order (pages of similar size padded side by side)."""
+        out = np.empty_like(values)
+        order = np.argsort(-self.sizes, kind="stable")
+        order = order[self.sizes[order] > 0]
+        first = 0
+        while first < len(order):
+            longest = int(self.sizes[order[first]])
+            last = first + 1
+            total = longest
+            # pages side by side until padding would double the cells
+            while last < len(order) and longest * (last - first + 1) <= 2 * (
+                total + int(self.sizes[order[last]])
+            ):
+                total += int(self.sizes[order[last]])
+                last += 1
+            group = order[first:last]
+            group_sizes = self.sizes[group]
+            rows = np.repeat(
+                self.starts[group] - np.cumsum(np.concatenate([[0], group_sizes[:-1]])), group_sizes
+            )
+            rows += np.arange(len(rows))
+            column = np.repeat(np.arange(len(group)), group_sizes)
+            place = self.local[rows]
+            padded = np.zeros((longest, len(group), *values.shape[1:]))
+            padded[place, column] = values[rows]
+            np.cumsum(padded, axis=0, out=padded)
+            out[rows] = padded[place, column]
+            first = last
+        return out
+
+    def reverse_cumsum(self, values: np.ndarray) -> np.ndarray:
+        """`np.cumsum(page_values[::-1])[::-1]` of each page, bit for bit."""
+        flipped = Segments(self.sizes[::-1].copy())
+        return flipped.cumsum(values[::-1].copy())[::-1]
+
+    def window_means(self, values: np.ndarray, running: np.ndarray, k: int) -> np.ndarray:
+        """`_mean_around(page_values, k)` of each page; `running` = `self.cumsum(values)`."""
+        lo = np.maximum(self.local - k, 0)
+        hi = np.minimum(self.local + k + 1, self.size)
+        below_hi = running[self.start + hi - 1]
+        below_lo = running[self.start + np.maximum(lo - 1, 0)]
+        if values.ndim == 2:
+            below_lo[lo == 0] = 0.0
+            count = (hi - lo - 1)[:, None]
+        else:
+            below_lo = np.where(lo > 0, below_lo, 0.0)
+            count = hi - lo - 1
+        window_sum = below_hi - below_lo - values
+        return np.divide(window_sum, count, out=np.zeros_like(window_sum), where=count > 0)
+
+    def distance_to(self, flags: np.ndarray) -> np.ndarray:
+        """`_distance_to(page_flags)` of each page."""
+        where = np.flatnonzero(flags)
+        index = np.arange(len(flags))
+        right = np.searchsorted(where, index)
+        end = self.start + self.size
+        if len(where):
+            nxt = where[np.minimum(right, len(where) - 1)]
+            prev = where[np.maximum(right - 1, 0)]
+            after = np.where((right < len(where)) & (nxt < end), nxt - index, self.size)
+            before = np.where((right > 0) & (prev >= self.start), index - prev, self.size)
+        else:
+            after = before = self.size
+        return np.minimum(after, before).astype(float)
+
+    def shifted(self, values: np.ndarray, step: int) -> np.ndarray:
+        """Each row's value `step` rows later in its page (negative: earlier), 0.0 past the
+        page's ends."""
+        out = np.zeros_like(values)
+        n = len(values)
+        if step > 0:
+            inside = self.local[: n - step] < self.size[: n - step] - step
+            out[: n - step][inside] = values[step:][inside]
+        elif step < 0:
+            inside = self.local[-step:] >= -step
+            out[-step:][inside] = values[: n + step][inside]
+        return out
+
+
+def _page_columns(x: np.ndarray, segments: Segments) -> None:
+    """The columns of `line_features` from 25 on, for a stack of pages' rows at once:
+    neighbourhoods, the page's prose share and length, products, the lines before and
+    after, the prose span (each inside its own page; the same numbers as page by page)."""
+    prose = x[:, 22]
+    block = x[:, [22, 2, 1, 7]]
+    running = segments.cumsum(block)
+    x[:, 25] = segments.window_means(prose, running[:, 0], 1)
+    x[:, 26:30] = segments.window_means(block, running, 3)
+    x[:, 30] = segments.window_means(prose, running[:, 0], 10)
+    x[:, 31] = np.log1p(segments.distance_to(prose))
+    used = segments.used
+    sizes = segments.sizes[used]
+    share = np.add.reduceat(prose, segments.starts[used]) / sizes
+    x[:, 32] = np.repeat(share, sizes)
+    x[:, 33] = np.repeat([math.log1p(n) for n in sizes.tolist()], sizes)
+    x[:, 34] = x[:, 1] ** 2 / 10
+    x[:, 35] = x[:, 2] * x[:, 1]
+    for column, source in ((36, 1), (38, 2), (40, 7)):
+        x[:, column] = segments.shifted(x[:, source], -1)
+        x[:, column + 1] = segments.shifted(x[:, source], 1)
+    prose_so_far = np.cumsum(prose)  # whole numbers: exact in any order
+    before_page = np.repeat(np.concatenate([[0.0], prose_so_far])[segments.starts[used]], sizes)
+    page_total = np.repeat(prose_so_far[segments.starts[used] + sizes - 1], sizes) - before_page
+    seen = prose_so_far - before_page
+    x[:, 42] = ((seen >= 1) & (page_total - seen + prose >= 1)).astype(float)
+    prose_chars = prose * np.expm1(x[:, 0])
+    x[:, 43] = np.log1p(segments.reverse_cumsum(prose_chars) - prose_chars)
+    x[:, 44] = np.log1p(segments.cumsum(prose_chars) - prose_chars)
+
+
 def _distance_to(flags: np.ndarray) -> np.ndarray:
     """Per line, how many lines away the nearest flagged line is (n when there is none)."""
     n = len(flags)
@@ -244,6 +546,23 @@ def _distance_to(flags: np.ndarray) -> np.ndarray:
 
 
 CONTEXT_NAMES = ("p_self", "p_around1", "p_around3", "p_around8", "p_max_around2")
+
+
+def context_features_of_pages(p: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """`context_features` of each page's stretch of `p` (pages stacked in order, `sizes`
+    rows each), computed at once: the same numbers as page by page."""
+    segments = Segments(sizes)
+    out = np.zeros((len(p), len(CONTEXT_NAMES)))
+    if not len(p):
+        return out
+    running = segments.cumsum(p)
+    out[:, 0] = p
+    out[:, 1] = segments.window_means(p, running, 1)
+    out[:, 2] = segments.window_means(p, running, 3)
+    out[:, 3] = segments.window_means(p, running, 8)
+    neighbours = [segments.shifted(p, step) for step in (-2, -1, 1, 2)]
+    out[:, 4] = np.stack(neighbours).max(axis=0)
+    return out
 
 
 def context_features(p: np.ndarray) -> np.ndarray:

@@ -15,9 +15,11 @@ from .classify import (
     PageInputs,
     content_probabilities,
     default_line_model,
-    page_inputs,
+    pages_inputs,
 )
 from .config import CleanConfig
+from .features import LineFeaturizer
+from .language import warm_up as load_language_model
 from .lines import LineScanner, _no_match, _split_lines
 from .normalise import _disjoint, _normalise_line
 from .rules import (
@@ -47,13 +49,15 @@ class Cleaner:
     def __init__(self, config: CleanConfig, *, model: LineModel | None = None):
         self.config = config
         self.scanner = LineScanner(config)
+        self.featurizer = LineFeaturizer()
         self.glue = GlueRepairer(config.glue)
         self.model = model if model is not None else default_line_model()
 
     def warm_up(self) -> None:
-        """Load the word data and build the glue tables now (before worker processes fork:
-        they inherit them instead of each building them)."""
+        """Load the word data, the glue tables and the language model now (before worker
+        processes fork: they inherit them instead of each building them)."""
         self.glue.warm_up()
+        load_language_model()
 
     def clean_page(self, doc: Document, *, boilerplate: frozenset[str] = frozenset()) -> Document:
         """See `clean_page`."""
@@ -109,10 +113,10 @@ def _clean_batch(
     paused: list[tuple[int, Generator[GlueRequest, list[list[Edit]], Document]]] = []
     requests: list[GlueRequest] = []
     splits = [None if doc.status == STATUS_REJECTED else _split_lines(doc.raw_text) for doc in docs]
-    inputs = [
-        None if split is None else page_inputs(doc.raw_text, lines=split[3])
-        for doc, split in zip(docs, splits, strict=True)
-    ]
+    scored = iter(
+        pages_inputs([s[3] for s in splits if s is not None], featurizer=cleaner.featurizer)
+    )
+    inputs = [None if split is None else next(scored) for split in splits]
     # pages extracted from HTML were already separated from their chrome by the extractor
     classified = [
         page is not None and config.classifier_enabled and not _extracted_from_html(doc)

@@ -44,6 +44,7 @@ OWN_PATH = {
     "annotation.preannotate": {"structure"},
     "annotation.release": {"plots"},
     "annotation.labelstudio": {
+        "database",
         "duplicates",
         "export_records",
         "ledger",

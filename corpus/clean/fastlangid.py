@@ -1,0 +1,119 @@
+"""py3langid's `classify`, with its byte automaton run array-at-a-time: same answers, ~10x faster.
+
+py3langid counts the byte n-grams of a text by walking an Aho-Corasick automaton one byte at
+a time in Python (about 0.6 us a byte; 0.3 ms for the cleaner's 500-character sample). In
+such an automaton the state after a byte is the longest suffix of the text read so far that
+is a prefix of some n-gram; that suffix is at most `depth` bytes long (the deepest state), so
+the state after byte i is the state reached from the start state by reading bytes
+i - depth + 1 .. i alone. `ArrayLanguageIdentifier` computes that for every position at once
+(`depth` vectorised steps), counts the features in the order the walk meets them, and then
+scores exactly as py3langid does (same arrays, same operations, in the same order), so the
+language and the probability are bit-for-bit py3langid's: tests/corpus/test_clean_fast_paths.py
+compares them on real and random texts.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from typing import Any
+
+import numpy as np
+
+
+class ArrayLanguageIdentifier:
+    """`classify(text) -> (code, probability)` of a py3langid identifier made with
+    `norm_probs=True`, computed array-at-a-time. Reads only the identifier's public model
+    arrays (`tk_nextmove`, `tk_row`, `tk_output`, `nb_ptc`, `nb_pc`, `nb_classes`)."""
+
+    def __init__(self, identifier: Any):
+        if getattr(identifier, "min_confidence", None) is not None:
+            raise ValueError("ArrayLanguageIdentifier: an identifier without min_confidence")
+        # the automaton's rows are shared between states: state -> row -> 256 next states
+        self.next_state = np.frombuffer(identifier.tk_nextmove, dtype=np.uint32)
+        self.row_base = np.frombuffer(identifier.tk_row, dtype=np.uint16).astype(np.int32) << 8
+        self.output = np.asarray(identifier.tk_output, dtype=np.int64)
+        # float16 in the model; numpy's matmul casts it to float32 and then multiplies: cast
+        # once here (57 MB), as the cast of the gathered rows costs 4x the product itself
+        self.nb_ptc = np.asarray(identifier.nb_ptc, dtype=np.float32)
+        self.nb_pc = identifier.nb_pc
+        self.classes = list(identifier.nb_classes)
+        self.alias_pairs = _alias_pairs(self.classes)
+        self.depth = _automaton_depth(self.next_state, self.row_base)
+
+    def states(self, data: bytes) -> np.ndarray:
+        """The automaton's state after each byte of `data` (a window of `depth` bytes each)."""
+        text = np.frombuffer(data, dtype=np.uint8).astype(np.int32)
+        n = len(text)
+        state = np.zeros(n, dtype=np.int32)
+        for back in range(self.depth - 1, -1, -1):
+            # positions whose window starts before the text start from the start state there
+            if back >= n:
+                continue
+            moved = self.next_state[self.row_base[state[back:]] + text[: n - back]]
+            state[back:] = moved
+        return state
+
+    def feature_counts(self, data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+        """(feature ids, counts) in the order py3langid's walk first meets each feature."""
+        found = self.output[self.states(data)]
+        found = found[found >= 0]
+        if not len(found):
+            return None
+        ids, first, counts = np.unique(found, return_index=True, return_counts=True)
+        order = np.argsort(first, kind="stable")
+        return ids[order].astype(np.intp), counts[order].astype(np.float32)
+
+    def classify(self, text: str) -> tuple[str, float]:
+        """py3langid's `LanguageIdentifier.classify(text)` (norm_probs=True)."""
+        if text.isupper():
+            text = text.lower()
+        data = unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")
+        found = self.feature_counts(data)
+        if found is None:
+            scores = np.full(len(self.classes), 0.0, dtype=np.float32)
+        else:
+            ids, counts = found
+            scores = np.log1p(counts) @ self.nb_ptc[ids] + self.nb_pc
+        scores *= 1.0 / math.sqrt(len(data) or 1)
+        np.exp(scores - scores.max(), out=scores)
+        scores /= scores.sum()
+        for i, j in self.alias_pairs:
+            scores[i] += scores[j]
+            scores[j] = 0.0
+        best = int(scores.argmax())
+        return self.classes[best], float(scores[best])
+
+
+def _alias_pairs(classes: list[str]) -> list[tuple[int, int]]:
+    """(first, duplicate) columns of labels listed twice (py3langid folds the second in)."""
+    first: dict[str, int] = {}
+    pairs = []
+    for i, label in enumerate(classes):
+        if label in first:
+            pairs.append((first[label], i))
+        else:
+            first[label] = i
+    return pairs
+
+
+def _automaton_depth(next_state: np.ndarray, row_base: np.ndarray) -> int:
+    """The largest number of bytes from the start state to any state (breadth first; states
+    share transition rows, so each row's 256 moves are looked at once)."""
+    seen = np.zeros(len(row_base), dtype=bool)
+    seen[0] = True
+    expanded = np.zeros(len(row_base), dtype=bool)  # per row (indexed by row start // 256)
+    frontier: np.ndarray = np.zeros(1, dtype=np.int64)
+    depth = 0
+    every_byte = np.arange(256, dtype=np.int64)
+    while True:
+        rows = np.unique(row_base[frontier]) >> 8
+        rows = rows[~expanded[rows]]
+        expanded[rows] = True
+        reached = np.zeros(len(row_base), dtype=bool)
+        reached[next_state[((rows.astype(np.int64) << 8)[:, None] + every_byte).ravel()]] = True
+        frontier = np.flatnonzero(reached & ~seen)
+        if not len(frontier):
+            return depth
+        seen[frontier] = True
+        depth += 1
