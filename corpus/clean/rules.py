@@ -10,6 +10,7 @@ edits. The order is the package docstring's.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,10 +167,11 @@ def find_head_end(page: PageLines, config: CleanConfig) -> int:
     return len(page.texts)
 
 
-def title_evidence(page: PageLines, i: int, head: list[int]) -> int:
+def title_evidence(page: PageLines, i: int, head: list[int], dates: Container[int] = ()) -> int:
     """How strongly a head line looks like the page's headline: 3 for a markdown heading or
     a line whose words are mostly in the URL, 2 for a line another head line contains (the
-    page's <title>, an image alt text), 1 for the first kept line of the page, else 0."""
+    page's <title>, an image alt text), 1 for the first kept line of the page (date lines
+    `dates` aside: a scrape timestamp above the headline), else 0."""
     text = page.texts[i].strip()
     if text.startswith("#"):
         return 3
@@ -186,7 +188,8 @@ def title_evidence(page: PageLines, i: int, head: list[int]) -> int:
         and any(j != i and key in _alnum_key(page.texts[j]) for j in head)
     ):
         return 2
-    if i == next((j for j in head if page.reasons[j] is None), None) and i in page.nonblank[:5]:
+    first = next((j for j in head if page.reasons[j] is None and j not in dates), None)
+    if i == first and i in page.nonblank[:5]:
         return 1  # the page starts with it
     return 0
 
@@ -217,7 +220,7 @@ def choose_title(
     for i in near:
         if i in dates or page.facts[i].key in boilerplate or not _title_like(page, i, config):
             continue
-        evidence = title_evidence(page, i, head)
+        evidence = title_evidence(page, i, head, dates)
         if page.reasons[i] == CLASSIFIED:
             if _title_like(page, i, config, min_words=3) and not config.byline_pattern.match(
                 page.texts[i].strip()
@@ -380,17 +383,11 @@ def mark_related_blocks(page: PageLines, config: CleanConfig) -> None:
                 hits += 1
             previous = j
         reasons[i] = "related_block"
-        if not rest or hits / len(rest) >= config.tail_min_fraction:
-            below_article = after[i] * 2 < before[i]
-            previous = None
+        dominates = not rest or hits / len(rest) >= config.tail_min_fraction
+        if dominates and after[i] * 2 < before[i]:  # below the article: the page's tail
             for j in rest:
-                if reasons[j] is None and (
-                    below_article
-                    or block_line(j, previous)
-                    or page.content_p[j] < config.strong_content_probability
-                ):
+                if reasons[j] is None:
                     reasons[j] = "related_block"
-                previous = j
             return
         previous = None
         for j in rest:

@@ -9,6 +9,7 @@ from corpus.clean.rules import (
     keep_prose_beside_article,
     mark_chrome,
     mark_labelled_link_lists,
+    mark_related_blocks,
     read_page,
     title_evidence,
 )
@@ -118,3 +119,20 @@ def test_comment_forms_and_image_file_names_are_chrome_and_prose_about_them_is_n
     page = _page(chrome + prose)
     mark_chrome(page)
     assert page.reasons == ["site_chrome"] * len(chrome) + [None] * len(prose)
+
+
+def test_a_block_heading_above_the_article_takes_only_the_links_right_under_it():
+    second = PARAGRAPH.replace("500 kg of ketamine", "8.3 tons of pangolin scales")
+    lines = [
+        "Top stories",
+        "Police seize heroin at the border",
+        "Customs find ivory in a container",
+        PARAGRAPH,
+        "Single Window definitions",
+        "National Single Window",
+        "Transactions: B2G, G2G",
+        second,
+    ]
+    page = _page(lines, scores=[0.3, 0.3, 0.3, 0.95, 0.4, 0.4, 0.4, 0.95])
+    mark_related_blocks(page, CONFIG)
+    assert page.reasons == ["related_block"] * 3 + [None] * 5
