@@ -7,10 +7,15 @@ line is content when its visible text lies inside trafilatura's extraction of th
 HTML (long lines anywhere in it, short lines only next to the previous match), boilerplate
 otherwise. The dev set's own keep/drop chunks are not used for training; they only score.
 
+Each training page is also trained on cut as scrapers cut pages (at 2,000 characters and at a
+random character inside its article; `--cut-weight`, 0.3 of a page each): on such a page the
+article runs to the page's end, where a whole page has its footer.
+
 A fixed part of the pages is held out by site (md5 of the host, 1 in 4) and never trained or
 tuned on; the script prints line accuracy and the dev-set chunk metric on both parts.
 
 Usage: .venv/bin/python scripts/train_line_classifier.py [--eval-dir ../shared/eval] [--write]
+The shipped model: --chunk-labels --threshold 0.3 --cut-weight 0.3 --write
 """
 
 from __future__ import annotations
@@ -90,13 +95,23 @@ def line_labels(lines: list[str], extracted: str) -> np.ndarray:
     return labels
 
 
-def truncation_point(labels: np.ndarray, seed: str) -> int | None:
-    """A line inside the page's content run, in its second half (None: too little content)."""
+SCRAPER_CUT = 2000  # characters: scrapers that keep a page's start cut it about here
+
+
+def cut_points(text: str, line_numbers: list[int], labels: np.ndarray, seed: str) -> list[int]:
+    """Where to cut a training page as scrapers cut pages, at a character count (mid-line,
+    mid-word): at SCRAPER_CUT, and at a random character between the first quarter of the
+    page's content and its last content line. Seeded by the page, so training is repeatable."""
+    points = [SCRAPER_CUT] if len(text) > SCRAPER_CUT else []
     content = np.flatnonzero(labels)
-    if len(content) < 6:
-        return None
-    rng = np.random.default_rng(int(hashlib.md5(seed.encode()).hexdigest()[:8], 16))
-    return int(content[rng.integers(len(content) // 2, len(content) - 1)])
+    if len(content) >= 4:
+        starts = np.cumsum([0] + [len(line) + 1 for line in text.split("\n")])
+        lo = int(starts[line_numbers[content[len(content) // 4]]])
+        hi = int(starts[line_numbers[content[-1]]])
+        if hi > lo:
+            rng = np.random.default_rng(int(hashlib.md5(seed.encode()).hexdigest()[:8], 16))
+            points.append(int(rng.integers(lo, hi)))
+    return points
 
 
 def chunk_labels(lines: list[str], rec: dict, labels: np.ndarray) -> np.ndarray:
@@ -177,8 +192,9 @@ def main() -> None:
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--kind", choices=["trees", "logistic"], default="trees")
     ap.add_argument("--threshold", type=float, default=0.3, help="written into the model")
-    ap.add_argument("--truncated", action="store_true",
-                    help="also train on each training page cut inside its article")
+    ap.add_argument("--cut-weight", type=float, default=0.3,
+                    help="also train on each training page cut as scrapers cut pages (see "
+                         "cut_points), each cut copy weighing this much of a page (0: none)")
     ap.add_argument("--chunk-labels", action="store_true",
                     help="also learn from the training pages' keep/drop chunks")
     ap.add_argument("--report-thresholds", type=float, nargs="+", default=[0.2, 0.25, 0.3, 0.35])
@@ -188,21 +204,21 @@ def main() -> None:
     recs = read(args.eval_dir / "trafilatura-dev.jsonl.gz")
     ext = extractions(args.eval_dir, args.cache)
     pages = []
-    extra = []  # truncated copies: trained on, never scored
+    extra = []  # cut copies of training pages: trained on, never scored
     for rec in recs:
         inputs = page_inputs(rec["text"])
         labels = line_labels(inputs.lines, ext.get(rec["eval_id"], ""))
         if args.chunk_labels and not held_out(rec["url"]):
             labels = chunk_labels(inputs.lines, rec, labels)
         pages.append((rec, inputs, labels))
-        if args.truncated and not held_out(rec["url"]):
-            cut = truncation_point(labels, rec["eval_id"])
-            if cut is not None:
-                # the same page cut inside its article, as scrapers and excerpts cut pages:
-                # the last lines of a page are not always its footer
-                lines = rec["text"].split("\n")[: inputs.line_numbers[cut] + 1]
-                short = page_inputs("\n".join(lines))
-                extra.append((rec, short, labels[: len(short.lines)]))
+        if args.cut_weight > 0 and not held_out(rec["url"]):
+            # the page cut inside its article: its last lines are not always its footer
+            for at in cut_points(rec["text"], inputs.line_numbers, labels, rec["eval_id"]):
+                cut = page_inputs(rec["text"][:at])
+                cut_labels = line_labels(cut.lines, ext.get(rec["eval_id"], ""))
+                if args.chunk_labels:
+                    cut_labels = chunk_labels(cut.lines, rec, cut_labels)
+                extra.append((rec, cut, cut_labels))
     train = [p for p in pages if not held_out(p[0]["url"])]
     test = [p for p in pages if held_out(p[0]["url"])]
     fit_pages = train + extra
@@ -211,14 +227,15 @@ def main() -> None:
 
     def stack(part, stage2_model=None):
         xs, ys, ws = [], [], []
-        for _, inputs, labels in part:
+        for n, (_, inputs, labels) in enumerate(part):
+            page_weight = 1.0 if n < len(train) else args.cut_weight
             x = inputs.features
             if stage2_model is not None:
                 x = np.hstack([x, stage2_model(inputs.features)])
             xs.append(x)
             ys.append(labels)
             # every page weighs the same, whatever its number of lines
-            ws.append(np.full(len(labels), 1.0 / max(1, np.sqrt(len(labels)))))
+            ws.append(np.full(len(labels), page_weight / max(1, np.sqrt(len(labels)))))
         return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
 
     x1, y1, w1 = stack(fit_pages)
