@@ -111,10 +111,14 @@ def test_comment_forms_and_image_file_names_are_chrome_and_prose_about_them_is_n
         "Your email address will not be published. Required fields are marked *",
         "AdobeStock_926117360_edited.jpg",
         "Connect with us",
+        "Follow TODAY on WhatsApp",
+        "Source: Maritime Shipping News",
     ]
     prose = [
         "Officers asked travellers to enter your name here and there, the report said.",
         "The photo file IMG_2041.jpg showed the seized tusks.",
+        "Follow the money on every route, the investigators said.",
+        "Sources said the shipment came from Lagos and was bound for Hanoi by sea.",
     ]
     page = _page(chrome + prose)
     mark_chrome(page)
