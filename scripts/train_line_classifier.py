@@ -7,20 +7,23 @@ line is content when its visible text lies inside trafilatura's extraction of th
 HTML (long lines anywhere in it, short lines only next to the previous match), boilerplate
 otherwise. The dev set's own keep/drop chunks are not used for training; they only score.
 
-Each training page is also trained on cut as scrapers cut pages (at 2,000 characters and at a
-random character inside its article; `--cut-weight`, 0.3 of a page each): on such a page the
-article runs to the page's end, where a whole page has its footer.
+Two models are trained: one on whole pages, and one also on each training page cut as scrapers
+cut pages (at 2,000 characters and at a random character inside its article; `--cut-weight`,
+0.3 of a page each), where the article runs to the page's end and a whole page has its footer.
+A page goes to the second when it scores the page's last line as content (`--cut-gate`): the
+page then ends inside its article (corpus/clean/classify.py, LineModel.cut).
 
 A fixed part of the pages is held out by site (md5 of the host, 1 in 4) and never trained or
 tuned on; the script prints line accuracy and the dev-set chunk metric on both parts.
 
 Usage: .venv/bin/python scripts/train_line_classifier.py [--eval-dir ../shared/eval] [--write]
-The shipped model: --chunk-labels --threshold 0.3 --cut-weight 0.3 --write
+The shipped model: --chunk-labels --threshold 0.3 --cut-weight 0.3 --cut-gate 0.3 --write
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -195,6 +198,9 @@ def main() -> None:
     ap.add_argument("--cut-weight", type=float, default=0.3,
                     help="also train on each training page cut as scrapers cut pages (see "
                          "cut_points), each cut copy weighing this much of a page (0: none)")
+    ap.add_argument("--cut-gate", type=float, default=0.3,
+                    help="a page whose last line the cut-page model scores at least this is "
+                         "scored by that model")
     ap.add_argument("--chunk-labels", action="store_true",
                     help="also learn from the training pages' keep/drop chunks")
     ap.add_argument("--report-thresholds", type=float, nargs="+", default=[0.2, 0.25, 0.3, 0.35])
@@ -225,10 +231,10 @@ def main() -> None:
     print(f"pages: {len(train)} train, {len(test)} held out; "
           f"lines: {sum(len(p[2]) for p in train)} train")
 
-    def stack(part, stage2_model=None):
+    def stack(part, cut_weight, stage2_model=None):
         xs, ys, ws = [], [], []
         for n, (_, inputs, labels) in enumerate(part):
-            page_weight = 1.0 if n < len(train) else args.cut_weight
+            page_weight = 1.0 if n < len(train) else cut_weight
             x = inputs.features
             if stage2_model is not None:
                 x = np.hstack([x, stage2_model(inputs.features)])
@@ -238,22 +244,25 @@ def main() -> None:
             ws.append(np.full(len(labels), page_weight / max(1, np.sqrt(len(labels)))))
         return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
 
-    x1, y1, w1 = stack(fit_pages)
-    if args.kind == "trees":
-        stage1 = Stage.from_json(fit_trees(x1, y1, w1))
-    else:
-        mean1, std1 = x1.mean(axis=0), x1.std(axis=0) + 1e-6
-        stage1 = Stage("logistic", {"mean": mean1, "std": std1,
-                                    "coef": fit_logistic((x1 - mean1) / std1, y1, w1, args.l2)})
-    model = LineModel(stage1, None, 0.5)
-    x2, y2, w2 = stack(fit_pages, model.context_of)
-    if args.kind == "trees":
-        stage2 = Stage.from_json(fit_trees(x2, y2, w2, seed=1))
-    else:
-        mean2, std2 = x2.mean(axis=0), x2.std(axis=0) + 1e-6
-        stage2 = Stage("logistic", {"mean": mean2, "std": std2,
-                                    "coef": fit_logistic((x2 - mean2) / std2, y2, w2, args.l2)})
-    model = LineModel(stage1, stage2, args.threshold)
+    def fit_stage(x, y, w, seed):
+        if args.kind == "trees":
+            return Stage.from_json(fit_trees(x, y, w, seed=seed))
+        mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+        return Stage("logistic", {"mean": mean, "std": std,
+                                  "coef": fit_logistic((x - mean) / std, y, w, args.l2)})
+
+    def fit_model(part, cut_weight):
+        stage1 = fit_stage(*stack(part, cut_weight), seed=0)
+        stage2 = fit_stage(*stack(part, cut_weight, LineModel(stage1, None, 0.5).context_of),
+                           seed=1)
+        return LineModel(stage1, stage2, args.threshold)
+
+    # the model of whole pages, and the one of pages cut inside their article that it hands
+    # a page to when that one scores the page's last line as content (LineModel.cut)
+    model = fit_model(train, 0.0)
+    if extra:
+        model = dataclasses.replace(model, cut=fit_model(fit_pages, args.cut_weight),
+                                    cut_gate=args.cut_gate)
     if args.write:  # written before the evaluation, which takes a while
         path = ROOT / "corpus" / "clean" / "line_model.json"
         path.write_text(json.dumps(model.to_json()) + "\n", encoding="utf-8")

@@ -7,7 +7,8 @@ maps back to the raw page. Every removal rests on evidence found on the lines it
 The rules, in the order they claim lines:
 
 1. site chrome: menu lines and whole-line patterns (configs/clean.yaml); then the line
-   classifier (`classify`, `features`, `language`): lines whose content probability is low
+   classifier (`classify`, `features`, `language`; a second model scores pages that end inside
+   their article, as scrapers cut them): lines whose content probability is low
    (menus, widgets, footers, consent banners in any language) become `boilerplate_line`,
    except the last line of a page cut inside its article and a sentence right beside strong
    article text (a lead paragraph or caption at a page's top: position is no evidence);

@@ -274,25 +274,41 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LineModel:
-    """The two stages and the probability below which a line is not content."""
+    """The two stages and the probability below which a line is not content.
+
+    `cut`: a second model, trained on pages cut as scrapers cut them (at a character count,
+    inside the article), used for a page whose last line it scores at least `cut_gate`: the
+    page then ends inside its article, where a whole page has its footer. On other pages
+    (whole pages, and pages cut inside their chrome) this model's own stages score."""
 
     stage1: Stage
     stage2: Stage | None
     threshold: float
+    cut: LineModel | None = None
+    cut_gate: float = 0.3
 
     def context_of(self, x: np.ndarray) -> np.ndarray:
         return context_features(_sigmoid(self.stage1.score(x)))
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """P(content) of each row of line features (one row per non-blank line)."""
+        """P(content) of each row of one page's line features (one row per non-blank line,
+        in page order)."""
         if len(x) == 0:
             return np.zeros(0)
+        p = self._own_probabilities(x)
+        if self.cut is not None:
+            p_cut = self.cut.probabilities(x)
+            if p_cut[-1] >= self.cut_gate:
+                return p_cut
+        return p
+
+    def _own_probabilities(self, x: np.ndarray) -> np.ndarray:
         if self.stage2 is None:
             return _sigmoid(self.stage1.score(x))
         return _sigmoid(self.stage2.score(np.hstack([x, self.context_of(x)])))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "about": "contraband-corpus line classifier; made by scripts/train_line_classifier.py",
             "features": list(FEATURE_NAMES),
             "context": list(CONTEXT_NAMES),
@@ -300,6 +316,10 @@ class LineModel:
             "stage1": self.stage1.to_json(),
             "stage2": None if self.stage2 is None else self.stage2.to_json(),
         }
+        if self.cut is not None:
+            data["cut_gate"] = self.cut_gate
+            data["cut"] = self.cut.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LineModel:
@@ -309,7 +329,14 @@ class LineModel:
                 "computes; retrain it with scripts/train_line_classifier.py --write"
             )
         stage2 = None if data.get("stage2") is None else Stage.from_json(data["stage2"])
-        return cls(Stage.from_json(data["stage1"]), stage2, float(data["threshold"]))
+        cut = None if data.get("cut") is None else cls.from_json(data["cut"])
+        return cls(
+            Stage.from_json(data["stage1"]),
+            stage2,
+            float(data["threshold"]),
+            cut,
+            float(data.get("cut_gate", 0.3)),
+        )
 
 
 @functools.cache
@@ -380,6 +407,14 @@ def _non_blank(
 def content_probabilities(model: LineModel, pages: Sequence[np.ndarray]) -> list[np.ndarray]:
     """`model.probabilities` of several pages' feature rows, evaluated in one batch (the trees
     are walked once for all the pages' lines instead of once per page)."""
+    own = _own_content_probabilities(model, pages)
+    if model.cut is None:
+        return own
+    cut = content_probabilities(model.cut, pages)
+    return [c if len(c) and c[-1] >= model.cut_gate else o for o, c in zip(own, cut, strict=True)]
+
+
+def _own_content_probabilities(model: LineModel, pages: Sequence[np.ndarray]) -> list[np.ndarray]:
     sizes = [len(x) for x in pages]
     if not sum(sizes):
         return [np.zeros(0) for _ in pages]

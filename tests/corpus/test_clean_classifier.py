@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -167,3 +169,18 @@ def test_trees_walked_together_equal_each_tree_walked_alone():
             np.testing.assert_allclose(
                 _tree_scores(stage.params, rows), _tree_scores_plain(stage.params, rows)
             )
+
+
+def test_a_page_cut_inside_its_article_is_scored_by_the_cut_page_model():
+    model = default_line_model()
+    assert model.cut is not None
+    whole_only = dataclasses.replace(model, cut=None)
+    # a scraper kept the page's first characters: it ends in the middle of a sentence
+    cut = page_inputs("\n".join(GERMAN_MENU + GERMAN_ARTICLE)[:-60]).features
+    whole = page_inputs(german_page()).features
+    assert model.cut.probabilities(cut)[-1] >= model.cut_gate
+    np.testing.assert_allclose(model.probabilities(cut), model.cut.probabilities(cut))
+    for x in (cut, whole):
+        gated = model.cut.probabilities(x)[-1] >= model.cut_gate
+        chosen = model.cut if gated else whole_only
+        np.testing.assert_allclose(model.probabilities(x), chosen.probabilities(x))
