@@ -43,10 +43,6 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -527,20 +523,6 @@ def run_benchmark(
     return rows
 
 
-def _postgres_connect(server: Database) -> psycopg.Connection:
-    """An autocommit connection to the server's own database (psycopg: label-studio's)."""
-    import psycopg
-
-    return psycopg.connect(
-        host=server.host,
-        port=server.port,
-        user=server.user,
-        password=server.password,
-        dbname=server.name,
-        autocommit=True,
-    )
-
-
 def _database_url(server: Database, name: str) -> str:
     from urllib.parse import quote
 
@@ -556,14 +538,14 @@ def run_on_postgresql(
     """Every step on a throwaway database of the --database server, dropped afterwards."""
     server = parse_database_url(args.database)
     name = f"contraband_bench_{uuid.uuid4().hex[:8]}"
-    with _postgres_connect(server) as admin:
+    with server.connect() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         return run_benchmark(
             args, database=_database_url(server, name), tasks=tasks, predictions=predictions
         )
     finally:
-        with _postgres_connect(server) as admin:
+        with server.connect() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

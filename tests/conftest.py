@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
@@ -29,9 +28,6 @@ from annotation.labelstudio.server import (
 from annotation.schema import Schema, load_schema
 from annotation.secrets import read_env_file
 from corpus.errors import LabelStudioError
-
-if TYPE_CHECKING:
-    import psycopg
 
 
 @dataclass(frozen=True)
@@ -96,32 +92,18 @@ def postgres_server() -> Database:
     return parse_database_url(url, source=POSTGRES_URL_VARIABLE)
 
 
-def _postgres_admin(server: Database) -> psycopg.Connection:
-    """An autocommit connection to the server's own database (psycopg: label-studio's)."""
-    import psycopg
-
-    return psycopg.connect(
-        host=server.host,
-        port=server.port,
-        user=server.user,
-        password=server.password,
-        dbname=server.name,
-        autocommit=True,
-    )
-
-
 @pytest.fixture(scope="session")
 def postgres_database(postgres_server: Database) -> Iterator[Database]:
     """A fresh database on the test PostgreSQL server, dropped at the end of the session."""
     name = f"contraband_test_{uuid.uuid4().hex[:10]}"
-    with _postgres_admin(postgres_server) as admin:
+    with postgres_server.connect() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield Database(
             **{**postgres_server.identity(), "name": name}, password=postgres_server.password
         )
     finally:
-        with _postgres_admin(postgres_server) as admin:
+        with postgres_server.connect() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -17,6 +17,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from corpus.errors import LabelStudioError
@@ -76,6 +77,20 @@ class Database:
             "name": self.name,
             "user": self.user,
         }
+
+    def connect(self) -> Any:
+        """An autocommit psycopg connection to this PostgreSQL database (psycopg comes with
+        label-studio), for tests and benchmarks that create and drop databases."""
+        import psycopg
+
+        return psycopg.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=self.name,
+            autocommit=True,
+        )
 
     def to_environment(self) -> dict[str, str]:
         """The Label Studio settings that select this database (the password included)."""
