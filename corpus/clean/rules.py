@@ -108,15 +108,11 @@ def keep_cut_last_line(page: PageLines, config: CleanConfig) -> None:
     if len(page.nonblank) < 2:
         return
     last, before = page.nonblank[-1], page.nonblank[-2]
-    text = page.texts[last].strip()
     if (
         page.reasons[last] == CLASSIFIED
-        and page.reasons[before] is None
-        and page.content_p[before] >= config.strong_content_probability
-        and page.facts[before].n_words >= config.paragraph_min_words
-        and page.facts[last].n_words >= 8
-        and "](" not in text
-        and "http" not in text
+        and _strong_article_line(page, before, config)
+        and page.facts[last].n_words >= _GIVEN_BACK_MIN_WORDS
+        and not _has_link(page.texts[last])
     ):
         page.reasons[last] = None
 
@@ -128,22 +124,31 @@ def keep_prose_beside_article(page: PageLines, config: CleanConfig) -> None:
     itself must read as a sentence: enough words, a sentence end, no link markup."""
     nonblank = page.nonblank
     for k, i in enumerate(nonblank):
-        if page.reasons[i] != CLASSIFIED or page.facts[i].n_words < _PROSE_BESIDE_MIN_WORDS:
+        if page.reasons[i] != CLASSIFIED or page.facts[i].n_words < _GIVEN_BACK_MIN_WORDS:
             continue
         text = page.texts[i].strip()
-        if "](" in text or "http" in text or not _ends_sentence(text):
+        if _has_link(text) or not _ends_sentence(text):
             continue
         neighbours = [nonblank[j] for j in (k - 1, k + 1) if 0 <= j < len(nonblank)]
-        if any(
-            page.reasons[j] is None
-            and page.content_p[j] >= config.strong_content_probability
-            and page.facts[j].n_words >= config.paragraph_min_words
-            for j in neighbours
-        ):
+        if any(_strong_article_line(page, j, config) for j in neighbours):
             page.reasons[i] = None
 
 
-_PROSE_BESIDE_MIN_WORDS = 8
+_GIVEN_BACK_MIN_WORDS = 8  # a line the classifier removed comes back only with this many words
+
+
+def _strong_article_line(page: PageLines, i: int, config: CleanConfig) -> bool:
+    """A kept article paragraph the classifier is sure of."""
+    return (
+        page.reasons[i] is None
+        and page.facts[i].n_words >= config.paragraph_min_words
+        and page.content_p[i] >= config.strong_content_probability
+    )
+
+
+def _has_link(text: str) -> bool:
+    """Markdown link markup or a URL in the line."""
+    return "](" in text or "http" in text
 
 
 # -- 2. the head: title, dateline, scrape timestamps -------------------------------------------
@@ -332,12 +337,7 @@ def mark_learned_boilerplate(page: PageLines, boilerplate: frozenset[str]) -> No
 def prose_around(page: PageLines, config: CleanConfig) -> tuple[dict[int, int], dict[int, int]]:
     """Per non-blank line, the characters of kept article paragraphs before and after it."""
     sizes = [
-        len(page.texts[i])
-        if page.reasons[i] is None
-        and page.facts[i].n_words >= config.paragraph_min_words
-        and page.content_p[i] >= config.strong_content_probability
-        else 0
-        for i in page.nonblank
+        len(page.texts[i]) if _strong_article_line(page, i, config) else 0 for i in page.nonblank
     ]
     total = sum(sizes)
     before: dict[int, int] = {}
