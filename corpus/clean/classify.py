@@ -295,12 +295,16 @@ class LineModel:
         in page order)."""
         if len(x) == 0:
             return np.zeros(0)
-        p = self._own_probabilities(x)
         if self.cut is not None:
             p_cut = self.cut.probabilities(x)
-            if p_cut[-1] >= self.cut_gate:
+            if self.ends_inside_article(p_cut):
                 return p_cut
-        return p
+        return self._own_probabilities(x)
+
+    def ends_inside_article(self, cut_probabilities: np.ndarray) -> bool:
+        """Whether the page whose lines `cut` scored so goes to `cut`: its last line reads
+        as content."""
+        return len(cut_probabilities) > 0 and cut_probabilities[-1] >= self.cut_gate
 
     def _own_probabilities(self, x: np.ndarray) -> np.ndarray:
         if self.stage2 is None:
@@ -407,11 +411,15 @@ def _non_blank(
 def content_probabilities(model: LineModel, pages: Sequence[np.ndarray]) -> list[np.ndarray]:
     """`model.probabilities` of several pages' feature rows, evaluated in one batch (the trees
     are walked once for all the pages' lines instead of once per page)."""
-    own = _own_content_probabilities(model, pages)
     if model.cut is None:
-        return own
-    cut = content_probabilities(model.cut, pages)
-    return [c if len(c) and c[-1] >= model.cut_gate else o for o, c in zip(own, cut, strict=True)]
+        return _own_content_probabilities(model, pages)
+    out = content_probabilities(model.cut, pages)
+    # the model's own stages score only the pages that do not go to the cut-page model
+    whole = [k for k, p in enumerate(out) if not model.ends_inside_article(p)]
+    own = _own_content_probabilities(model, [pages[k] for k in whole])
+    for k, p in zip(whole, own, strict=True):
+        out[k] = p
+    return out
 
 
 def _own_content_probabilities(model: LineModel, pages: Sequence[np.ndarray]) -> list[np.ndarray]:
