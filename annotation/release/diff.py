@@ -71,16 +71,19 @@ class ConfigDiff:
         lines = [
             f"## Config `{self.config}`",
             "",
-            f"- rows added: {len(self.added)}"
-            + (f" ({', '.join(self.added)})" if self.added else ""),
-            f"- rows removed: {len(self.removed)}"
-            + (f" ({', '.join(self.removed)})" if self.removed else ""),
+            _count_line("rows added", self.added),
+            _count_line("rows removed", self.removed),
             f"- rows changed: {len(self.changed)}",
             "",
         ]
         for key, change in self.changed.items():
             lines += [f"### {key}", *change.to_markdown_lines(), ""]
         return lines
+
+
+def _count_line(what: str, keys: tuple[str, ...]) -> str:
+    """A markdown bullet: how many keys, and which (`- rows added: 2 (a, b)`)."""
+    return f"- {what}: {len(keys)}" + (f" ({', '.join(keys)})" if keys else "")
 
 
 @dataclass(frozen=True)
@@ -111,10 +114,8 @@ class ReleaseDiff:
         lines = [
             f"# Changes from v{self.a} to v{self.b}",
             "",
-            f"- documents added: {len(self.added)}"
-            + (f" ({', '.join(self.added)})" if self.added else ""),
-            f"- documents removed: {len(self.removed)}"
-            + (f" ({', '.join(self.removed)})" if self.removed else ""),
+            _count_line("documents added", self.added),
+            _count_line("documents removed", self.removed),
             f"- documents with changed text: {len(self.text_changed)}",
             f"- documents with changed annotations: {len(self.changed)}",
             *(
