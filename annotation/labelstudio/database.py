@@ -192,7 +192,12 @@ def resolve_database(option: str | None, *, workdir: Path) -> tuple[Database, st
 
 def read_database_record(data_dir: Path) -> dict | None:
     """The database the data dir was last started on (identity only), or None."""
-    path = Path(data_dir) / DATABASE_RECORD
+    return read_json_file(Path(data_dir) / DATABASE_RECORD)
+
+
+def read_json_file(path: Path) -> dict | None:
+    """A small JSON state file of the data dir, or None when it is missing or unreadable
+    (a crash while it was written): the caller starts over as if it were missing."""
     if not path.exists():
         return None
     try:

@@ -51,6 +51,7 @@ from .database import (
     label_studio_database_variables,
     parse_database_url,
     read_database_record,
+    read_json_file,
     resolve_database,
     write_database_record,
 )
@@ -153,13 +154,7 @@ def is_healthy(url: str, *, timeout: float = 3.0) -> bool:
 
 
 def _read_state(data_dir: Path) -> dict | None:
-    path = data_dir / STATE_FILE
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        return None
+    return read_json_file(data_dir / STATE_FILE)
 
 
 def server_status(*, workdir: Path = Path(".")) -> ServerInfo | None:
