@@ -19,6 +19,13 @@ from typing import Any
 from ..errors import InputError
 from ..parallel import DaskExecutor
 
+# Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also fixes glibc's mmap
+# threshold at 128 KiB: every larger array (the cleaner's per-chunk numpy arrays) is then a
+# fresh mmap, zeroed page by page and unmapped when freed, which made cleaning cost 1.7x the
+# CPU of a plain process. Blocks below 32 MiB come from the heap again; the trim threshold
+# still hands freed memory back to the system.
+WORKER_ENVIRON = {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20)}
+
 MISSING_EXTRA = (
     "curate --engine dask needs Dask, which is not installed: pip install '.[dask]' in a "
     "clone (or pip install 'contraband-corpus[dask]'), then run again"
@@ -59,13 +66,7 @@ def dask_executor(
             ) from exc
         cluster = None
     else:
-        cluster = distributed.LocalCluster(
-            n_workers=workers or os.cpu_count() or 1,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",  # a free port: the dashboard (with bokeh) or none
-            silence_logs=logging.ERROR,
-        )
+        cluster = _local_cluster(distributed, workers or os.cpu_count() or 1)
         client = distributed.Client(cluster)
     try:
         if progress:
@@ -79,3 +80,19 @@ def dask_executor(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _local_cluster(distributed: Any, workers: int) -> Any:
+    """A LocalCluster of `workers` single-threaded worker processes started with
+    `WORKER_ENVIRON` (a variable already set in this environment wins)."""
+    import dask
+
+    environ = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENVIRON.items()}
+    with dask.config.set(environ):
+        return distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # a free port: the dashboard (with bokeh) or none
+            silence_logs=logging.ERROR,
+        )
