@@ -98,8 +98,9 @@ def iter_source_files(sources: Iterable[str | Path]) -> Iterator[tuple[Path, str
                 and p.suffix.lower() in PAGE_SUFFIXES
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
+            name = path.resolve().name  # once per directory: a resolve is a stat per part
             for file in files:
-                yield file, f"{path.resolve().name}/{file.relative_to(path).as_posix()}"
+                yield file, f"{name}/{file.relative_to(path).as_posix()}"
         else:
             yield path, f"{path.resolve().parent.name}/{path.name}"
 
