@@ -4,6 +4,7 @@ curate, whatever the partitioning, on a two-worker local cluster."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -241,10 +242,33 @@ def test_local_cluster_workers_keep_large_blocks_on_the_heap():
     """Dask's nanny fixes glibc's mmap threshold at 128 KiB (MALLOC_TRIM_THRESHOLD_): the
     cleaner's arrays were then mapped and zeroed afresh each time (1.7x the CPU per page).
     The local cluster's workers start with the threshold at 32 MiB."""
-    import os
-
     from corpus.engines.dask_cluster import WORKER_ENVIRON, dask_executor
 
     with dask_executor(workers=1, progress=False) as executor:
         seen = executor.client.run(lambda: os.environ.get("MALLOC_MMAP_THRESHOLD_"))
     assert list(seen.values()) == [WORKER_ENVIRON["MALLOC_MMAP_THRESHOLD_"]]
+
+
+def test_workers_of_a_running_cluster_without_the_mmap_threshold_are_warned_about(dask_client):
+    """The test cluster's workers run in this process: its environment is theirs."""
+    from corpus.engines.dask_cluster import slow_worker_warning
+
+    with mock.patch.dict("os.environ", {"MALLOC_TRIM_THRESHOLD_": "65536"}):
+        os.environ.pop("MALLOC_MMAP_THRESHOLD_", None)
+        warning = slow_worker_warning(dask_client)
+        assert warning is not None
+        assert "2 of 2 Dask worker(s)" in warning
+        assert "MALLOC_MMAP_THRESHOLD_=33554432" in warning
+        os.environ["MALLOC_MMAP_THRESHOLD_"] = "33554432"
+        assert slow_worker_warning(dask_client) is None
+
+
+def test_curate_on_a_running_scheduler_prints_the_warning(dask_client, capsys):
+    from corpus.engines.dask_cluster import dask_executor
+
+    address = dask_client.scheduler.address
+    with mock.patch.dict("os.environ", {"MALLOC_TRIM_THRESHOLD_": "65536"}):
+        os.environ.pop("MALLOC_MMAP_THRESHOLD_", None)
+        with dask_executor(scheduler=address, progress=False) as executor:
+            assert executor.workers == 2
+    assert "start the workers with MALLOC_MMAP_THRESHOLD_=33554432" in capsys.readouterr().err
