@@ -8,7 +8,8 @@ Each measurement runs in a fresh Python process (cold caches, its own memory). R
 per run: pages/s end to end (ingest, both passes, dedup, corpus.parquet and report), the
 peak resident memory of the largest worker process and of the main process (client; for
 Dask with a local cluster it also hosts the scheduler), the CPU time of all the processes
-per page (the work, whatever else loads the machine), the bytes of band keys shuffled
+per page (the work, whatever else loads the machine; in brackets the main process's
+share), the bytes of band keys shuffled
 across the cluster and of compact dedup arrays gathered by the main process. The machine's
 load (`uptime`) is printed before and after each run: on a shared machine read the ratios.
 
@@ -99,6 +100,10 @@ class PeakMemory:
         second may be missed), so the work done is compared, not the load around it."""
         return sum(self.cpu.values())
 
+    def main_cpu_seconds(self) -> float:
+        """CPU seconds of this process alone (client, and a local cluster's scheduler)."""
+        return self.cpu.get(self.me.pid, 0.0)
+
     def main(self) -> int:
         return self.peaks.get(self.me.pid, 0)
 
@@ -130,6 +135,7 @@ def run_one(mode: str, pages_dir: Path, out: Path, args: argparse.Namespace) -> 
         "seconds": round(seconds, 1),
         "pages_per_s": round(summary.pages_in / seconds, 1),
         "cpu_ms_per_page": round(1000 * memory.cpu_seconds() / summary.pages_in, 2),
+        "main_cpu_ms_per_page": round(1000 * memory.main_cpu_seconds() / summary.pages_in, 2),
         "peak_worker_mib": round(memory.largest_worker() / 2**20),
         "peak_main_mib": round(memory.main() / 2**20),
         "shuffled_mib": round(summary.shuffled_bytes / 2**20, 1),
@@ -140,8 +146,8 @@ def run_one(mode: str, pages_dir: Path, out: Path, args: argparse.Namespace) -> 
 
 
 def load() -> str:
-    """The load averages of `uptime`."""
-    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    """The 1-minute load average (`uptime`'s first figure)."""
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def main() -> None:
@@ -187,8 +193,8 @@ def main() -> None:
             print(json.dumps(row), flush=True)
     print()
     print(
-        "| pages | run | pages/s | vs local | CPU ms/page | peak worker MiB | peak main MiB "
-        "| shuffled MiB | gathered MiB | load before / after |"
+        "| pages | run | pages/s | vs local | CPU ms/page (main) | peak worker MiB "
+        "| peak main MiB | shuffled MiB | gathered MiB | load (1 min) before / after |"
     )
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for row in results:
@@ -198,10 +204,14 @@ def main() -> None:
         ratio = f"{row['pages_per_s'] / local['pages_per_s']:.2f}x" if local else ""
         print(
             f"| {row['size']:,} | {row['mode']} | {row['pages_per_s']:,.0f} | {ratio} "
-            f"| {row['cpu_ms_per_page']} "
+            f"| {row['cpu_ms_per_page']} ({row['main_cpu_ms_per_page']}) "
             f"| {row['peak_worker_mib']:,} | {row['peak_main_mib']:,} | {row['shuffled_mib']} "
             f"| {row['gathered_mib']} | {row['load_before']} / {row['load_after']} |"
         )
+    for size in sorted({r["size"] for r in results}):
+        speed = {r["mode"]: r["pages_per_s"] for r in results if r["size"] == size}
+        if "dask-1" in speed and "dask-2" in speed:
+            print(f"{size:,} pages: 2 Dask workers {speed['dask-2'] / speed['dask-1']:.2f}x one")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 
