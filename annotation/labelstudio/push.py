@@ -236,6 +236,29 @@ def plan_push(tasks: Sequence[TaskPayload], existing: Mapping[str, ExistingTask]
     the project but whose exact text is, under a key no new task has (an older id scheme), is
     unchanged: it is never imported a second time.
     """
+    by_doc = _tasks_by_document(tasks)
+    pushed = {t.key for t in tasks}
+    old_by_doc: dict[str, list[ExistingTask]] = {}
+    legacy: dict[str | None, list[ExistingTask]] = {}  # content hash -> tasks of no new key
+    for key, old in existing.items():
+        if doc_of(key) in by_doc:
+            old_by_doc.setdefault(doc_of(key), []).append(old)
+        elif key not in pushed:
+            legacy.setdefault(old.content_hash, []).append(old)
+    plan = _PlanBuilder()
+    for doc_id, news in by_doc.items():
+        olds = sorted(old_by_doc.get(doc_id, []), key=lambda o: chunk_start_of(o.key))
+        if not olds:
+            plan.new_document(news, legacy)
+        elif {o.key for o in olds} <= {t.key for t in news}:
+            plan.same_layout(news, olds)
+        else:
+            plan.other_layout(news, olds)
+    return plan.build()
+
+
+def _tasks_by_document(tasks: Sequence[TaskPayload]) -> dict[str, list[TaskPayload]]:
+    """The tasks of each document, in order; a key given twice is an error."""
     seen: set[str] = set()
     by_doc: dict[str, list[TaskPayload]] = {}
     for task in tasks:
@@ -246,76 +269,86 @@ def plan_push(tasks: Sequence[TaskPayload], existing: Mapping[str, ExistingTask]
             )
         seen.add(task.key)
         by_doc.setdefault(task.doc_id, []).append(task)
-    old_by_doc: dict[str, list[ExistingTask]] = {}
-    legacy: dict[str | None, list[ExistingTask]] = {}
-    for key, old in existing.items():
-        if doc_of(key) in by_doc:
-            old_by_doc.setdefault(doc_of(key), []).append(old)
-        elif key not in seen:
-            legacy.setdefault(old.content_hash, []).append(old)
-    new: list[TaskPayload] = []
-    unchanged: list[TaskPayload] = []
-    update: list[tuple[TaskPayload, ExistingTask]] = []
-    conflicts: list[tuple[TaskPayload, ExistingTask]] = []
-    stale: list[ExistingTask] = []
-    delete: list[ExistingTask] = []
-    held: list[ExistingTask] = []
-    adopted = 0
-    for doc_id, news in by_doc.items():
-        olds = sorted(old_by_doc.get(doc_id, []), key=lambda o: chunk_start_of(o.key))
-        if not olds:
-            for task in news:
-                if legacy.get(task.content_hash):
-                    legacy[task.content_hash].pop(0)
-                    unchanged.append(task)
-                    adopted += 1
-                else:
-                    new.append(task)
-            continue
-        new_keys = {t.key for t in news}
-        if {o.key for o in olds} <= new_keys:  # same chunk layout (some chunks may be missing)
-            by_key = {o.key: o for o in olds}
-            changed = [
-                (t, by_key[t.key])
-                for t in news
-                if t.key in by_key and by_key[t.key].content_hash != t.content_hash
-            ]
-            unchanged.extend(
-                t for t in news if t.key in by_key and by_key[t.key].content_hash == t.content_hash
-            )
-            new.extend(t for t in news if t.key not in by_key)
-            annotated = [(t, o) for t, o in changed if o.annotation_count != 0]
-            if annotated:
-                # Never a document half old, half new: its other chunks stay as they are too.
-                conflicts.extend(annotated)
-                held.extend(o for t, o in changed if o.annotation_count == 0)
+    return by_doc
+
+
+@dataclass
+class _PlanBuilder:
+    """`plan_push`'s lists, filled one document at a time."""
+
+    new: list[TaskPayload] = field(default_factory=list)
+    unchanged: list[TaskPayload] = field(default_factory=list)
+    update: list[tuple[TaskPayload, ExistingTask]] = field(default_factory=list)
+    conflicts: list[tuple[TaskPayload, ExistingTask]] = field(default_factory=list)
+    stale: list[ExistingTask] = field(default_factory=list)
+    delete: list[ExistingTask] = field(default_factory=list)
+    held: list[ExistingTask] = field(default_factory=list)
+    adopted: int = 0
+
+    def new_document(
+        self, news: list[TaskPayload], legacy: dict[str | None, list[ExistingTask]]
+    ) -> None:
+        """A document the project does not have: imported, except the tasks whose exact
+        text is there under an older key (adopted as unchanged)."""
+        for task in news:
+            if legacy.get(task.content_hash):
+                legacy[task.content_hash].pop(0)
+                self.unchanged.append(task)
+                self.adopted += 1
             else:
-                update.extend(changed)
-            continue
+                self.new.append(task)
+
+    def same_layout(self, news: list[TaskPayload], olds: list[ExistingTask]) -> None:
+        """Same chunk layout (some chunks may be missing): changed chunks updated, missing
+        ones imported; an annotated changed chunk holds the whole document back."""
+        by_key = {o.key: o for o in olds}
+        changed = [
+            (t, by_key[t.key])
+            for t in news
+            if t.key in by_key and by_key[t.key].content_hash != t.content_hash
+        ]
+        self.unchanged.extend(
+            t for t in news if t.key in by_key and by_key[t.key].content_hash == t.content_hash
+        )
+        self.new.extend(t for t in news if t.key not in by_key)
+        annotated = [(t, o) for t, o in changed if o.annotation_count != 0]
+        if annotated:
+            # Never a document half old, half new: its other chunks stay as they are too.
+            self.conflicts.extend(annotated)
+            self.held.extend(o for t, o in changed if o.annotation_count == 0)
+        else:
+            self.update.extend(changed)
+
+    def other_layout(self, news: list[TaskPayload], olds: list[ExistingTask]) -> None:
+        """Chunks moved: an unannotated document's tasks are updated in order, extra chunks
+        imported and surplus ones deleted; one with any annotated chunk is left alone."""
         if any(o.annotation_count != 0 for o in olds):  # -1 (unknown) counts as annotated
+            new_keys = {t.key for t in news}
             for index, old in enumerate(olds):
                 if old.annotation_count != 0:
-                    conflicts.append((news[min(index, len(news) - 1)], old))
+                    self.conflicts.append((news[min(index, len(news) - 1)], old))
                 elif old.key not in new_keys:
-                    stale.append(old)
-            continue
+                    self.stale.append(old)
+            return
         for task, old in zip(news, olds, strict=False):
             if task.key == old.key and task.content_hash == old.content_hash:
-                unchanged.append(task)
+                self.unchanged.append(task)
             else:
-                update.append((task, old))
-        new.extend(news[len(olds) :])
-        delete.extend(olds[len(news) :])
-    return PushPlan(
-        tuple(new),
-        tuple(unchanged),
-        tuple(update),
-        tuple(conflicts),
-        tuple(stale),
-        delete=tuple(delete),
-        adopted=adopted,
-        held=tuple(held),
-    )
+                self.update.append((task, old))
+        self.new.extend(news[len(olds) :])
+        self.delete.extend(olds[len(news) :])
+
+    def build(self) -> PushPlan:
+        return PushPlan(
+            tuple(self.new),
+            tuple(self.unchanged),
+            tuple(self.update),
+            tuple(self.conflicts),
+            tuple(self.stale),
+            delete=tuple(self.delete),
+            adopted=self.adopted,
+            held=tuple(self.held),
+        )
 
 
 def diff_summary(old: str, new: str, *, context: int = 30) -> str:
