@@ -189,14 +189,22 @@ def _stop_exports(
 
 
 def export_clients(client: LabelStudio) -> list[LabelStudio]:
-    """The client plus one client per export worker of its server that answers."""
+    """The server processes a pull exports through: one client per export worker of the
+    client's server that answers; the client itself when there is none.
+
+    The main server is left to the annotators: an export keeps a server process busy for a
+    second or more per part, and an annotator's save sent to that process meanwhile waits
+    for it. The workers run at a lower CPU priority (server.EXPORT_WORKER_NICENESS), so a save
+    on the main server also comes first for the CPU.
+    """
     from .server import is_healthy
 
-    extra = [url for url in client.connection.export_urls if is_healthy(url)]
-    return [client] + [
+    workers = [
         LabelStudio(replace(client.connection, url=url, export_urls=()), timeout=client.timeout)
-        for url in extra
+        for url in client.connection.export_urls
+        if is_healthy(url)
     ]
+    return workers or [client]
 
 
 def read_export(manifest_path: Path) -> list[dict[str, Any]]:
