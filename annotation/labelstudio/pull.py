@@ -6,9 +6,10 @@ gets a .gitignore for it, and is never released. Records carry only annotator ps
 The export comes in parts: the project's predictions list, then one export snapshot per task
 id range (`chunk_size` ids; the snapshots carry prediction ids only, because the server reads
 each task's full predictions with a query of its own), each body stored byte for byte under
-`export-<time>/`. The parts are fetched through every process of the server at once (the
-embedded server's export workers, see annotation.labelstudio.server) and each part is converted and
-validated while the server exports the next ones. `export-<time>.json`
+`export-<time>/`. The parts are fetched through the embedded server's export workers at once
+(see annotation.labelstudio.server; the main server only when there are none, so that it stays
+free for the annotators) and each part is converted and validated while the server exports the
+next ones. `export-<time>.json`
 is the manifest (every part with its id range, task count, size and sha256) and
 `export-<time>.sha256` lists the manifest's checksum first, then every part's, in
 `sha256sum -c` format. `read_export` checks them and gives the tasks back in id order.

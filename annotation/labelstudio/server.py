@@ -12,8 +12,9 @@ LABEL_STUDIO_API_KEY from the environment or `.env` (the embedded server writes 
 Export workers: the Django development server that `label-studio start` runs is one process,
 so one request uses one core. Next to the main server, start_server runs `export_workers`
 more `label-studio start` processes on the same data dir and database (loopback ports of their
-own, listed in the state file and in `Connection.export_urls`); pull exports task id ranges
-through all of them at once. On SQLite the database is put in WAL mode so that these readers
+own, listed in the state file and in `Connection.export_urls`, run at a lower CPU priority);
+pull exports task id ranges through all of them at once and leaves the main server to the
+annotators. On SQLite the database is put in WAL mode so that these readers
 never block each other or an annotator saving (label-studio's own AZURE_MOUNT_FIX switch does
 that); on PostgreSQL (`--database`, see database.py) readers never block writers anyway, and
 each process holds its own connections.
