@@ -9,6 +9,7 @@
     exports         raw JSON exports, whole or per task id range (`export_raw`, `export_raw_range_bytes`)
     converters      records (document offsets) <-> Label Studio JSON (task offsets), pure
     push            plan and import tasks and predictions (`plan_push`, `push_tasks`)
+    importer        a push's batches imported with retries, and what its ledger will say
     ledger          the push ledger (task key -> id, content hash), trusted only when current
     duplicates      tasks sharing a key (`find_duplicate_keys`) and `repair_duplicates`
     refresh         new predictions for unannotated tasks (`plan_refresh`, `refresh_predictions`)

@@ -7,12 +7,12 @@ offsets (through converters.results_to_annotation). `record_to_plain` makes a re
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import fields, is_dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..pseudonym import annotator_pseudonym
-from ..records import SOURCE_ANNOTATION, SOURCE_PREDICTION, AnnotatedTask
+from ..records import SOURCE_ANNOTATION, SOURCE_PREDICTION, AnnotatedTask, Annotation
 from ..schema import TEXT_DATA_KEY
 from ..validate import Problem
 from .converters import results_to_annotation
@@ -63,98 +63,26 @@ def export_to_tasks(
     relation, and prediction ids with no prediction, cannot become records: each is a Problem.
     """
     del server_url
-    emails = user_emails or {}
+    annotator = _Pseudonyms(secret=secret, emails=user_emails or {})
     records: list[AnnotatedTask] = []
     problems: list[Problem] = []
-    pseudonyms: dict[Any, str] = {}  # one HMAC per annotator, not per annotation
-
-    def annotator(completed_by: Any) -> str:
-        email = _user_email(completed_by, emails)
-        key = email or _user_id(completed_by)
-        if key not in pseudonyms:
-            pseudonyms[key] = annotator_pseudonym(
-                email=email, user_id=_user_id(completed_by), secret=secret
-            )
-        return pseudonyms[key]
-
     for task in export:
         data = task.get("data") or {}
         text = str(data.get(TEXT_DATA_KEY) or "")
         chunk_start = int(data.get("chunk_start") or 0)
-        doc_id = str(data.get("doc_id") or f"task-{task.get('id')}")
-        annotations = []
-        for item in task.get("annotations") or []:
-            unreadable: list[tuple[int, str]] = []
-            annotations.append(
-                results_to_annotation(
-                    item.get("result") or [],
-                    chunk_start=chunk_start,
-                    task_text=text,
-                    unreadable=unreadable,
-                    annotator=annotator(item.get("completed_by")),
-                    source=SOURCE_ANNOTATION,
-                    id=item.get("id"),
-                    ground_truth=bool(item.get("ground_truth")),
-                    cancelled=bool(item.get("was_cancelled")),
-                    created_at=item.get("created_at"),
-                    updated_at=item.get("updated_at"),
-                    lead_time=item.get("lead_time"),
-                )
-            )
-            problems.extend(
-                Problem(
-                    code="unreadable_result",
-                    message=(
-                        f"Task {task.get('id')}, annotation {item.get('id')}, result "
-                        f"{index}: {why}. "
-                        f"Delete it in Label Studio; result {index} was left out of the pull."
-                    ),
-                    task_id=task.get("id"),
-                    doc_id=doc_id,
-                    annotation_id=item.get("id"),
-                    result_index=index,
-                    removed=f"result {index}",
-                )
-                for index, why in unreadable
-            )
-        task_predictions = []
-        for item in task.get("predictions") or []:
-            if not isinstance(item, Mapping):  # an id: the full prediction was listed apart
-                found = (predictions or {}).get(item)
-                if found is None:
-                    problems.append(
-                        Problem(
-                            code="prediction_not_exported",
-                            message=(
-                                f"Task {task.get('id')}, prediction {item}: the export lists "
-                                "its id but the predictions list does not have it (made or "
-                                "deleted during the pull?). Pull again; the prediction was "
-                                "left out of this pull."
-                            ),
-                            task_id=task.get("id"),
-                            doc_id=doc_id,
-                            removed=f"prediction {item}",
-                        )
-                    )
-                    continue
-                item = found
-            task_predictions.append(
-                results_to_annotation(
-                    item.get("result") or [],
-                    chunk_start=chunk_start,
-                    task_text=text,
-                    annotator=str(item.get("model_version") or "unknown-model"),
-                    source=SOURCE_PREDICTION,
-                    id=item.get("id"),
-                    score=item.get("score"),
-                    created_at=item.get("created_at"),
-                    updated_at=item.get("updated_at"),
-                )
-            )
+        where = _TaskPlace(task.get("id"), str(data.get("doc_id") or f"task-{task.get('id')}"))
+        annotations = [
+            _annotation(item, where, text, chunk_start, annotator=annotator, problems=problems)
+            for item in task.get("annotations") or []
+        ]
+        task_predictions = [
+            _prediction(item, text, chunk_start)
+            for item in _full_predictions(task, where, predictions or {}, problems=problems)
+        ]
         records.append(
             AnnotatedTask(
-                doc_id=doc_id,
-                task_id=task.get("id"),
+                doc_id=where.doc_id,
+                task_id=where.task_id,
                 text=text,
                 chunk_start=chunk_start,
                 chunk_end=int(data.get("chunk_end") or chunk_start + len(text)),
@@ -164,6 +92,122 @@ def export_to_tasks(
             )
         )
     return records, problems
+
+
+class _TaskPlace(NamedTuple):
+    """Where a result comes from, as a Problem names it."""
+
+    task_id: Any
+    doc_id: str
+
+
+class _Pseudonyms:
+    """An annotator's pseudonym from their email (else their user id): one HMAC per
+    annotator, not one per annotation."""
+
+    def __init__(self, *, secret: str, emails: Mapping[int, str]):
+        self.secret = secret
+        self.emails = emails
+        self.known: dict[Any, str] = {}
+
+    def __call__(self, completed_by: Any) -> str:
+        email = _user_email(completed_by, self.emails)
+        key = email or _user_id(completed_by)
+        if key not in self.known:
+            self.known[key] = annotator_pseudonym(
+                email=email, user_id=_user_id(completed_by), secret=self.secret
+            )
+        return self.known[key]
+
+
+def _annotation(
+    item: Mapping[str, Any],
+    where: _TaskPlace,
+    text: str,
+    chunk_start: int,
+    *,
+    annotator: _Pseudonyms,
+    problems: list[Problem],
+) -> Annotation:
+    """One exported annotation as a record; each result that cannot be read is a Problem."""
+    unreadable: list[tuple[int, str]] = []
+    annotation = results_to_annotation(
+        item.get("result") or [],
+        chunk_start=chunk_start,
+        task_text=text,
+        unreadable=unreadable,
+        annotator=annotator(item.get("completed_by")),
+        source=SOURCE_ANNOTATION,
+        id=item.get("id"),
+        ground_truth=bool(item.get("ground_truth")),
+        cancelled=bool(item.get("was_cancelled")),
+        created_at=item.get("created_at"),
+        updated_at=item.get("updated_at"),
+        lead_time=item.get("lead_time"),
+    )
+    problems.extend(
+        Problem(
+            code="unreadable_result",
+            message=(
+                f"Task {where.task_id}, annotation {item.get('id')}, result {index}: {why}. "
+                f"Delete it in Label Studio; result {index} was left out of the pull."
+            ),
+            task_id=where.task_id,
+            doc_id=where.doc_id,
+            annotation_id=item.get("id"),
+            result_index=index,
+            removed=f"result {index}",
+        )
+        for index, why in unreadable
+    )
+    return annotation
+
+
+def _full_predictions(
+    task: Mapping[str, Any],
+    where: _TaskPlace,
+    predictions: Mapping[int, Mapping[str, Any]],
+    *,
+    problems: list[Problem],
+) -> Iterator[Mapping[str, Any]]:
+    """The task's predictions as full objects: an id is looked up in `predictions` (listed
+    apart from the export); an id missing there is a Problem."""
+    for item in task.get("predictions") or []:
+        if isinstance(item, Mapping):
+            yield item
+            continue
+        found = predictions.get(item)
+        if found is not None:
+            yield found
+            continue
+        problems.append(
+            Problem(
+                code="prediction_not_exported",
+                message=(
+                    f"Task {where.task_id}, prediction {item}: the export lists its id but the "
+                    "predictions list does not have it (made or deleted during the pull?). "
+                    "Pull again; the prediction was left out of this pull."
+                ),
+                task_id=where.task_id,
+                doc_id=where.doc_id,
+                removed=f"prediction {item}",
+            )
+        )
+
+
+def _prediction(item: Mapping[str, Any], text: str, chunk_start: int) -> Annotation:
+    """One prediction as a record, its model version as the annotator."""
+    return results_to_annotation(
+        item.get("result") or [],
+        chunk_start=chunk_start,
+        task_text=text,
+        annotator=str(item.get("model_version") or "unknown-model"),
+        source=SOURCE_PREDICTION,
+        id=item.get("id"),
+        score=item.get("score"),
+        created_at=item.get("created_at"),
+        updated_at=item.get("updated_at"),
+    )
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}

@@ -6,9 +6,10 @@ gets a .gitignore for it, and is never released. Records carry only annotator ps
 The export comes in parts: the project's predictions list, then one export snapshot per task
 id range (`chunk_size` ids; the snapshots carry prediction ids only, because the server reads
 each task's full predictions with a query of its own), each body stored byte for byte under
-`export-<time>/`. The parts are fetched through every process of the server at once (the
-embedded server's export workers, see annotation.labelstudio.server) and each part is converted and
-validated while the server exports the next ones. `export-<time>.json`
+`export-<time>/`. The parts are fetched through the embedded server's export workers at once
+(see annotation.labelstudio.server; the main server only when there are none, so that it stays
+free for the annotators) and each part is converted and validated while the server exports the
+next ones. `export-<time>.json`
 is the manifest (every part with its id range, task count, size and sha256) and
 `export-<time>.sha256` lists the manifest's checksum first, then every part's, in
 `sha256sum -c` format. `read_export` checks them and gives the tasks back in id order.
@@ -45,6 +46,7 @@ from .exports import (
     list_predictions_raw,
     read_task_id_range,
 )
+from .types import TaskIdRange
 
 MANIFEST_FORMAT = "contraband-pull-export/2"
 # Task ids per export part, at most. Small enough that conversion of one part overlaps the
@@ -188,14 +190,22 @@ def _stop_exports(
 
 
 def export_clients(client: LabelStudio) -> list[LabelStudio]:
-    """The client plus one client per export worker of its server that answers."""
+    """The server processes a pull exports through: one client per export worker of the
+    client's server that answers; the client itself when there is none.
+
+    The main server is left to the annotators: an export keeps a server process busy for a
+    second or more per part, and an annotator's save sent to that process meanwhile waits
+    for it. The workers run at a lower CPU priority (server.EXPORT_WORKER_NICENESS), so a save
+    on the main server also comes first for the CPU.
+    """
     from .server import is_healthy
 
-    extra = [url for url in client.connection.export_urls if is_healthy(url)]
-    return [client] + [
+    workers = [
         LabelStudio(replace(client.connection, url=url, export_urls=()), timeout=client.timeout)
-        for url in extra
+        for url in client.connection.export_urls
+        if is_healthy(url)
     ]
+    return workers or [client]
 
 
 def read_export(manifest_path: Path) -> list[dict[str, Any]]:
@@ -330,60 +340,14 @@ def _pull_into(parts_dir: Path, job: _PullJob) -> PullResult:
     client, project_id = job.client, job.project_id
     id_range = read_task_id_range(client, project_id)
     clients = list(job.clients) if job.clients is not None else export_clients(client)
-    id_span = id_range.last_id - id_range.first_id + 1
-    chunk_size = job.chunk_size
-    if chunk_size is None:
-        chunk_size = choose_chunk_size(id_span, processes=len(clients))
-    ranges = (
-        plan_id_ranges(id_range.first_id, id_range.last_id, chunk_size=chunk_size)
-        if id_range.count
-        else []
-    )
-    records: list[AnnotatedTask] = []
-    problems: list[Problem] = []
-    drafts = 0
-    parts: list[dict[str, Any]] = []
-    lines: list[str] = []
-    user_emails = client.list_user_emails()
+    ranges = _plan_parts(id_range, chunk_size=job.chunk_size, processes=len(clients))
+    pulled = _PulledParts(parts_dir, job, user_emails=client.list_user_emails())
     exporting = iter_export_parts(clients, project_id, ranges)
-    predictions: dict[int, dict[str, Any]] = {}
     with closing(exporting):  # deletes the temporary views also when a part fails
         for part in exporting:
-            if part.kind == "predictions":
-                part_path = parts_dir / "predictions.json"
-                predictions = predictions_by_id(part.raw)
-                tasks_in_part = 0
-            else:
-                part_path = parts_dir / f"tasks-{part.first_id:09d}-{part.last_id:09d}.json"
-                export = json.loads(part.raw)
-                converted, found = export_to_tasks(
-                    export, secret=job.secret, user_emails=user_emails, predictions=predictions
-                )
-                converted, invalid = validate_tasks(converted, schema=job.schema)
-                records.extend(converted)
-                problems.extend(found)
-                problems.extend(invalid)
-                drafts += sum(len(t.get("drafts") or []) for t in export)
-                lines.extend(
-                    json.dumps(record_to_plain(r), ensure_ascii=False) + "\n" for r in converted
-                )
-                tasks_in_part = len(export)
-            part_path.write_bytes(part.raw)
-            parts.append(
-                {
-                    "file": f"{parts_dir.name}/{part_path.name}",
-                    "kind": part.kind,
-                    "first_task_id": part.first_id,
-                    "last_task_id": part.last_id,
-                    "tasks": tasks_in_part,
-                    "predictions": len(predictions) if part.kind == "predictions" else None,
-                    "bytes": len(part.raw),
-                    "sha256": hashlib.sha256(part.raw).hexdigest(),
-                    "content_sha256": content_digest(part),
-                }
-            )
+            pulled.add(part)
             if job.on_part is not None:
-                job.on_part(len(records), id_range.count)
+                job.on_part(len(pulled.records), id_range.count)
     manifest = {
         "format": MANIFEST_FORMAT,
         "server": client.url,
@@ -391,12 +355,13 @@ def _pull_into(parts_dir: Path, job: _PullJob) -> PullResult:
         "pulled_at": stamp,
         "tasks_at_start": id_range.count,
         "server_processes": len(clients),
-        "tasks": len(records),
+        "tasks": len(pulled.records),
         "export_options": "the predictions list (GET /api/predictions/?project=ID), then an "
         "export snapshot per task id range: every annotation (usual, ground truth, skipped), "
         "drafts, prediction ids, completed_by as user id",
-        "parts": parts,
+        "parts": pulled.parts,
     }
+    parts = pulled.parts
     previous = find_identical_export(out_dir, parts)
     if previous is not None:
         # Nothing changed on the server: the previous raw export already holds these bytes.
@@ -405,7 +370,95 @@ def _pull_into(parts_dir: Path, job: _PullJob) -> PullResult:
         parts = json.loads(export_path.read_bytes())["parts"]
     else:
         export_path, digest = _write_manifest(out_dir, stamp, manifest, parts)
-    _write_text(out_dir / "annotations.jsonl", "".join(lines))
+    _write_records(out_dir, pulled, project_id=project_id, export=(export_path, digest))
+    return PullResult(
+        pulled.records,
+        pulled.problems,
+        export_path,
+        digest,
+        pulled.drafts,
+        tuple(out_dir / p["file"] for p in parts),
+        export_reused=previous is not None,
+    )
+
+
+def _plan_parts(
+    id_range: TaskIdRange, *, chunk_size: int | None, processes: int
+) -> list[tuple[int, int]]:
+    """The task id ranges to export (`chunk_size` ids each, default `choose_chunk_size`)."""
+    if not id_range.count:
+        return []
+    if chunk_size is None:
+        id_span = id_range.last_id - id_range.first_id + 1
+        chunk_size = choose_chunk_size(id_span, processes=processes)
+    return plan_id_ranges(id_range.first_id, id_range.last_id, chunk_size=chunk_size)
+
+
+@dataclass
+class _PulledParts:
+    """What the pull has read so far: each part's body stored under `parts_dir` and listed for
+    the manifest, the tasks converted and validated, their problems and drafts."""
+
+    parts_dir: Path
+    job: _PullJob
+    user_emails: Mapping[int, str]
+    predictions: dict[int, dict[str, Any]] = field(default_factory=dict)
+    records: list[AnnotatedTask] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # annotations.jsonl
+    parts: list[dict[str, Any]] = field(default_factory=list)  # the manifest's
+    drafts: int = 0
+
+    def add(self, part: ExportPart) -> None:
+        """Store one part (the predictions list, or a task id range converted now)."""
+        if part.kind == "predictions":
+            part_path = self.parts_dir / "predictions.json"
+            self.predictions = predictions_by_id(part.raw)
+            tasks_in_part = 0
+        else:
+            part_path = self.parts_dir / f"tasks-{part.first_id:09d}-{part.last_id:09d}.json"
+            tasks_in_part = self._convert(json.loads(part.raw))
+        part_path.write_bytes(part.raw)
+        self.parts.append(
+            {
+                "file": f"{self.parts_dir.name}/{part_path.name}",
+                "kind": part.kind,
+                "first_task_id": part.first_id,
+                "last_task_id": part.last_id,
+                "tasks": tasks_in_part,
+                "predictions": len(self.predictions) if part.kind == "predictions" else None,
+                "bytes": len(part.raw),
+                "sha256": hashlib.sha256(part.raw).hexdigest(),
+                "content_sha256": content_digest(part),
+            }
+        )
+
+    def _convert(self, export: list[dict[str, Any]]) -> int:
+        """Convert and validate the tasks of one part; how many there were."""
+        converted, found = export_to_tasks(
+            export,
+            secret=self.job.secret,
+            user_emails=self.user_emails,
+            predictions=self.predictions,
+        )
+        converted, invalid = validate_tasks(converted, schema=self.job.schema)
+        self.records.extend(converted)
+        self.problems.extend(found)
+        self.problems.extend(invalid)
+        self.drafts += sum(len(t.get("drafts") or []) for t in export)
+        self.lines.extend(
+            json.dumps(record_to_plain(r), ensure_ascii=False) + "\n" for r in converted
+        )
+        return len(export)
+
+
+def _write_records(
+    out_dir: Path, pulled: _PulledParts, *, project_id: int, export: tuple[Path, str]
+) -> None:
+    """annotations.jsonl and the validation report (Markdown and JSON) beside the export."""
+    export_path, digest = export
+    records, problems = pulled.records, pulled.problems
+    _write_text(out_dir / "annotations.jsonl", "".join(pulled.lines))
     _write_text(out_dir / "validation.md", problems_to_markdown(problems, total_tasks=len(records)))
     _write_text(
         out_dir / "validation.json",
@@ -420,15 +473,6 @@ def _pull_into(parts_dir: Path, job: _PullJob) -> PullResult:
             ensure_ascii=False,
             indent=2,
         ),
-    )
-    return PullResult(
-        records,
-        problems,
-        export_path,
-        digest,
-        drafts,
-        tuple(out_dir / p["file"] for p in parts),
-        export_reused=previous is not None,
     )
 
 

@@ -26,7 +26,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 from tqdm import tqdm
 
 from corpus.errors import SchemaError
@@ -37,16 +36,10 @@ from ..tasks import TaskPayload
 from ..validate import Problem, check_annotation
 from .client import LabelStudio
 from .duplicates import DuplicateKey, find_duplicate_keys
-from .ledger import (
-    Ledger,
-    LedgerError,
-    check_ledger_current,
-    ledger_path,
-    read_ledger,
-    write_ledger,
-)
-from .task_scan import get_task, list_task_keys, list_tasks, read_task_list_head, read_task_text
-from .types import ExistingTask, LabelStudioRequestError
+from .importer import BatchImporter
+from .ledger import LedgerError, check_ledger_current, ledger_path, read_ledger
+from .task_scan import get_task, list_tasks, read_task_list_head, read_task_text
+from .types import ExistingTask
 
 
 @dataclass(frozen=True)
@@ -243,6 +236,29 @@ def plan_push(tasks: Sequence[TaskPayload], existing: Mapping[str, ExistingTask]
     the project but whose exact text is, under a key no new task has (an older id scheme), is
     unchanged: it is never imported a second time.
     """
+    by_doc = _tasks_by_document(tasks)
+    pushed = {t.key for t in tasks}
+    old_by_doc: dict[str, list[ExistingTask]] = {}
+    legacy: dict[str | None, list[ExistingTask]] = {}  # content hash -> tasks of no new key
+    for key, old in existing.items():
+        if doc_of(key) in by_doc:
+            old_by_doc.setdefault(doc_of(key), []).append(old)
+        elif key not in pushed:
+            legacy.setdefault(old.content_hash, []).append(old)
+    plan = _PlanBuilder()
+    for doc_id, news in by_doc.items():
+        olds = sorted(old_by_doc.get(doc_id, []), key=lambda o: chunk_start_of(o.key))
+        if not olds:
+            plan.new_document(news, legacy)
+        elif {o.key for o in olds} <= {t.key for t in news}:
+            plan.same_layout(news, olds)
+        else:
+            plan.other_layout(news, olds)
+    return plan.build()
+
+
+def _tasks_by_document(tasks: Sequence[TaskPayload]) -> dict[str, list[TaskPayload]]:
+    """The tasks of each document, in order; a key given twice is an error."""
     seen: set[str] = set()
     by_doc: dict[str, list[TaskPayload]] = {}
     for task in tasks:
@@ -253,76 +269,86 @@ def plan_push(tasks: Sequence[TaskPayload], existing: Mapping[str, ExistingTask]
             )
         seen.add(task.key)
         by_doc.setdefault(task.doc_id, []).append(task)
-    old_by_doc: dict[str, list[ExistingTask]] = {}
-    legacy: dict[str | None, list[ExistingTask]] = {}
-    for key, old in existing.items():
-        if doc_of(key) in by_doc:
-            old_by_doc.setdefault(doc_of(key), []).append(old)
-        elif key not in seen:
-            legacy.setdefault(old.content_hash, []).append(old)
-    new: list[TaskPayload] = []
-    unchanged: list[TaskPayload] = []
-    update: list[tuple[TaskPayload, ExistingTask]] = []
-    conflicts: list[tuple[TaskPayload, ExistingTask]] = []
-    stale: list[ExistingTask] = []
-    delete: list[ExistingTask] = []
-    held: list[ExistingTask] = []
-    adopted = 0
-    for doc_id, news in by_doc.items():
-        olds = sorted(old_by_doc.get(doc_id, []), key=lambda o: chunk_start_of(o.key))
-        if not olds:
-            for task in news:
-                if legacy.get(task.content_hash):
-                    legacy[task.content_hash].pop(0)
-                    unchanged.append(task)
-                    adopted += 1
-                else:
-                    new.append(task)
-            continue
-        new_keys = {t.key for t in news}
-        if {o.key for o in olds} <= new_keys:  # same chunk layout (some chunks may be missing)
-            by_key = {o.key: o for o in olds}
-            changed = [
-                (t, by_key[t.key])
-                for t in news
-                if t.key in by_key and by_key[t.key].content_hash != t.content_hash
-            ]
-            unchanged.extend(
-                t for t in news if t.key in by_key and by_key[t.key].content_hash == t.content_hash
-            )
-            new.extend(t for t in news if t.key not in by_key)
-            annotated = [(t, o) for t, o in changed if o.annotation_count != 0]
-            if annotated:
-                # Never a document half old, half new: its other chunks stay as they are too.
-                conflicts.extend(annotated)
-                held.extend(o for t, o in changed if o.annotation_count == 0)
+    return by_doc
+
+
+@dataclass
+class _PlanBuilder:
+    """`plan_push`'s lists, filled one document at a time."""
+
+    new: list[TaskPayload] = field(default_factory=list)
+    unchanged: list[TaskPayload] = field(default_factory=list)
+    update: list[tuple[TaskPayload, ExistingTask]] = field(default_factory=list)
+    conflicts: list[tuple[TaskPayload, ExistingTask]] = field(default_factory=list)
+    stale: list[ExistingTask] = field(default_factory=list)
+    delete: list[ExistingTask] = field(default_factory=list)
+    held: list[ExistingTask] = field(default_factory=list)
+    adopted: int = 0
+
+    def new_document(
+        self, news: list[TaskPayload], legacy: dict[str | None, list[ExistingTask]]
+    ) -> None:
+        """A document the project does not have: imported, except the tasks whose exact
+        text is there under an older key (adopted as unchanged)."""
+        for task in news:
+            if legacy.get(task.content_hash):
+                legacy[task.content_hash].pop(0)
+                self.unchanged.append(task)
+                self.adopted += 1
             else:
-                update.extend(changed)
-            continue
+                self.new.append(task)
+
+    def same_layout(self, news: list[TaskPayload], olds: list[ExistingTask]) -> None:
+        """Same chunk layout (some chunks may be missing): changed chunks updated, missing
+        ones imported; an annotated changed chunk holds the whole document back."""
+        by_key = {o.key: o for o in olds}
+        changed = [
+            (t, by_key[t.key])
+            for t in news
+            if t.key in by_key and by_key[t.key].content_hash != t.content_hash
+        ]
+        self.unchanged.extend(
+            t for t in news if t.key in by_key and by_key[t.key].content_hash == t.content_hash
+        )
+        self.new.extend(t for t in news if t.key not in by_key)
+        annotated = [(t, o) for t, o in changed if o.annotation_count != 0]
+        if annotated:
+            # Never a document half old, half new: its other chunks stay as they are too.
+            self.conflicts.extend(annotated)
+            self.held.extend(o for t, o in changed if o.annotation_count == 0)
+        else:
+            self.update.extend(changed)
+
+    def other_layout(self, news: list[TaskPayload], olds: list[ExistingTask]) -> None:
+        """Chunks moved: an unannotated document's tasks are updated in order, extra chunks
+        imported and surplus ones deleted; one with any annotated chunk is left alone."""
         if any(o.annotation_count != 0 for o in olds):  # -1 (unknown) counts as annotated
+            new_keys = {t.key for t in news}
             for index, old in enumerate(olds):
                 if old.annotation_count != 0:
-                    conflicts.append((news[min(index, len(news) - 1)], old))
+                    self.conflicts.append((news[min(index, len(news) - 1)], old))
                 elif old.key not in new_keys:
-                    stale.append(old)
-            continue
+                    self.stale.append(old)
+            return
         for task, old in zip(news, olds, strict=False):
             if task.key == old.key and task.content_hash == old.content_hash:
-                unchanged.append(task)
+                self.unchanged.append(task)
             else:
-                update.append((task, old))
-        new.extend(news[len(olds) :])
-        delete.extend(olds[len(news) :])
-    return PushPlan(
-        tuple(new),
-        tuple(unchanged),
-        tuple(update),
-        tuple(conflicts),
-        tuple(stale),
-        delete=tuple(delete),
-        adopted=adopted,
-        held=tuple(held),
-    )
+                self.update.append((task, old))
+        self.new.extend(news[len(olds) :])
+        self.delete.extend(olds[len(news) :])
+
+    def build(self) -> PushPlan:
+        return PushPlan(
+            tuple(self.new),
+            tuple(self.unchanged),
+            tuple(self.update),
+            tuple(self.conflicts),
+            tuple(self.stale),
+            delete=tuple(self.delete),
+            adopted=self.adopted,
+            held=tuple(self.held),
+        )
 
 
 def diff_summary(old: str, new: str, *, context: int = 30) -> str:
@@ -373,31 +399,6 @@ def check_predictions(
     return problems
 
 
-def _wait_for_settled_keys(
-    client: LabelStudio, project_id: int, after_id: int, keys: set[str], *, settle: float
-) -> dict[str, ExistingTask]:
-    """Keys of the batch now on the server; reads again until nothing new appears for `settle` s.
-
-    A timed-out import may still be running on the server; one import is one transaction, so
-    once the set of keys stops growing for a while it is safe to import what is missing.
-    """
-    present = {
-        k: v for k, v in list_task_keys(client, project_id, after_id=after_id).items() if k in keys
-    }
-    deadline = time.monotonic() + settle
-    while len(present) < len(keys) and time.monotonic() < deadline:
-        time.sleep(min(1.0, settle))
-        again = {
-            k: v
-            for k, v in list_task_keys(client, project_id, after_id=after_id).items()
-            if k in keys
-        }
-        if len(again) > len(present):
-            present = again
-            deadline = time.monotonic() + settle
-    return present
-
-
 def push_tasks(
     tasks: Sequence[TaskPayload],
     *,
@@ -418,16 +419,15 @@ def push_tasks(
 
     predictions: keyed by task key, spans in document offsets; or a function that is given the
     tasks this push will send (new or updated, nothing in a dry run) and returns them, so that a
-    re-push pre-annotates nothing. Those of the tasks this push sends are checked against `schema` (default configs/schema.yaml) first; a
-    SchemaError lists every problem before any import.
+    re-push pre-annotates nothing. Those of the tasks this push sends are checked against
+    `schema` (default configs/schema.yaml) first; a SchemaError lists every problem before any
+    import.
     settle: seconds to wait for a timed-out import to appear (default: the client's import
     timeout, at least 5).
     ledger_dir: keep a push ledger for this server and project there and plan from it when it is
     provably current (see the module docstring); None: scan the project's keys every time.
     """
     started = time.monotonic()
-    predict = predictions if callable(predictions) else None
-    predictions = {} if predict is not None else dict(predictions or {})
     path = (
         None
         if ledger_dir is None
@@ -437,25 +437,11 @@ def push_tasks(
         tasks, client=client, project_id=project_id, path=path
     )
     plan = plan_push(tasks, existing)
-    duplicate_messages = tuple(d.message() for d in duplicates)
     # Only the predictions that this push sends are checked: an unchanged task's prediction
     # is already in the project (it was checked when it was sent), and checking 50,000 of them
     # on every re-push would cost more than the push itself.
     outgoing = [*plan.new, *(task for task, _ in plan.update)]
-    if predict is not None and outgoing and not dry_run:
-        predictions = dict(predict(outgoing))
-    if predictions and outgoing:
-        schema = schema or load_schema()
-        problems = check_predictions(outgoing, predictions, schema=schema)
-        if problems:
-            shown = "\n".join(p.message for p in problems[:20])
-            more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
-            raise SchemaError(
-                f"{len(problems)} problem(s) in the predictions; nothing was pushed. Fix "
-                "the pre-annotator "
-                f"(configs/ gazetteers and rules) or the schema:\n{shown}{more}"
-            )
-    with_predictions = sum(1 for t in plan.new if t.key in predictions)
+    sent = _outgoing_predictions(outgoing, predictions, schema=schema, dry_run=dry_run)
     diffs = _conflict_diffs(client, plan)
 
     def summary(*, retried: int, task_ids: tuple[int, ...] = ()) -> PushSummary:
@@ -469,7 +455,7 @@ def push_tasks(
             updated=len(plan.update),
             conflicts=tuple(plan.conflict_messages(diffs)),
             stale=len(plan.stale) + len(plan.held),
-            predictions=with_predictions,
+            predictions=sum(1 for t in plan.new if t.key in sent),
             retried_batches=retried,
             seconds=time.monotonic() - started,
             dry_run=dry_run,
@@ -477,76 +463,57 @@ def push_tasks(
             ledger=ledger_status,
             ledger_note=ledger_note,
             deleted=len(plan.delete),
-            duplicates=duplicate_messages,
+            duplicates=tuple(d.message() for d in duplicates),
         )
 
     if dry_run:
         return summary(retried=0)
-    # What the ledger will say: the tasks known now, plus each batch once it is imported.
-    known = {k: (v.id, v.content_hash) for k, v in existing.items()}
-    ledger_trusted = True  # False once a batch failed: its outcome is only known from a scan
-    settle = settle if settle is not None else max(5.0, float(client.import_timeout or 0))
-    max_id = max((t.id for t in existing.values()), default=0)
-    imported: list[int] = []
-    retried = 0
-    batches = [plan.new[i : i + batch_size] for i in range(0, len(plan.new), batch_size)]
-    bar = tqdm(total=len(plan.new), unit="task", desc="push", disable=not progress)
-    for batch in batches:
-        pending = list(batch)
-        keys = {t.key for t in batch}
-        batch_floor = max_id
-        for attempt in Retrying(
-            stop=stop_after_attempt(attempts),
-            wait=wait_exponential(multiplier=1, max=20),
-            retry=retry_if_exception_type(LabelStudioRequestError),
-            reraise=True,
-        ):
-            with attempt:
-                if attempt.retry_state.attempt_number > 1:
-                    retried += attempt.retry_state.attempt_number == 2
-                    present = _wait_for_settled_keys(
-                        client, project_id, batch_floor, keys, settle=settle
-                    )
-                    already = set(imported)
-                    imported.extend(t.id for t in present.values() if t.id not in already)
-                    pending = [t for t in batch if t.key not in present]
-                if pending:
-                    ids = client.import_tasks(project_id, pending, predictions)
-                    imported.extend(ids)
-                    if len(ids) == len(pending):
-                        # The server answers the new ids in request order.
-                        known.update(
-                            (t.key, (i, t.content_hash)) for t, i in zip(pending, ids, strict=True)
-                        )
-                    else:
-                        ledger_trusted = False
-                    pending = []
-        if attempt.retry_state.attempt_number > 1:
-            ledger_trusted = False
-        if path is not None and ledger_trusted:
-            write_ledger(path, Ledger(client.url, project_id, known))
-        max_id = max([max_id, *imported]) if imported else max_id
-        bar.update(len(batch))
-    bar.close()
-    for task, old in plan.update:
-        client.update_task(old.id, task, predictions.get(task.key))
-        known.pop(old.key, None)
-        known[task.key] = (old.id, task.content_hash)
-    for old in plan.delete:
-        client.delete_task(old.id)
-        known.pop(old.key, None)
-    if path is not None:
-        if ledger_trusted:
-            write_ledger(path, Ledger(client.url, project_id, known))
-        else:
-            scanned = list_task_keys(client, project_id)
-            write_ledger(
-                path,
-                Ledger(
-                    client.url, project_id, {k: (v.id, v.content_hash) for k, v in scanned.items()}
-                ),
+    importer = BatchImporter(
+        client=client,
+        project_id=project_id,
+        predictions=sent,
+        attempts=attempts,
+        settle=settle if settle is not None else max(5.0, float(client.import_timeout or 0)),
+        ledger=path,
+        known={k: (v.id, v.content_hash) for k, v in existing.items()},
+        max_id=max((t.id for t in existing.values()), default=0),
+    )
+    with tqdm(total=len(plan.new), unit="task", desc="push", disable=not progress) as bar:
+        for i in range(0, len(plan.new), batch_size):
+            batch = plan.new[i : i + batch_size]
+            importer.import_batch(batch)
+            bar.update(len(batch))
+    importer.replace_and_delete(plan)
+    importer.finish_ledger()
+    return summary(retried=importer.retried, task_ids=tuple(importer.imported))
+
+
+def _outgoing_predictions(
+    outgoing: Sequence[TaskPayload],
+    predictions: Mapping[str, Annotation]
+    | Callable[[Sequence[TaskPayload]], Mapping[str, Annotation]]
+    | None,
+    *,
+    schema: Schema | None,
+    dry_run: bool,
+) -> dict[str, Annotation]:
+    """The predictions of the tasks this push sends (a callable is asked for those only, and
+    not in a dry run), checked against the schema: a SchemaError lists every problem."""
+    if callable(predictions):
+        found = dict(predictions(outgoing)) if outgoing and not dry_run else {}
+    else:
+        found = dict(predictions or {})
+    if found and outgoing:
+        problems = check_predictions(outgoing, found, schema=schema or load_schema())
+        if problems:
+            shown = "\n".join(p.message for p in problems[:20])
+            more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
+            raise SchemaError(
+                f"{len(problems)} problem(s) in the predictions; nothing was pushed. Fix "
+                "the pre-annotator "
+                f"(configs/ gazetteers and rules) or the schema:\n{shown}{more}"
             )
-    return summary(retried=retried, task_ids=tuple(imported))
+    return found
 
 
 MAX_CONFLICT_DIFFS = 100  # conflicts whose old text is fetched for a diff summary

@@ -139,89 +139,15 @@ def read_rule_config(config_dir: Path, *, schema: Schema, nlp: Language) -> Rule
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     settings = settings_from_mapping(raw, PreannotateSettings, source=str(path))
-    digest = hashlib.sha1(raw_bytes)
-    problems: list[str] = []
-
-    def check_label(label: Any, where: str) -> None:
-        problem = schema.label_problem(str(label))
-        if problem:
-            problems.append(f"{where}: {problem}")
-
-    patterns: list[dict[str, Any]] = []
-    for rel in settings.patterns:
-        file = config_dir / rel
-        try:
-            data = file.read_bytes()
-        except FileNotFoundError:
-            problems.append(f"{path}: pattern file {rel!r} does not exist (looked in {file})")
-            continue
-        digest.update(b"\0" + str(rel).encode() + b"\0" + data)
-        patterns += _read_pattern_lines(
-            file, data, nlp=nlp, check_label=check_label, problems=problems
-        )
-
-    seizure_settings = settings.seizure
-    check_label(seizure_settings.label, f"{path}: seizure.label")
-    for key in ("quantity_labels", "item_labels"):
-        for label in getattr(seizure_settings, key):
-            check_label(label, f"{path}: seizure.{key}")
-    generic: list[dict[str, Any]] = []
-    if seizure_settings.generic_items:
-        file = config_dir / seizure_settings.generic_items
-        try:
-            data = file.read_bytes()
-        except FileNotFoundError:
-            problems.append(
-                f"{path}: seizure.generic_items file {seizure_settings.generic_items!r} "
-                f"does not exist (looked in {file})"
-            )
-        else:
-            digest.update(b"\0generic\0" + data)
-            generic = _read_pattern_lines(
-                file, data, nlp=nlp, check_label=check_label, problems=problems
-            )
-    seizure = seizure_settings.model_dump()
-    seizure["generic_items"] = generic
-    for key in ("goods", "containers", "item_modifiers", "qualifiers"):
-        seizure[key] = [w.lower() for w in seizure[key]]
-    structure = settings.structure.model_dump() if settings.structure is not None else None
-
-    nesting = {outer: list(inners) for outer, inners in settings.nesting.items()}
-    for outer, inners in nesting.items():
-        check_label(outer, f"{path}: nesting")
-        for inner in inners:
-            check_label(inner, f"{path}: nesting.{outer}")
-
-    relations: dict[str, list[dict[str, Any]]] = {"inside": [], "same_sentence": [], "after": []}
-    for kind in relations:
-        for i, rule in enumerate(getattr(settings.relations, kind)):
-            for tail in rule.tails:
-                problem = schema.relation_problem(rule.relation, rule.head, tail)
-                if problem:
-                    problems.append(f"{path}: relations.{kind}[{i}]: {problem}")
-            relations[kind].append(
-                {
-                    "relation": rule.relation,
-                    "head": rule.head,
-                    "tail": rule.tails,
-                    "attach": rule.attach,
-                    "triggers": [t.lower() for t in rule.triggers],
-                    "order": rule.order,
-                    "window": rule.window,
-                    "between": [t.lower() for t in rule.between],
-                    "not_after": [t.lower() for t in rule.not_after],
-                    "inherit": rule.inherit,
-                    "inherit_sentences": rule.inherit_sentences,
-                    "inherit_max": rule.inherit_max,
-                    "directed": rule.directed,
-                    "chain": rule.chain,
-                    "spread": rule.spread,
-                }
-            )
-    if problems:
+    reader = _RuleConfigReader(path, schema=schema, nlp=nlp, digest=hashlib.sha1(raw_bytes))
+    patterns = reader.pattern_files(settings.patterns)
+    seizure = reader.seizure(settings.seizure)
+    nesting = reader.nesting(settings.nesting)
+    relations = reader.relations(settings.relations)
+    if reader.problems:
         raise ConfigError(
-            f"{len(problems)} problem(s) in the pre-annotation config:\n  - "
-            + "\n  - ".join(problems)
+            f"{len(reader.problems)} problem(s) in the pre-annotation config:\n  - "
+            + "\n  - ".join(reader.problems)
             + "\nFix the files (labels must be those of configs/schema.yaml) and run again."
         )
     return RuleConfig(
@@ -230,9 +156,113 @@ def read_rule_config(config_dir: Path, *, schema: Schema, nlp: Language) -> Rule
         nesting=nesting,
         relations=relations,
         rule_score=settings.rule_score,
-        fingerprint=digest.hexdigest(),
-        structure=structure,
+        fingerprint=reader.digest.hexdigest(),
+        structure=settings.structure.model_dump() if settings.structure is not None else None,
     )
+
+
+class _RuleConfigReader:
+    """Reads the parts of preannotate.yaml and the files it names: every problem is collected
+    (`problems`) and every file read goes into the config's fingerprint (`digest`)."""
+
+    def __init__(self, path: Path, *, schema: Schema, nlp: Language, digest: Any):
+        self.path = path
+        self.schema = schema
+        self.nlp = nlp
+        self.digest = digest
+        self.problems: list[str] = []
+
+    def check_label(self, label: Any, where: str) -> None:
+        problem = self.schema.label_problem(str(label))
+        if problem:
+            self.problems.append(f"{where}: {problem}")
+
+    def _file(self, rel: str | Path, what: str) -> tuple[Path, bytes | None]:
+        file = self.path.parent / rel
+        try:
+            return file, file.read_bytes()
+        except FileNotFoundError:
+            self.problems.append(f"{self.path}: {what} {rel!r} does not exist (looked in {file})")
+            return file, None
+
+    def _patterns(self, file: Path, data: bytes) -> list[dict[str, Any]]:
+        return _read_pattern_lines(
+            file, data, nlp=self.nlp, check_label=self.check_label, problems=self.problems
+        )
+
+    def pattern_files(self, names: list[str]) -> list[dict[str, Any]]:
+        """The SpanRuler patterns of every pattern file, in order."""
+        patterns: list[dict[str, Any]] = []
+        for rel in names:
+            file, data = self._file(rel, "pattern file")
+            if data is not None:
+                self.digest.update(b"\0" + str(rel).encode() + b"\0" + data)
+                patterns += self._patterns(file, data)
+        return patterns
+
+    def seizure(self, settings: SeizureSettings) -> dict[str, Any]:
+        """The seizure composer's settings, its generic item patterns read, words lower-cased."""
+        self.check_label(settings.label, f"{self.path}: seizure.label")
+        for key in ("quantity_labels", "item_labels"):
+            for label in getattr(settings, key):
+                self.check_label(label, f"{self.path}: seizure.{key}")
+        generic: list[dict[str, Any]] = []
+        if settings.generic_items:
+            file, data = self._file(settings.generic_items, "seizure.generic_items file")
+            if data is not None:
+                self.digest.update(b"\0generic\0" + data)
+                generic = self._patterns(file, data)
+        seizure = settings.model_dump()
+        seizure["generic_items"] = generic
+        for key in ("goods", "containers", "item_modifiers", "qualifiers"):
+            seizure[key] = [w.lower() for w in seizure[key]]
+        return seizure
+
+    def nesting(self, settings: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Which labels may hold which, every label checked against the schema."""
+        nesting = {outer: list(inners) for outer, inners in settings.items()}
+        for outer, inners in nesting.items():
+            self.check_label(outer, f"{self.path}: nesting")
+            for inner in inners:
+                self.check_label(inner, f"{self.path}: nesting.{outer}")
+        return nesting
+
+    def relations(self, settings: RelationRulesSettings) -> dict[str, list[dict[str, Any]]]:
+        """The relation rules by kind, each (relation, head, tail) checked against the schema."""
+        relations: dict[str, list[dict[str, Any]]] = {
+            "inside": [],
+            "same_sentence": [],
+            "after": [],
+        }
+        for kind, rules in relations.items():
+            for i, rule in enumerate(getattr(settings, kind)):
+                for tail in rule.tails:
+                    problem = self.schema.relation_problem(rule.relation, rule.head, tail)
+                    if problem:
+                        self.problems.append(f"{self.path}: relations.{kind}[{i}]: {problem}")
+                rules.append(_relation_rule(rule))
+        return relations
+
+
+def _relation_rule(rule: RelationRuleSettings) -> dict[str, Any]:
+    """One relation rule as the relation pass reads it (trigger words lower-cased)."""
+    return {
+        "relation": rule.relation,
+        "head": rule.head,
+        "tail": rule.tails,
+        "attach": rule.attach,
+        "triggers": [t.lower() for t in rule.triggers],
+        "order": rule.order,
+        "window": rule.window,
+        "between": [t.lower() for t in rule.between],
+        "not_after": [t.lower() for t in rule.not_after],
+        "inherit": rule.inherit,
+        "inherit_sentences": rule.inherit_sentences,
+        "inherit_max": rule.inherit_max,
+        "directed": rule.directed,
+        "chain": rule.chain,
+        "spread": rule.spread,
+    }
 
 
 def _read_pattern_lines(

@@ -169,90 +169,140 @@ def compose_structured_seizures(
     bare amount item                                               "7 leopard skins" (QUANTITY "7")
     item "weighing" [about] mass                                   "shark fins weighing 210 kg"
     """
-    label = seizure["label"]
-    item_labels = set(seizure.get("item_labels") or [])
-    qualifiers = set(seizure.get("qualifiers") or [])
-    items_at: dict[int, SpacySpan] = {}
-    for s in list(spans) + [
-        SpacySpan(doc, start, end, label=doc.vocab.strings[m].split("\t")[0])
-        for m, start, end in generic(doc)
-    ]:
-        if s.label_ in item_labels and len(s) > len(items_at.get(s.start, ())):
-            items_at[s.start] = s
-    goods_end = {start: end for _, start, end in goods(doc)}
-    generic_drugs = {
-        p["pattern"][0].get("LOWER")
-        for p in seizure.get("generic_items") or []
-        if p["label"] == "DRUG" and len(p["pattern"]) == 1
-    }
-    quantity_at = {q.span.start: q for q in quantities}
-    out: list[SpacySpan] = []
+    composer = _SeizureComposer(
+        doc, spans, quantities, seizure=seizure, generic=generic, goods=goods
+    )
+    for q in quantities:
+        composer.from_quantity(q)
+    for b in bare:
+        composer.from_bare_amount(b)
+    composer.from_weighed_items()
+    return composer.out
 
-    def item_run(at: int) -> tuple[int, list[SpacySpan]]:
+
+_WEIGHING = {"weighing", "weighs"}
+
+
+class _SeizureComposer:
+    """The structures of `compose_structured_seizures` over one Doc; `out` collects the
+    SEIZURE spans and their parts."""
+
+    def __init__(
+        self,
+        doc: Doc,
+        spans: Sequence[SpacySpan],
+        quantities: Sequence[Quantity],
+        *,
+        seizure: dict[str, Any],
+        generic: Any,
+        goods: Any,
+    ):
+        self.doc = doc
+        self.seizure = seizure
+        self.label = seizure["label"]
+        self.qualifiers = set(seizure.get("qualifiers") or [])
+        item_labels = set(seizure.get("item_labels") or [])
+        self.items_at: dict[int, SpacySpan] = {}  # the longest item span at each token
+        for s in list(spans) + [
+            SpacySpan(doc, start, end, label=doc.vocab.strings[m].split("\t")[0])
+            for m, start, end in generic(doc)
+        ]:
+            if s.label_ in item_labels and len(s) > len(self.items_at.get(s.start, ())):
+                self.items_at[s.start] = s
+        self.goods_end = {start: end for _, start, end in goods(doc)}
+        self.generic_drugs = {
+            p["pattern"][0].get("LOWER")
+            for p in seizure.get("generic_items") or []
+            if p["label"] == "DRUG" and len(p["pattern"]) == 1
+        }
+        self.quantity_at = {q.span.start: q for q in quantities}
+        self.out: list[SpacySpan] = []
+
+    def _lower(self, at: int) -> str | None:
+        return self.doc[at].lower_ if at < len(self.doc) else None
+
+    def item_run(self, at: int) -> tuple[int, list[SpacySpan]]:
         """End of "item [and item]" starting at `at` (0 if no item there) and the items."""
-        if at not in items_at:
+        if at not in self.items_at:
             return 0, []
-        found = [items_at[at]]
+        found = [self.items_at[at]]
         end = found[0].end
-        if end + 1 < len(doc) and doc[end].lower_ in {"and", "or", "&"} and end + 1 in items_at:
-            found.append(items_at[end + 1])
+        if (
+            end + 1 < len(self.doc)
+            and self.doc[end].lower_ in {"and", "or", "&"}
+            and end + 1 in self.items_at
+        ):
+            found.append(self.items_at[end + 1])
             end = found[-1].end
-        if end < len(doc) and doc[end].lower_ in {"products", "derivatives"}:
+        if self._lower(end) in {"products", "derivatives"}:
             end += 1
         return end, found
 
-    def add(start: int, end: int, parts: Sequence[SpacySpan]) -> None:
-        out.append(SpacySpan(doc, start, end, label=label))
-        out.extend(parts)
+    def add(self, start: int, end: int, parts: Sequence[SpacySpan]) -> None:
+        self.out.append(SpacySpan(self.doc, start, end, label=self.label))
+        self.out.extend(parts)
 
-    def skip_qualifiers(at: int) -> int:
-        while at < len(doc) and (doc[at].lower_ in qualifiers or doc[at].lower_ == "than"):
+    def weight_after(self, at: int) -> Quantity | None:
+        """The mass after "weighing [about]" at `at`, if there is one."""
+        if self._lower(at) not in _WEIGHING:
+            return None
+        at += 1
+        while at < len(self.doc) and (
+            self.doc[at].lower_ in self.qualifiers or self.doc[at].lower_ == "than"
+        ):
             at += 1
-        return at
+        weight = self.quantity_at.get(at)
+        return weight if weight is not None and weight.kind == "mass" else None
 
-    def skip_conversion(at: int) -> int:
+    def skip_conversion(self, at: int) -> int:
         """ "8kg (17lb) of horn": a unit conversion in brackets does not break the seizure."""
-        if at < len(doc) and doc[at].text == "(" and at + 1 in quantity_at:
-            close = quantity_at[at + 1].span.end
-            if close < len(doc) and doc[close].text == ")":
+        if at < len(self.doc) and self.doc[at].text == "(" and at + 1 in self.quantity_at:
+            close = self.quantity_at[at + 1].span.end
+            if close < len(self.doc) and self.doc[close].text == ")":
                 return close + 1
         return at
 
-    for q in quantities:
-        inner = [items_at[k] for k in range(q.amount_end, q.span.end) if k in items_at]
-        if q.kind == "count" and inner:  # "9,000 tramadol tablets": the drug is the item
+    def from_quantity(self, q: Quantity) -> None:
+        """amount-with-unit ["weighing" amount] [of] item ["and" item], of goods, or a
+        shipment word; "9,000 tramadol tablets": the drug inside the quantity is the item."""
+        doc = self.doc
+        inner = [self.items_at[k] for k in range(q.amount_end, q.span.end) if k in self.items_at]
+        if q.kind == "count" and inner:
             amount = SpacySpan(doc, q.span.start, q.amount_end, label=q.span.label_)
-            add(q.span.start, q.span.end, [amount, inner[0]])
-            continue
-        at, parts = skip_conversion(q.span.end), []
-        if at < len(doc) and doc[at].lower_ in {"weighing", "weighs"}:
-            weight = quantity_at.get(skip_qualifiers(at + 1))
-            if weight is not None and weight.kind == "mass":
-                at = weight.span.end
-        has_of = at < len(doc) and doc[at].lower_ in {c.lower() for c in seizure["connectors"]}
+            self.add(q.span.start, q.span.end, [amount, inner[0]])
+            return
+        at = self.skip_conversion(q.span.end)
+        weight = self.weight_after(at)
+        if weight is not None:
+            at = weight.span.end
+        has_of = at < len(doc) and doc[at].lower_ in {c.lower() for c in self.seizure["connectors"]}
         at += has_of
-        end, parts = item_run(at)
+        end, parts = self.item_run(at)
         if end:
-            add(q.span.start, end, parts)
-        elif has_of and at in goods_end:
-            add(q.span.start, goods_end[at], [])
-        elif q.span.end < len(doc) and doc[q.span.end].lower_ in set(seizure["containers"]):
-            add(q.span.start, q.span.end + 1, [])
-    for b in bare:
+            self.add(q.span.start, end, parts)
+        elif has_of and at in self.goods_end:
+            self.add(q.span.start, self.goods_end[at], [])
+        elif self._lower(q.span.end) in set(self.seizure["containers"]):
+            self.add(q.span.start, q.span.end + 1, [])
+
+    def from_bare_amount(self, b: SpacySpan) -> None:
+        """bare amount item: "7 leopard skins" (QUANTITY "7"); not a year, not "100 drug
+        cases" (that counts cases)."""
         if re.fullmatch(r"(19|20)\d\d", b.text):
-            continue  # a year before a word is no amount
-        end, parts = item_run(b.end)
-        if end and parts[0].text.lower() not in generic_drugs:  # "100 drug cases" counts cases
-            add(b.start, end, [*parts, b])
-    for at, item in items_at.items():
-        after = item.end
-        if any(s.start <= at < s.end for s in out if s.label_ == label):
-            continue  # "80 pieces of worked ivory weighing 96 kg" starts at the amount
-        if after < len(doc) and doc[after].lower_ in {"weighing", "weighs"}:
-            weight = quantity_at.get(skip_qualifiers(after + 1))
-            if weight is not None and weight.kind == "mass":
-                add(at, weight.span.end, [item])
-    return out
+            return
+        end, parts = self.item_run(b.end)
+        if end and parts[0].text.lower() not in self.generic_drugs:
+            self.add(b.start, end, [*parts, b])
+
+    def from_weighed_items(self) -> None:
+        """item "weighing" [about] mass: "shark fins weighing 210 kg", unless the item is
+        already inside a seizure ("80 pieces of worked ivory weighing 96 kg")."""
+        for at, item in self.items_at.items():
+            if any(s.start <= at < s.end for s in self.out if s.label_ == self.label):
+                continue
+            weight = self.weight_after(item.end)
+            if weight is not None:
+                self.add(at, weight.span.end, [item])
 
 
 def resolve_overlaps(

@@ -47,6 +47,7 @@ OWN_PATH = {
         "database",
         "duplicates",
         "export_records",
+        "importer",
         "ledger",
         "processes",
         "pull",
