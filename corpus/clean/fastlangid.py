@@ -99,21 +99,25 @@ def _alias_pairs(classes: list[str]) -> list[tuple[int, int]]:
 
 def _automaton_depth(next_state: np.ndarray, row_base: np.ndarray) -> int:
     """The largest number of bytes from the start state to any state (breadth first; states
-    share transition rows, so each row's 256 moves are looked at once)."""
+    share transition rows, so each row's 256 moves are looked at once, as one block of the
+    table seen as rows x 256)."""
+    table = next_state.reshape(-1, 256)
+    row_of = row_base >> 8
     seen = np.zeros(len(row_base), dtype=bool)
     seen[0] = True
-    expanded = np.zeros(len(row_base), dtype=bool)  # per row (indexed by row start // 256)
+    expanded = np.zeros(len(table), dtype=bool)
     frontier: np.ndarray = np.zeros(1, dtype=np.int64)
     depth = 0
-    every_byte = np.arange(256, dtype=np.int64)
     while True:
-        rows = np.unique(row_base[frontier]) >> 8
-        rows = rows[~expanded[rows]]
-        expanded[rows] = True
+        rows = np.zeros(len(table), dtype=bool)
+        rows[row_of[frontier]] = True
+        rows &= ~expanded
+        expanded |= rows
         reached = np.zeros(len(row_base), dtype=bool)
-        reached[next_state[((rows.astype(np.int64) << 8)[:, None] + every_byte).ravel()]] = True
-        frontier = np.flatnonzero(reached & ~seen)
+        reached[table[np.flatnonzero(rows)]] = True
+        reached &= ~seen
+        frontier = np.flatnonzero(reached)
         if not len(frontier):
             return depth
-        seen[frontier] = True
+        seen |= reached
         depth += 1

@@ -11,6 +11,7 @@ repair of glued words.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import NamedTuple
 
 import justext
@@ -46,15 +47,43 @@ def _identifier():  # noqa: ANN202 - py3langid's own type
 
 
 @functools.cache
+def _load_array_identifier() -> ArrayLanguageIdentifier:
+    return ArrayLanguageIdentifier(_load_identifier())
+
+
+_LOADING = threading.Lock()  # one thread loads the model; the others wait for it
+
+
 def _array_identifier() -> ArrayLanguageIdentifier:
     """py3langid's identifier run array-at-a-time (the same answers, tested). Made from a
-    model of its own, so that py3langid's copy of the model is not kept beside it."""
-    return ArrayLanguageIdentifier(_load_identifier())
+    model of its own, so that py3langid's copy of the model is not kept beside it; loaded
+    once, by whichever thread asks first."""
+    with _LOADING:
+        return _load_array_identifier()
 
 
 def warm_up() -> None:
     """Load the language model now (before worker processes fork: they inherit it)."""
     _array_identifier()
+
+
+def load_in_background() -> threading.Thread:
+    """Start loading the language model in a daemon thread and return the thread.
+
+    Most of the load (~0.3 s) is LZMA decompression, which runs outside the GIL: started
+    before other work of this process (learning boilerplate, loading the glue tables), it
+    costs next to no time. Call `warm_up` before using the model or forking workers: it
+    waits for the thread, and raises the error if the load failed."""
+
+    def load() -> None:
+        try:
+            warm_up()
+        except Exception:  # noqa: BLE001 - warm_up, called before the model is used, raises it
+            return
+
+    thread = threading.Thread(target=load, name="load-language-model", daemon=True)
+    thread.start()
+    return thread
 
 
 def language_sample(lines: list[str], *, limit: int = SAMPLE_CHARS) -> str:

@@ -143,6 +143,35 @@ def test_array_identifier_state_is_the_walked_state_at_every_byte():
     assert fast.states(data).tolist() == walked
 
 
+def _plain_depth(next_state: np.ndarray, row_base: np.ndarray) -> int:
+    """Breadth first over states, one move at a time: the plain definition."""
+    depth_of = {0: 0}
+    frontier = [0]
+    while frontier:
+        reached = []
+        for state in frontier:
+            for byte in range(256):
+                target = int(next_state[row_base[state] + byte])
+                if target not in depth_of:
+                    depth_of[target] = depth_of[state] + 1
+                    reached.append(target)
+        frontier = reached
+    return max(depth_of.values())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_automaton_depth_equals_the_plain_breadth_first_walk(seed):
+    from corpus.clean.fastlangid import _automaton_depth
+
+    rng = np.random.default_rng(seed)
+    n_states, n_rows = int(rng.integers(2, 60)), int(rng.integers(1, 12))
+    # shared rows whose moves lead mostly back to shallow states, as in a real automaton
+    targets = rng.integers(0, n_states, size=(n_rows, 256)) * (rng.random((n_rows, 256)) < 0.05)
+    next_state = targets.astype(np.uint32).ravel()
+    row_base = rng.integers(0, n_rows, size=n_states).astype(np.int32) << 8
+    assert _automaton_depth(next_state, row_base) == _plain_depth(next_state, row_base)
+
+
 # ---------------------------------------------------------------- features
 
 
