@@ -33,7 +33,7 @@ from .features import (
     context_features_of_pages,
     line_features,
 )
-from .language import LanguageGuess, detect_language, stopwords
+from .language import LanguageGuess, detect_language, detect_languages, stopwords
 
 MODEL_RESOURCE = "line_model.json"
 
@@ -383,7 +383,7 @@ def pages_inputs(
     """`page_inputs(raw, lines=lines, featurizer=featurizer)` of each page's lines, the
     page-wide feature columns computed for all the pages at once."""
     pages = [_non_blank(lines) for lines in pages_lines]
-    languages = [detect_language(kept) for kept, *_ in pages]
+    languages = detect_languages([kept for kept, *_ in pages])
     features = featurizer.pages_features(
         [
             (kept, blank_before, blank_after, stopwords(language.code))

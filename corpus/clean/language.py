@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import justext
@@ -104,10 +105,28 @@ def language_sample(lines: list[str], *, limit: int = SAMPLE_CHARS) -> str:
 
 def detect_language(lines: list[str]) -> LanguageGuess:
     """The language of a page given its lines (py3langid on the longest lines)."""
-    sample = language_sample([line.strip() for line in lines if line.strip()])
+    sample = _sample(lines)
     if len(sample) < MIN_SAMPLE_CHARS:
         return UNKNOWN
-    code, probability = _array_identifier().classify(sample)
+    return _guess(*_array_identifier().classify(sample))
+
+
+def detect_languages(pages_lines: Sequence[list[str]]) -> list[LanguageGuess]:
+    """`detect_language` of each page's lines, the pages' samples classified together."""
+    samples = [_sample(lines) for lines in pages_lines]
+    known = [i for i, sample in enumerate(samples) if len(sample) >= MIN_SAMPLE_CHARS]
+    out = [UNKNOWN] * len(samples)
+    found = _array_identifier().classify_many([samples[i] for i in known]) if known else []
+    for i, (code, probability) in zip(known, found, strict=True):
+        out[i] = _guess(code, probability)
+    return out
+
+
+def _sample(lines: list[str]) -> str:
+    return language_sample([line.strip() for line in lines if line.strip()])
+
+
+def _guess(code: str, probability: float) -> LanguageGuess:
     if probability < MIN_PROBABILITY:
         return LanguageGuess(None, float(probability))
     return LanguageGuess(str(code), float(probability))

@@ -143,6 +143,26 @@ def test_array_identifier_state_is_the_walked_state_at_every_byte():
     assert fast.states(data).tolist() == walked
 
 
+def test_classify_many_equals_classify_of_each_text():
+    fast = language._array_identifier()
+    samples = ["", "a", "ABC DEF GHI", "Zoll findet Kokain im Hafen", "\ud800 lone surrogate"]
+    for text in _pages() + _real_pages(120):
+        lines = [line.strip() for line in text.split("\n") if line.strip()]
+        samples += [language_sample(lines, limit=limit) for limit in (3, 20, 500)]
+    rng = random.Random(6)
+    samples += [
+        "".join(rng.choice("ab éß中\n.") for _ in range(rng.randint(0, 9))) for _ in range(50)
+    ]
+    rng.shuffle(samples)
+    assert fast.classify_many(samples) == [fast.classify(sample) for sample in samples]
+    assert fast.classify_many([]) == []
+
+
+def test_detect_languages_of_pages_equals_each_page_alone():
+    pages = [text.split("\n") for text in _pages() + _real_pages(60)] + [[], [""], ["kurz"]]
+    assert language.detect_languages(pages) == [language.detect_language(p) for p in pages]
+
+
 def _plain_depth(next_state: np.ndarray, row_base: np.ndarray) -> int:
     """Breadth first over states, one move at a time: the plain definition."""
     depth_of = {0: 0}
@@ -203,6 +223,28 @@ def test_featurizer_equals_line_features_on_seeds_synthetic_and_real_pages():
 def test_featurizer_equals_line_features_on_any_lines(lines, english):
     words = stopwords("en") if english else frozenset()
     _assert_features_equal("\n".join(lines), words, LineFeaturizer())
+
+
+# ASCII text with every byte class `_ascii_counts` tells apart: joiners between, before and
+# after letters and digits, sentence marks before each kind of whitespace and at the end
+ASCII_ALPHABET = list("aZ09 .,;!?'-_\t\x0b\x0c\x1c\x1f|/") + ["a.b", "x-y", "1.5", "it's", "U.S."]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(ASCII_ALPHABET), max_size=20).map("".join), max_size=8))
+def test_ascii_counts_equal_the_regex_counts_of_each_text(texts):
+    from corpus.clean.features import _ascii_counts, _counts
+
+    assert _ascii_counts(texts) == [_counts(text) for text in texts]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(LINE_ALPHABET), max_size=12).map("".join), max_size=8))
+def test_line_rows_of_many_lines_equal_each_line_alone(lines):
+    from corpus.clean.features import _line_row, _line_rows
+
+    for words in (frozenset(), stopwords("en")):
+        assert _line_rows(lines, words) == [_line_row(line, words) for line in lines]
 
 
 def test_featurizer_memo_is_bounded_and_clears():
