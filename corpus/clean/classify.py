@@ -413,12 +413,49 @@ def content_probabilities(model: LineModel, pages: Sequence[np.ndarray]) -> list
     are walked once for all the pages' lines instead of once per page)."""
     if model.cut is None:
         return _own_content_probabilities(model, pages)
-    out = content_probabilities(model.cut, pages)
+    taken = _cut_page_probabilities(model, pages)
     # the model's own stages score only the pages that do not go to the cut-page model
-    whole = [k for k, p in enumerate(out) if not model.ends_inside_article(p)]
-    own = _own_content_probabilities(model, [pages[k] for k in whole])
-    for k, p in zip(whole, own, strict=True):
-        out[k] = p
+    whole = [k for k, p in enumerate(taken) if p is None]
+    own = iter(_own_content_probabilities(model, [pages[k] for k in whole]))
+    return [next(own) if p is None else p for p in taken]
+
+
+def _cut_page_probabilities(
+    model: LineModel, pages: Sequence[np.ndarray]
+) -> list[np.ndarray | None]:
+    """For each page, `model.cut`'s probabilities when the page goes to it
+    (`model.ends_inside_article`), else None.
+
+    The gate reads the last line only: the cut model's second stage scores each page's last
+    line first, then every line of the pages that go to it (its first stage scores every
+    line: the second stage's context is summed over the whole page). The same numbers as
+    `content_probabilities(model.cut, pages)`: each row is scored on its own.
+    """
+    cut = model.cut
+    assert cut is not None
+    if cut.cut is not None or cut.stage2 is None:
+        return [
+            p if model.ends_inside_article(p) else None for p in content_probabilities(cut, pages)
+        ]
+    out: list[np.ndarray | None] = [None] * len(pages)
+    sizes = np.array([len(x) for x in pages], dtype=np.int64)
+    if not sizes.sum():
+        return out
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    x = np.vstack([x for x in pages if len(x)])
+    p1 = _sigmoid(cut.stage1.score(x))
+    inputs = np.hstack([x, context_features_of_pages(p1, sizes)])
+    used = np.flatnonzero(sizes)
+    p_last = _sigmoid(cut.stage2.score(inputs[bounds[used + 1] - 1]))
+    taken = [k for i, k in enumerate(used.tolist()) if model.ends_inside_article(p_last[i : i + 1])]
+    if not taken:
+        return out
+    rows = np.concatenate([np.arange(bounds[k], bounds[k + 1]) for k in taken])
+    p2 = _sigmoid(cut.stage2.score(inputs[rows]))
+    start = 0
+    for k in taken:
+        out[k] = p2[start : start + sizes[k]]
+        start += sizes[k]
     return out
 
 

@@ -332,6 +332,24 @@ def test_shallow_trees_equal_the_level_walk_bit_for_bit_and_the_plain_walk():
 # ---------------------------------------------------------------- the whole cleaner
 
 
+def test_batch_probabilities_equal_each_page_alone_bit_for_bit_with_cut_pages():
+    model = default_line_model()
+    texts = _pages() + _real_pages(80)
+    # pages cut inside their article, as scrapers cut them: these go to the cut-page model
+    texts += [text[: len(text) // 2] for text in texts]
+    pages = [page_inputs(text).features for text in texts] + [np.zeros((0, 45))]
+    batch = classify.content_probabilities(model, pages)
+    taken = 0
+    for x, p in zip(pages, batch, strict=True):
+        np.testing.assert_array_equal(p, model.probabilities(x))
+        taken += (
+            model.cut is not None
+            and len(x) > 0
+            and model.ends_inside_article(model.cut.probabilities(x))
+        )
+    assert model.cut is None or 0 < taken < len(pages)
+
+
 def _plain_pages_inputs(pages_lines, *, featurizer):
     return [page_inputs("\n".join(lines), lines=lines) for lines in pages_lines]
 
