@@ -153,9 +153,33 @@ def stopwords(code: str | None) -> frozenset[str]:
     name = _justext_name(code)
     if name is not None:
         return frozenset(word.lower() for word in justext.get_stoplist(name))
-    try:
-        import wordfreq
-
-        return frozenset(wordfreq.top_n_list(code, 200))
-    except (LookupError, ValueError):
+    known = _wordfreq_code(code)
+    if known is None:
         return frozenset()
+    import wordfreq
+
+    return frozenset(wordfreq.top_n_list(known, 200))
+
+
+# langcodes' distance between two language tags: 0 the same language, up to 10 varieties of
+# one language ("no" Norwegian -> "nb" Bokmal 1, "wuu" Wu -> "zh" Chinese 10), more another
+# language ("pcm" Nigerian Pidgin -> "en" 24, "sn" Shona -> "en" 34)
+SAME_LANGUAGE_DISTANCE = 10
+
+
+def _wordfreq_code(code: str) -> str | None:
+    """The wordfreq language that `code` names or is a variety of (see
+    SAME_LANGUAGE_DISTANCE), else None. wordfreq itself would answer for its nearest
+    language, however far ("sn" Shona -> English): the stopwords of another language would
+    make the prose test count the wrong words."""
+    import langcodes
+    import wordfreq
+
+    available = sorted(wordfreq.available_languages())
+    if code in available:
+        return code
+    try:
+        distance, nearest = min((langcodes.tag_distance(code, k), k) for k in available)
+    except (LookupError, ValueError):  # not a language tag langcodes can read
+        return None
+    return nearest if distance <= SAME_LANGUAGE_DISTANCE else None
