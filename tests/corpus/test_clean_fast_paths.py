@@ -390,3 +390,19 @@ def test_cleaner_with_fast_paths_equals_the_cleaner_with_plain_definitions(monke
             b.authors,
             b.metadata,
         )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([*LINE_ALPHABET, "# ", "###", "12. ", "٣) ", "– ", "•"]), max_size=10)
+)
+def test_view_line_finds_the_markers_the_patterns_find(parts):
+    from corpus.clean.features import _BULLET, _HEADING, view_line
+
+    line = "".join(parts)
+    view = view_line(line)
+    text = line.strip()
+    if "](" not in text and "http" not in text and "www." not in text:
+        assert view.bullet == bool(_BULLET.match(text))
+        rest = _BULLET.sub("", text, count=1) if view.bullet else text
+        assert view.heading == bool(_HEADING.match(rest))
