@@ -358,7 +358,16 @@ def _view_row(
     has_stoplist = bool(stopwords)
     stop = sentence_marks = commas = capitalised = separators = word_length = 0.0
     low = text.lower()
-    low_words = low.split()
+    # an ASCII text with single spaces between its words and none at its ends is its own
+    # key: no need to split it unless its words are looked up
+    normal = (
+        ascii_text
+        and text.isprintable()
+        and "  " not in text
+        and text[:1] != " "
+        and text[-1:] != " "
+    )
+    low_words = low.split() if has_stoplist or not normal else []
     if n_words:
         if has_stoplist:
             stripped = map(str.strip, low_words, itertools.repeat(_PUNCT))
@@ -412,7 +421,7 @@ def _view_row(
         0.0,
         0.0,
     )
-    return row, " ".join(low_words)
+    return row, low if normal else " ".join(low_words)
 
 
 class LineFeaturizer:
