@@ -408,10 +408,12 @@ def _non_blank(
 ) -> tuple[list[str], list[int], list[bool], list[bool]]:
     """The non-blank lines, their line numbers, and whether a blank line (or the page's
     edge) comes right before and after each."""
-    numbers = [i for i, line in enumerate(all_lines) if line.strip()]
+    # one blank flag per line, and the page's edges count as blank
+    blank = [True, *(not line.strip() for line in all_lines), True]
+    numbers = [i for i in range(len(all_lines)) if not blank[i + 1]]
     kept = [all_lines[i] for i in numbers]
-    blank_before = [i == 0 or not all_lines[i - 1].strip() for i in numbers]
-    blank_after = [i + 1 >= len(all_lines) or not all_lines[i + 1].strip() for i in numbers]
+    blank_before = [blank[i] for i in numbers]
+    blank_after = [blank[i + 2] for i in numbers]
     return kept, numbers, blank_before, blank_after
 
 

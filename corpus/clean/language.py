@@ -123,7 +123,8 @@ def detect_languages(pages_lines: Sequence[list[str]]) -> list[LanguageGuess]:
 
 
 def _sample(lines: list[str]) -> str:
-    return language_sample([line.strip() for line in lines if line.strip()])
+    stripped = [line.strip() for line in lines]
+    return language_sample([line for line in stripped if line])
 
 
 def _guess(code: str, probability: float) -> LanguageGuess:
