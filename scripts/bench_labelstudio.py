@@ -58,7 +58,7 @@ from annotation.labelstudio.exports import export_raw_bytes, list_tasks_raw_page
 from annotation.labelstudio.pull import pull, read_export  # noqa: E402
 from annotation.labelstudio.push import push_tasks  # noqa: E402
 from annotation.labelstudio.server import Connection, start_server, stop_server  # noqa: E402
-from annotation.labelstudio.task_scan import read_task_list_head  # noqa: E402
+from annotation.labelstudio.task_scan import list_task_keys, read_task_list_head  # noqa: E402
 from annotation.records import SOURCE_PREDICTION, Annotation, Relation, Span  # noqa: E402
 from annotation.schema import load_schema  # noqa: E402
 from annotation.secrets import read_env_file  # noqa: E402
@@ -213,7 +213,7 @@ def _saving_during_pull_rows(
 ) -> list[Row]:
     """(f): annotators saving while a pull runs, and the same annotators on an idle server."""
     schema = load_schema()
-    ids = client.list_task_keys(project_id)
+    ids = list_task_keys(client, project_id)
     targets = [
         (ids[t.key].id, annotation_to_results(predictions[t.key], chunk_start=t.chunk_start))
         for t in tasks
@@ -324,7 +324,7 @@ def _storage_import_row(
             break
         time.sleep(1)
     storage_s = time.perf_counter() - started
-    count = client.read_task_list_head(project.id).count
+    count = read_task_list_head(client, project.id).count
     return (
         "(g) import from local-files storage (one sync)",
         storage_s,

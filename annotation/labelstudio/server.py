@@ -73,6 +73,10 @@ DEFAULT_ADMIN_EMAIL = "admin@contraband.local"
 # Variables that label-studio also reads without a prefix; a stray value would change its setup.
 _UNPREFIXED_VARIABLES = ("HOST", "PORT", "USERNAME", "PASSWORD")
 EXPORT_WORKERS_VARIABLE = "CONTRABAND_EXPORT_WORKERS"
+# Export workers yield the CPU to the main server, which serves the annotators: a pull that
+# keeps both cores busy must not make a save wait (niceness 10: about a tenth of the CPU
+# share of the main server when both want the same core).
+EXPORT_WORKER_NICENESS = 10
 
 
 def default_export_workers() -> int:
@@ -284,8 +288,16 @@ def _log_tail(path: Path, lines: int = 20) -> str:
     return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
-def _spawn(executable: Path, port: int, data_dir: Path, env: dict[str, str]) -> subprocess.Popen:
-    """One `label-studio start` process on 127.0.0.1:port, logging to the data dir."""
+def _lower_priority() -> None:
+    """Run in an export worker's process before label-studio starts: a lower CPU priority."""
+    os.nice(EXPORT_WORKER_NICENESS)
+
+
+def _spawn(
+    executable: Path, port: int, data_dir: Path, env: dict[str, str], *, export: bool = False
+) -> subprocess.Popen:
+    """One `label-studio start` process on 127.0.0.1:port, logging to the data dir; an
+    `export` worker runs at a lower CPU priority than the main server."""
     with open(data_dir / LOG_FILE, "ab") as log:
         return subprocess.Popen(
             [
@@ -303,6 +315,7 @@ def _spawn(executable: Path, port: int, data_dir: Path, env: dict[str, str]) -> 
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stop_server ends the whole group
+            preexec_fn=_lower_priority if export else None,
         )
 
 
@@ -334,7 +347,9 @@ def _start_export_workers(
     A worker that does not come up is stopped and left out: exports then use fewer processes.
     """
     started = [(p, f"http://127.0.0.1:{p}") for p in (find_free_port() for _ in range(count))]
-    processes = [(_spawn(executable, port, data_dir, env), url) for port, url in started]
+    processes = [
+        (_spawn(executable, port, data_dir, env, export=True), url) for port, url in started
+    ]
     for (process, _), (port, _) in zip(processes, started, strict=True):
         write_pid_file(data_dir, role="export", pid=process.pid, port=port)
     state["export_workers"] = [{"pid": p.pid, "url": url} for p, url in processes]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict
 
 import pytest
@@ -12,7 +13,13 @@ from annotation.labelstudio import EXPORT_VIEW_TITLE, LabelStudio
 from annotation.labelstudio.export_records import export_to_tasks, record_to_plain
 from annotation.labelstudio.exports import export_raw
 from annotation.labelstudio.pull import export_clients, plan_id_ranges, pull, read_export
-from annotation.labelstudio.server import Connection, default_export_workers, is_healthy
+from annotation.labelstudio.server import (
+    EXPORT_WORKER_NICENESS,
+    STATE_FILE,
+    Connection,
+    default_export_workers,
+    is_healthy,
+)
 from annotation.records import SOURCE_PREDICTION, AnnotatedTask, Annotation, Relation, Span
 from annotation.tasks import documents_to_tasks
 from corpus.errors import LabelStudioError
@@ -149,6 +156,11 @@ def test_server_export_workers_serve_the_same_data_and_are_found_by_resolve_conn
         assert is_healthy(url)
         worker = LabelStudio(Connection(url, label_studio.connection.api_key))
         assert worker.find_project(ls_project.title) == ls_project.id
+    # the workers yield the CPU to the main server, which serves the annotators' saves
+    state = json.loads((label_studio.server.data_dir / STATE_FILE).read_text())
+    main = os.getpriority(os.PRIO_PROCESS, label_studio.server.pid)
+    for worker in state["export_workers"]:
+        assert os.getpriority(os.PRIO_PROCESS, int(worker["pid"])) == main + EXPORT_WORKER_NICENESS
 
 
 def test_plan_id_ranges_covers_every_id_once():
