@@ -14,9 +14,12 @@ compares them on real and random texts.
 
 from __future__ import annotations
 
+import lzma
 import math
+import tempfile
 import unicodedata
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,15 +33,50 @@ class ArrayLanguageIdentifier:
     def __init__(self, identifier: Any):
         if getattr(identifier, "min_confidence", None) is not None:
             raise ValueError("ArrayLanguageIdentifier: an identifier without min_confidence")
-        # the automaton's rows are shared between states: state -> row -> 256 next states
-        self.next_state = np.frombuffer(identifier.tk_nextmove, dtype=np.uint32)
-        self.row_base = np.frombuffer(identifier.tk_row, dtype=np.uint16).astype(np.int32) << 8
-        self.output = np.asarray(identifier.tk_output, dtype=np.int64)
+        self._set_model(
+            # the automaton's rows are shared between states: state -> row -> 256 next states
+            next_state=np.frombuffer(identifier.tk_nextmove, dtype=np.uint32),
+            state_row=np.frombuffer(identifier.tk_row, dtype=np.uint16),
+            output=np.asarray(identifier.tk_output, dtype=np.int64),
+            nb_ptc=identifier.nb_ptc,
+            nb_pc=identifier.nb_pc,
+            classes=list(identifier.nb_classes),
+        )
+
+    @classmethod
+    def from_model_arrays(cls, arrays: dict[str, np.ndarray]) -> ArrayLanguageIdentifier:
+        """The identifier of a py3langid model file's arrays (`read_model_arrays`): the
+        same model as py3langid's `LanguageIdentifier.from_model_file(..., norm_probs=True)`
+        makes of them, without its copies."""
+        identifier = cls.__new__(cls)
+        identifier._set_model(
+            next_state=arrays["nextmove"].astype(np.uint32, copy=False),
+            state_row=arrays["nextmove_row"],
+            output=arrays["out_feat"].astype(np.int64),
+            nb_ptc=arrays["ptc"],
+            nb_pc=arrays["pc"],
+            classes=arrays["classes"].tolist(),
+        )
+        return identifier
+
+    def _set_model(
+        self,
+        *,
+        next_state: np.ndarray,
+        state_row: np.ndarray,
+        output: np.ndarray,
+        nb_ptc: np.ndarray,
+        nb_pc: np.ndarray,
+        classes: list[str],
+    ) -> None:
+        self.next_state = next_state
+        self.row_base = state_row.astype(np.int32) << 8
+        self.output = output
         # float16 in the model; numpy's matmul casts it to float32 and then multiplies: cast
         # once here (57 MB), as the cast of the gathered rows costs 4x the product itself
-        self.nb_ptc = np.asarray(identifier.nb_ptc, dtype=np.float32)
-        self.nb_pc = identifier.nb_pc
-        self.classes = list(identifier.nb_classes)
+        self.nb_ptc = np.asarray(nb_ptc, dtype=np.float32)
+        self.nb_pc = np.asarray(nb_pc)
+        self.classes = classes
         self.alias_pairs = _alias_pairs(self.classes)
         self.depth = _automaton_depth(self.next_state, self.row_base)
 
@@ -143,6 +181,32 @@ def _model_bytes(text: str) -> bytes:
     if text.isupper():
         text = text.lower()
     return unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")
+
+
+_PIECE_BYTES = 16 << 20  # decompressed at a time: four to five pieces for the shipped model
+
+
+def read_model_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a py3langid model file (an .npz inside LZMA; see py3langid.modelio),
+    decompressed through a temporary file as py3langid does, 16 MB at a time.
+
+    Decompression runs outside the GIL, so a thread can load the model beside other Python
+    work; but each piece must take the GIL back, and a busy thread holds it up to 5 ms
+    each time: py3langid's reader (a piece per 8 KB of input, ~560 pieces) then waits
+    seconds, these pieces a few milliseconds."""
+    decompressor = lzma.LZMADecompressor()
+    data = path.read_bytes()
+    with tempfile.TemporaryFile(suffix=".npz") as npz:
+        while True:
+            npz.write(decompressor.decompress(data, max_length=_PIECE_BYTES))
+            data = b""
+            if decompressor.eof:
+                break
+            if decompressor.needs_input:
+                raise EOFError(f"{path}: the model file ends inside its LZMA stream")
+        npz.seek(0)
+        with np.load(npz, allow_pickle=False) as arrays:
+            return {name: arrays[name] for name in arrays.files}
 
 
 def _alias_pairs(classes: list[str]) -> list[tuple[int, int]]:

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import justext
 import pycountry
 
-from .fastlangid import ArrayLanguageIdentifier
+from .fastlangid import ArrayLanguageIdentifier, read_model_arrays
 
 SAMPLE_CHARS = 500  # ~80 words of prose tell the language; the detector's cost grows with it
 MIN_SAMPLE_CHARS = 40  # below this a guess is noise: the language stays unknown
@@ -49,16 +49,18 @@ def _identifier():  # noqa: ANN202 - py3langid's own type
 
 @functools.cache
 def _load_array_identifier() -> ArrayLanguageIdentifier:
-    return ArrayLanguageIdentifier(_load_identifier())
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    return ArrayLanguageIdentifier.from_model_arrays(read_model_arrays(MODEL_DIR / MODEL_FILE))
 
 
 _LOADING = threading.Lock()  # one thread loads the model; the others wait for it
 
 
 def _array_identifier() -> ArrayLanguageIdentifier:
-    """py3langid's identifier run array-at-a-time (the same answers, tested). Made from a
-    model of its own, so that py3langid's copy of the model is not kept beside it; loaded
-    once, by whichever thread asks first."""
+    """py3langid's identifier run array-at-a-time (the same answers, tested), made from
+    py3langid's model file (`read_model_arrays`; no py3langid identifier is kept beside
+    it); loaded once, by whichever thread asks first."""
     with _LOADING:
         return _load_array_identifier()
 

@@ -406,3 +406,31 @@ def test_view_line_finds_the_markers_the_patterns_find(parts):
         assert view.bullet == bool(_BULLET.match(text))
         rest = _BULLET.sub("", text, count=1) if view.bullet else text
         assert view.heading == bool(_HEADING.match(rest))
+
+
+def test_identifier_from_the_model_file_arrays_equals_the_one_from_py3langid():
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    from corpus.clean.fastlangid import read_model_arrays
+
+    from_file = ArrayLanguageIdentifier.from_model_arrays(read_model_arrays(MODEL_DIR / MODEL_FILE))
+    from_py3langid = ArrayLanguageIdentifier(_identifier())
+    for name in ("next_state", "row_base", "output", "nb_ptc", "nb_pc"):
+        a, b = getattr(from_file, name), getattr(from_py3langid, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    assert from_file.classes == from_py3langid.classes
+    assert (from_file.depth, from_file.alias_pairs) == (
+        from_py3langid.depth,
+        from_py3langid.alias_pairs,
+    )
+
+
+def test_a_model_file_cut_short_is_refused(tmp_path):
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    from corpus.clean.fastlangid import read_model_arrays
+
+    cut = tmp_path / "model.npz.xz"
+    cut.write_bytes((MODEL_DIR / MODEL_FILE).read_bytes()[:100_000])
+    with pytest.raises(EOFError, match="ends inside its LZMA stream"):
+        read_model_arrays(cut)
