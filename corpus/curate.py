@@ -43,6 +43,7 @@ from .clean import (
     load_clean_config,
 )
 from .clean.batches import worker_count
+from .clean.language import load_in_background as load_language_in_background
 from .dedup import (
     DedupConfig,
     DedupDecision,
@@ -309,10 +310,14 @@ def _clean_locally(run: _Run, sources: Sequence[str | Path], *, workers: int | N
     """Both passes over the pages as one stream, chunks in `workers` local processes; the
     rows go to one temporary Parquet table."""
     census = _Census()
+    # pass 2 needs the language model: most of its load runs outside the GIL, beside pass 1
+    load_language_in_background()
+    # the line keys are computed here: sending a page to a worker process costs about what
+    # its keys cost (8,000 synthetic pages: 0.21 s here, 0.42 s with two workers)
     learned = learn_in_workers(
         census.watch(_progress_bar(iter_pages(sources), run, desc="learn", unit="page")),
         clean_config=run.clean_config,
-        workers=workers,
+        workers=1,
     )
     census.raise_if_unreadable(sources)
     run.out.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ from .features import (
     context_features_of_pages,
     line_features,
 )
-from .language import LanguageGuess, detect_language, stopwords
+from .language import LanguageGuess, detect_language, detect_languages, stopwords
 
 MODEL_RESOURCE = "line_model.json"
 
@@ -212,12 +212,18 @@ def _complete(params: dict[str, Any]) -> dict[str, Any] | None:
             level = below
         for node, place in level:
             value[t, place - inner] = tree["value"][node]
+    value = (value * params["learning_rate"]).ravel()
+    offset = np.arange(len(trees), dtype=np.int64) * (inner + 1)
     complete = {
         "feature": feature.ravel(),
         "threshold": threshold.ravel(),
-        "value": (value * params["learning_rate"]).ravel(),
-        "offset": np.arange(len(trees), dtype=np.int64) * (inner + 1),
+        "value": value,
+        "offset": offset,
         "leaf_of_answers": leaf_of_answers,
+        # per tree, the value of the leaf each of the 256 answer codes reaches: tree t's
+        # code c is entry 256 t + c (one gather instead of two)
+        "value_of_code": value[offset[:, None] + leaf_of_answers[None, :]].ravel(),
+        "code_base": np.arange(len(trees), dtype=np.uint64) * np.uint64(256),
     }
     params["complete"] = complete
     return complete
@@ -254,17 +260,18 @@ def _leaf_of_answers() -> np.ndarray | None:
 def _tree_scores_shallow(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
     """`_tree_scores` of trees at most SHALLOW_DEPTH deep, bit for bit: every inner node of
     every tree is compared at once, each tree's answers are read as one byte and a table
-    gives its leaf; the leaf values are summed in the same order."""
+    gives the value of the leaf they reach; the values are summed in the same order."""
     complete = _complete(params)
     assert complete is not None, "_tree_scores_shallow of trees deeper than SHALLOW_DEPTH"
     feature, threshold = complete["feature"], complete["threshold"]
-    value, offset, leaf_of = complete["value"], complete["offset"], complete["leaf_of_answers"]
+    value_of_code, code_base = complete["value_of_code"], complete["code_base"]
     out = np.empty(len(x))
     for start in range(0, len(x), _SHALLOW_BLOCK_ROWS):
         rows = x[start : start + _SHALLOW_BLOCK_ROWS]
         answers = np.take(rows, feature, axis=1) <= threshold
-        leaves = leaf_of[_answer_codes(answers)] + offset
-        out[start : start + len(rows)] = params["init"] + value[leaves].sum(axis=1)
+        codes = _answer_codes(answers)
+        codes += code_base
+        out[start : start + len(rows)] = params["init"] + value_of_code.take(codes).sum(axis=1)
     return out
 
 
@@ -383,7 +390,7 @@ def pages_inputs(
     """`page_inputs(raw, lines=lines, featurizer=featurizer)` of each page's lines, the
     page-wide feature columns computed for all the pages at once."""
     pages = [_non_blank(lines) for lines in pages_lines]
-    languages = [detect_language(kept) for kept, *_ in pages]
+    languages = detect_languages([kept for kept, *_ in pages])
     features = featurizer.pages_features(
         [
             (kept, blank_before, blank_after, stopwords(language.code))
@@ -401,10 +408,12 @@ def _non_blank(
 ) -> tuple[list[str], list[int], list[bool], list[bool]]:
     """The non-blank lines, their line numbers, and whether a blank line (or the page's
     edge) comes right before and after each."""
-    numbers = [i for i, line in enumerate(all_lines) if line.strip()]
+    # one blank flag per line, and the page's edges count as blank
+    blank = [True, *(not line.strip() for line in all_lines), True]
+    numbers = [i for i in range(len(all_lines)) if not blank[i + 1]]
     kept = [all_lines[i] for i in numbers]
-    blank_before = [i == 0 or not all_lines[i - 1].strip() for i in numbers]
-    blank_after = [i + 1 >= len(all_lines) or not all_lines[i + 1].strip() for i in numbers]
+    blank_before = [blank[i] for i in numbers]
+    blank_after = [blank[i + 2] for i in numbers]
     return kept, numbers, blank_before, blank_after
 
 
@@ -413,12 +422,49 @@ def content_probabilities(model: LineModel, pages: Sequence[np.ndarray]) -> list
     are walked once for all the pages' lines instead of once per page)."""
     if model.cut is None:
         return _own_content_probabilities(model, pages)
-    out = content_probabilities(model.cut, pages)
+    taken = _cut_page_probabilities(model, pages)
     # the model's own stages score only the pages that do not go to the cut-page model
-    whole = [k for k, p in enumerate(out) if not model.ends_inside_article(p)]
-    own = _own_content_probabilities(model, [pages[k] for k in whole])
-    for k, p in zip(whole, own, strict=True):
-        out[k] = p
+    whole = [k for k, p in enumerate(taken) if p is None]
+    own = iter(_own_content_probabilities(model, [pages[k] for k in whole]))
+    return [next(own) if p is None else p for p in taken]
+
+
+def _cut_page_probabilities(
+    model: LineModel, pages: Sequence[np.ndarray]
+) -> list[np.ndarray | None]:
+    """For each page, `model.cut`'s probabilities when the page goes to it
+    (`model.ends_inside_article`), else None.
+
+    The gate reads the last line only: the cut model's second stage scores each page's last
+    line first, then every line of the pages that go to it (its first stage scores every
+    line: the second stage's context is summed over the whole page). The same numbers as
+    `content_probabilities(model.cut, pages)`: each row is scored on its own.
+    """
+    cut = model.cut
+    assert cut is not None
+    if cut.cut is not None or cut.stage2 is None:
+        return [
+            p if model.ends_inside_article(p) else None for p in content_probabilities(cut, pages)
+        ]
+    out: list[np.ndarray | None] = [None] * len(pages)
+    sizes = np.array([len(x) for x in pages], dtype=np.int64)
+    if not sizes.sum():
+        return out
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    x = np.vstack([x for x in pages if len(x)])
+    p1 = _sigmoid(cut.stage1.score(x))
+    inputs = np.hstack([x, context_features_of_pages(p1, sizes)])
+    used = np.flatnonzero(sizes)
+    p_last = _sigmoid(cut.stage2.score(inputs[bounds[used + 1] - 1]))
+    taken = [k for i, k in enumerate(used.tolist()) if model.ends_inside_article(p_last[i : i + 1])]
+    if not taken:
+        return out
+    rows = np.concatenate([np.arange(bounds[k], bounds[k + 1]) for k in taken])
+    p2 = _sigmoid(cut.stage2.score(inputs[rows]))
+    start = 0
+    for k in taken:
+        out[k] = p2[start : start + sizes[k]]
+        start += sizes[k]
     return out
 
 

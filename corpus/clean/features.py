@@ -32,6 +32,7 @@ _LINK = re.compile(r"\[([^\]]*)\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)")
 _BARE_URL = re.compile(r"<?(?:https?://|www\.)\S+>?")
 _BULLET = re.compile(r"^\s*(?:[*+\-•·▪►–—]|\d{1,3}[.)])\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
+_BULLET_FIRST = "*+-•·▪►–—"  # what _BULLET starts with (or a digit)
 _WORD = re.compile(r"[^\W_]+(?:[-'’.][^\W_]+)*")
 _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*$")
 _SENTENCE_MARK = re.compile(r"[.!?…。！？](?=\s|$)")
@@ -79,10 +80,16 @@ def view_line(line: str) -> LineView:
         stripped = _BARE_URL.sub(" ", text)
         link_chars += len(text) - len(stripped)
         text = stripped
-    bullet = bool(_BULLET.match(text))
+    # a list or heading marker is the first character after any whitespace: most lines
+    # start with a letter, and skip both patterns
+    first = text.lstrip()[:1]
+    bullet = (
+        bool(first) and (first in _BULLET_FIRST or first.isdecimal()) and bool(_BULLET.match(text))
+    )
     if bullet:
         text = _BULLET.sub("", text, count=1)
-    heading = bool(_HEADING.match(text))
+        first = text.lstrip()[:1]
+    heading = first == "#" and bool(_HEADING.match(text))
     if heading:
         text = text.lstrip("# ")
     text = text.strip(" \t*_|")
@@ -242,7 +249,6 @@ def line_features(
 # What the fast path below needs: on ASCII text, [^\W_] is [A-Za-z0-9]; the copyright
 # pattern needs "(c)" or "copyright" in the lower-cased text; separators are these three.
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'’.][A-Za-z0-9]+)*")
-_ASCII_DIGITS = b"0123456789"
 _SENTENCE_MARKS = frozenset(".!?…。！？")
 _SENTENCE_CLOSERS = "\"'”’»)]"
 _PER_LINE_COLUMNS = 25  # columns 0-24; of those, 17, 18, 23 and 24 depend on the page
@@ -256,33 +262,126 @@ def _line_row(line: str, stopwords: frozenset[str]) -> tuple[tuple[float, ...], 
     18, 23, 24) and the line's repetition key: the same numbers as `line_features`, with
     cheaper tests where they give the same answer (ASCII shortcuts, no whole-line scan for
     the sentence end)."""
-    v = view_line(line)
+    return _view_row(view_line(line), stopwords, None)
+
+
+class _Counts(NamedTuple):
+    """What `_line_row` counts on a line's visible text: words (as `_WORD` finds them),
+    those that start with a capital, their characters, sentence marks, commas, digits."""
+
+    words: int
+    capitalised: int
+    word_chars: int
+    sentence_marks: int
+    commas: int
+    digits: int
+
+
+def _counts(text: str) -> _Counts:
+    """`_Counts` of one visible text, the plain way."""
+    words = (_ASCII_WORD if text.isascii() else _WORD).findall(text)
+    return _Counts(
+        len(words),
+        sum(1 for w in words if w[0].isupper()),
+        sum(map(len, words)),
+        len(_SENTENCE_MARK.findall(text)),
+        text.count(","),
+        len(_DIGIT.findall(text)),
+    )
+
+
+def _ascii_counts(texts: Sequence[str]) -> list[_Counts]:
+    """`_counts(text)` of each ASCII text (no line break inside), for all of them at once.
+
+    The texts are joined, each followed by "\n", and looked at byte by byte: an
+    `_ASCII_WORD` match starts at a letter or digit whose previous byte is neither one nor
+    a joiner right after one (then the match would go on through it), and takes every
+    letter and digit and every joiner between two of them; a sentence mark counts when
+    whitespace follows (the "\n" after a text stands for its end). The "\n" is no letter,
+    digit or joiner: every match and mark stays inside its text, as line by line.
+    """
+    if not texts:
+        return []
+    data = np.frombuffer(("\n".join(texts) + "\n").encode("ascii"), dtype=np.uint8)
+    # byte ranges as one wrapping subtraction and one comparison each
+    digit = (data - np.uint8(48)) < 10  # 0-9
+    upper = (data - np.uint8(65)) < 26  # A-Z
+    alnum = digit | upper | ((data - np.uint8(97)) < 26)  # and a-z
+    joiner = (data == ord("-")) | (data == ord("'")) | (data == ord("."))
+    flags = np.zeros((6, len(data)), dtype=np.uint8)  # one row per `_Counts` field
+    starts = flags[0].view(bool)
+    np.logical_not(alnum[:-1], out=starts[1:])
+    starts[0] = True
+    starts[2:] &= ~(joiner[1:-1] & alnum[:-2])
+    starts &= alnum
+    np.logical_and(starts, upper, out=flags[1].view(bool))
+    word_chars = flags[2].view(bool)
+    word_chars[1:-1] = joiner[1:-1] & alnum[:-2] & alnum[2:]
+    word_chars |= alnum
+    marks = flags[3].view(bool)
+    follows = data[1:]
+    # what \s matches in ASCII text (str.isspace): the space, \t \n \v \f \r, \x1c-\x1f
+    marks[:-1] = (
+        (follows == ord(" ")) | ((follows - np.uint8(9)) < 5) | ((follows - np.uint8(28)) < 4)
+    )
+    marks &= (data == ord(".")) | (data == ord("!")) | (data == ord("?"))
+    np.equal(data, ord(","), out=flags[4].view(bool))
+    flags[5] = digit
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    firsts = np.cumsum(lengths + 1) - (lengths + 1)  # each segment: a text and its "\n"
+    # row by row: reduceat along a 2-D array's rows is several times slower
+    totals = [np.add.reduceat(row, firsts, dtype=np.int64).tolist() for row in flags]
+    return [_Counts(*counts) for counts in zip(*totals, strict=True)]
+
+
+def _line_rows(
+    lines: Sequence[str], stopwords: frozenset[str]
+) -> list[tuple[tuple[float, ...], str]]:
+    """`_line_row` of each line; the counts of the ASCII lines' words, capitals, sentence
+    marks, commas and digits computed for all of them at once (`_ascii_counts`)."""
+    views = [view_line(line) for line in lines]
+    ascii_texts = [v.visible for v in views if v.visible.isascii()]
+    counts = iter(_ascii_counts(ascii_texts))
+    return [_view_row(v, stopwords, next(counts) if v.visible.isascii() else None) for v in views]
+
+
+def _view_row(
+    v: LineView, stopwords: frozenset[str], counts: _Counts | None
+) -> tuple[tuple[float, ...], str]:
+    """`_line_row` of a line seen as `v`; `counts`: `_counts(v.visible)` when known."""
     text = v.visible
     ascii_text = text.isascii()
-    words = (_ASCII_WORD if ascii_text else _WORD).findall(text)
-    n_words = len(words)
+    if counts is None:
+        counts = _counts(text)
+    n_words = counts.words
     n_chars = len(text)
     has_stoplist = bool(stopwords)
     stop = sentence_marks = commas = capitalised = separators = word_length = 0.0
     low = text.lower()
+    # an ASCII text with single spaces between its words and none at its ends is its own
+    # key: no need to split it unless its words are looked up
+    normal = (
+        ascii_text
+        and text.isprintable()
+        and "  " not in text
+        and text[:1] != " "
+        and text[-1:] != " "
+    )
+    low_words = low.split() if has_stoplist or not normal else []
     if n_words:
         if has_stoplist:
-            stripped = map(str.strip, low.split(), itertools.repeat(_PUNCT))
+            stripped = map(str.strip, low_words, itertools.repeat(_PUNCT))
             stop = sum(map(stopwords.__contains__, stripped)) / n_words
-        sentence_marks = len(_SENTENCE_MARK.findall(text)) / n_words
-        commas = text.count(",") / n_words
-        capitalised = sum(1 for w in words if w[0].isupper()) / n_words
+        sentence_marks = counts.sentence_marks / n_words
+        commas = counts.commas / n_words
+        capitalised = counts.capitalised / n_words
         if "|" in text or ">" in text or "/" in text or (not ascii_text and _HAS_SEPARATOR(text)):
             separators = len(_SEPARATORS.findall(text)) / n_words
-        word_length = min(sum(map(len, words)) / n_words, 20.0) / 10
+        word_length = min(counts.word_chars / n_words, 20.0) / 10
     link = v.link_chars / n_chars if n_chars else (1.0 if v.images else 0.0)
     digits = all_caps = 0.0
     if n_chars:
-        if ascii_text:
-            found = n_chars - len(text.encode("ascii").translate(None, _ASCII_DIGITS))
-        else:
-            found = _DIGIT.subn("", text)[1]
-        digits = found / n_chars
+        digits = counts.digits / n_chars
         all_caps = 1.0 if text.isupper() and n_chars >= 4 else 0.0
     if ascii_text and "(c)" not in low and "copyright" not in low:
         copyright = 0.0
@@ -322,7 +421,7 @@ def _line_row(line: str, stopwords: frozenset[str]) -> tuple[tuple[float, ...], 
         0.0,
         0.0,
     )
-    return row, " ".join(low.split())
+    return row, low if normal else " ".join(low_words)
 
 
 class LineFeaturizer:
@@ -339,23 +438,53 @@ class LineFeaturizer:
     def rows(self, lines: Sequence[str], stopwords: frozenset[str]) -> list[tuple[bytes, str]]:
         """`_line_row` of each line (the row packed as float64 bytes), from the memo when the
         line was seen before."""
-        memo = self.memo.get(stopwords)
-        if memo is None:
-            memo = self.memo[stopwords] = {}
-        out = []
-        for line in lines:
-            found = memo.get(line)
-            if found is None:
-                row, key = _line_row(line, stopwords)
-                found = (_ROW.pack(*row), key)
-                if len(line) <= _MEMO_LINE_CHARS:
-                    if self.size >= self.max_lines:
-                        self.clear()
-                        memo = self.memo[stopwords] = {}
-                    memo[line] = found
-                    self.size += 1
+        return self.rows_of_pages([(lines, stopwords)])[0]
+
+    def rows_of_pages(
+        self, pages: Sequence[tuple[Sequence[str], frozenset[str]]]
+    ) -> list[list[tuple[bytes, str]]]:
+        """`rows(lines, stopwords)` of each page; the lines not in the memo are computed
+        together, once each (`_line_rows`)."""
+        out: list[list[tuple[bytes, str] | None]] = []
+        missing: dict[frozenset[str], dict[str, None]] = {}
+        for lines, stopwords in pages:
+            memo = self.memo.get(stopwords, {})
+            found = [memo.get(line) for line in lines]
+            if None in found:
+                todo = missing.setdefault(stopwords, {})
+                for line, row in zip(lines, found, strict=True):
+                    if row is None:
+                        todo[line] = None
             out.append(found)
-        return out
+        computed: dict[frozenset[str], dict[str, tuple[bytes, str]]] = {}
+        for stopwords, todo in missing.items():
+            new_lines = list(todo)
+            computed[stopwords] = {
+                line: (_ROW.pack(*row), key)
+                for line, (row, key) in zip(
+                    new_lines, _line_rows(new_lines, stopwords), strict=True
+                )
+            }
+            self._remember(stopwords, computed[stopwords])
+        for (lines, stopwords), found in zip(pages, out, strict=True):
+            if None in found:
+                new_rows = computed[stopwords]
+                for i, row in enumerate(found):
+                    if row is None:
+                        found[i] = new_rows[lines[i]]
+        return out  # type: ignore[return-value]  # every None was filled in
+
+    def _remember(self, stopwords: frozenset[str], rows: dict[str, tuple[bytes, str]]) -> None:
+        """Keep the rows of short lines (menus and footers repeat; paragraphs do not), at
+        most `max_lines` in all: a full memo starts over."""
+        memo = self.memo.setdefault(stopwords, {})
+        for line, row in rows.items():
+            if len(line) <= _MEMO_LINE_CHARS:
+                if self.size >= self.max_lines:
+                    self.clear()
+                    memo = self.memo[stopwords] = {}
+                memo[line] = row
+                self.size += 1
 
     def clear(self) -> None:
         """Forget every memoised line."""
@@ -387,8 +516,8 @@ class LineFeaturizer:
         repeats: list[float] = []
         befores: list[bool] = []
         afters: list[bool] = []
-        for lines, blank_before, blank_after, stopwords in pages:
-            found = self.rows(lines, stopwords)
+        page_rows = self.rows_of_pages([(page[0], page[3]) for page in pages])
+        for (_, blank_before, blank_after, _), found in zip(pages, page_rows, strict=True):
             rows += [row for row, _ in found]
             keys = [key for _, key in found]
             count = Counter(keys)

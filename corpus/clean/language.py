@@ -11,12 +11,14 @@ repair of glued words.
 from __future__ import annotations
 
 import functools
+import threading
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import justext
 import pycountry
 
-from .fastlangid import ArrayLanguageIdentifier
+from .fastlangid import ArrayLanguageIdentifier, read_model_arrays
 
 SAMPLE_CHARS = 500  # ~80 words of prose tell the language; the detector's cost grows with it
 MIN_SAMPLE_CHARS = 40  # below this a guess is noise: the language stays unknown
@@ -46,15 +48,45 @@ def _identifier():  # noqa: ANN202 - py3langid's own type
 
 
 @functools.cache
+def _load_array_identifier() -> ArrayLanguageIdentifier:
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    return ArrayLanguageIdentifier.from_model_arrays(read_model_arrays(MODEL_DIR / MODEL_FILE))
+
+
+_LOADING = threading.Lock()  # one thread loads the model; the others wait for it
+
+
 def _array_identifier() -> ArrayLanguageIdentifier:
-    """py3langid's identifier run array-at-a-time (the same answers, tested). Made from a
-    model of its own, so that py3langid's copy of the model is not kept beside it."""
-    return ArrayLanguageIdentifier(_load_identifier())
+    """py3langid's identifier run array-at-a-time (the same answers, tested), made from
+    py3langid's model file (`read_model_arrays`; no py3langid identifier is kept beside
+    it); loaded once, by whichever thread asks first."""
+    with _LOADING:
+        return _load_array_identifier()
 
 
 def warm_up() -> None:
     """Load the language model now (before worker processes fork: they inherit it)."""
     _array_identifier()
+
+
+def load_in_background() -> threading.Thread:
+    """Start loading the language model in a daemon thread and return the thread.
+
+    Most of the load (~0.3 s) is LZMA decompression, which runs outside the GIL: started
+    before other work of this process (learning boilerplate, loading the glue tables), it
+    costs next to no time. Call `warm_up` before using the model or forking workers: it
+    waits for the thread, and raises the error if the load failed."""
+
+    def load() -> None:
+        try:
+            warm_up()
+        except Exception:  # noqa: BLE001 - warm_up, called before the model is used, raises it
+            return
+
+    thread = threading.Thread(target=load, name="load-language-model", daemon=True)
+    thread.start()
+    return thread
 
 
 def language_sample(lines: list[str], *, limit: int = SAMPLE_CHARS) -> str:
@@ -75,10 +107,29 @@ def language_sample(lines: list[str], *, limit: int = SAMPLE_CHARS) -> str:
 
 def detect_language(lines: list[str]) -> LanguageGuess:
     """The language of a page given its lines (py3langid on the longest lines)."""
-    sample = language_sample([line.strip() for line in lines if line.strip()])
+    sample = _sample(lines)
     if len(sample) < MIN_SAMPLE_CHARS:
         return UNKNOWN
-    code, probability = _array_identifier().classify(sample)
+    return _guess(*_array_identifier().classify(sample))
+
+
+def detect_languages(pages_lines: Sequence[list[str]]) -> list[LanguageGuess]:
+    """`detect_language` of each page's lines, the pages' samples classified together."""
+    samples = [_sample(lines) for lines in pages_lines]
+    known = [i for i, sample in enumerate(samples) if len(sample) >= MIN_SAMPLE_CHARS]
+    out = [UNKNOWN] * len(samples)
+    found = _array_identifier().classify_many([samples[i] for i in known]) if known else []
+    for i, (code, probability) in zip(known, found, strict=True):
+        out[i] = _guess(code, probability)
+    return out
+
+
+def _sample(lines: list[str]) -> str:
+    stripped = [line.strip() for line in lines]
+    return language_sample([line for line in stripped if line])
+
+
+def _guess(code: str, probability: float) -> LanguageGuess:
     if probability < MIN_PROBABILITY:
         return LanguageGuess(None, float(probability))
     return LanguageGuess(str(code), float(probability))
@@ -105,9 +156,33 @@ def stopwords(code: str | None) -> frozenset[str]:
     name = _justext_name(code)
     if name is not None:
         return frozenset(word.lower() for word in justext.get_stoplist(name))
-    try:
-        import wordfreq
-
-        return frozenset(wordfreq.top_n_list(code, 200))
-    except (LookupError, ValueError):
+    known = _wordfreq_code(code)
+    if known is None:
         return frozenset()
+    import wordfreq
+
+    return frozenset(wordfreq.top_n_list(known, 200))
+
+
+# langcodes' distance between two language tags: 0 the same language, up to 10 varieties of
+# one language ("no" Norwegian -> "nb" Bokmal 1, "wuu" Wu -> "zh" Chinese 10), more another
+# language ("pcm" Nigerian Pidgin -> "en" 24, "sn" Shona -> "en" 34)
+SAME_LANGUAGE_DISTANCE = 10
+
+
+def _wordfreq_code(code: str) -> str | None:
+    """The wordfreq language that `code` names or is a variety of (see
+    SAME_LANGUAGE_DISTANCE), else None. wordfreq itself would answer for its nearest
+    language, however far ("sn" Shona -> English): the stopwords of another language would
+    make the prose test count the wrong words."""
+    import langcodes
+    import wordfreq
+
+    available = sorted(wordfreq.available_languages())
+    if code in available:
+        return code
+    try:
+        distance, nearest = min((langcodes.tag_distance(code, k), k) for k in available)
+    except (LookupError, ValueError):  # not a language tag langcodes can read
+        return None
+    return nearest if distance <= SAME_LANGUAGE_DISTANCE else None

@@ -19,6 +19,7 @@ from .classify import (
 )
 from .config import CleanConfig
 from .features import LineFeaturizer
+from .language import load_in_background as load_language_in_background
 from .language import warm_up as load_language_model
 from .lines import LineScanner, _no_match, _split_lines
 from .normalise import _disjoint, _normalise_line
@@ -55,9 +56,12 @@ class Cleaner:
 
     def warm_up(self) -> None:
         """Load the word data, the glue tables and the language model now (before worker
-        processes fork: they inherit them instead of each building them)."""
+        processes fork: they inherit them instead of each building them). The language
+        model loads in a thread meanwhile (see `language.load_in_background`)."""
+        loading = load_language_in_background()
         self.glue.warm_up()
-        load_language_model()
+        loading.join()
+        load_language_model()  # at once; raises what the thread could not load
 
     def clean_page(self, doc: Document, *, boilerplate: frozenset[str] = frozenset()) -> Document:
         """See `clean_page`."""

@@ -14,6 +14,8 @@ from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..boilerplate import line_key
 from ..records import Document
 from .config import CleanConfig
@@ -64,8 +66,9 @@ def read_page(
     facts = [scanner.line_facts(text) for text in texts]
     content_p = [1.0] * len(texts)
     if scores is not None:
-        for i, p in zip(*scores, strict=True):
-            content_p[i] = float(p)
+        numbers, probabilities = scores
+        for i, p in zip(numbers, np.asarray(probabilities, dtype=float).tolist(), strict=True):
+            content_p[i] = p
     return PageLines(
         doc=doc,
         raw=raw,

@@ -62,6 +62,21 @@ def test_detect_language_and_stopwords_of_a_german_page():
     assert detect_language(["Home", "News"]).code is None  # too little text to tell
 
 
+def test_stopwords_only_from_a_wordfreq_list_of_the_same_language(capsys):
+    import wordfreq
+
+    # jusText has no Shona or Nigerian Pidgin; wordfreq would answer with its nearest list
+    # (English) and say so on stderr: no stoplist is right there
+    for code in ("sn", "pcm"):
+        assert stopwords(code) == frozenset()
+    assert "nearest match" not in capsys.readouterr().err
+    # a variety of a wordfreq language gets that language's list: Norwegian, Wu Chinese
+    assert stopwords("no") == frozenset(wordfreq.top_n_list("nb", 200))
+    assert stopwords("wuu") == frozenset(wordfreq.top_n_list("zh", 200))
+    assert stopwords("fil") and stopwords("sh")  # wordfreq's own lists, no jusText one
+    assert stopwords("xx") == frozenset() and stopwords(None) == frozenset()
+
+
 def test_features_have_one_row_per_non_blank_line():
     page = page_inputs(german_page())
     assert len(page.lines) == len(GERMAN_MENU) + len(GERMAN_ARTICLE) + 4

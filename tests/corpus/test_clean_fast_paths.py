@@ -143,6 +143,55 @@ def test_array_identifier_state_is_the_walked_state_at_every_byte():
     assert fast.states(data).tolist() == walked
 
 
+def test_classify_many_equals_classify_of_each_text():
+    fast = language._array_identifier()
+    samples = ["", "a", "ABC DEF GHI", "Zoll findet Kokain im Hafen", "\ud800 lone surrogate"]
+    for text in _pages() + _real_pages(120):
+        lines = [line.strip() for line in text.split("\n") if line.strip()]
+        samples += [language_sample(lines, limit=limit) for limit in (3, 20, 500)]
+    rng = random.Random(6)
+    samples += [
+        "".join(rng.choice("ab éß中\n.") for _ in range(rng.randint(0, 9))) for _ in range(50)
+    ]
+    rng.shuffle(samples)
+    assert fast.classify_many(samples) == [fast.classify(sample) for sample in samples]
+    assert fast.classify_many([]) == []
+
+
+def test_detect_languages_of_pages_equals_each_page_alone():
+    pages = [text.split("\n") for text in _pages() + _real_pages(60)] + [[], [""], ["kurz"]]
+    assert language.detect_languages(pages) == [language.detect_language(p) for p in pages]
+
+
+def _plain_depth(next_state: np.ndarray, row_base: np.ndarray) -> int:
+    """Breadth first over states, one move at a time: the plain definition."""
+    depth_of = {0: 0}
+    frontier = [0]
+    while frontier:
+        reached = []
+        for state in frontier:
+            for byte in range(256):
+                target = int(next_state[row_base[state] + byte])
+                if target not in depth_of:
+                    depth_of[target] = depth_of[state] + 1
+                    reached.append(target)
+        frontier = reached
+    return max(depth_of.values())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_automaton_depth_equals_the_plain_breadth_first_walk(seed):
+    from corpus.clean.fastlangid import _automaton_depth
+
+    rng = np.random.default_rng(seed)
+    n_states, n_rows = int(rng.integers(2, 60)), int(rng.integers(1, 12))
+    # shared rows whose moves lead mostly back to shallow states, as in a real automaton
+    targets = rng.integers(0, n_states, size=(n_rows, 256)) * (rng.random((n_rows, 256)) < 0.05)
+    next_state = targets.astype(np.uint32).ravel()
+    row_base = rng.integers(0, n_rows, size=n_states).astype(np.int32) << 8
+    assert _automaton_depth(next_state, row_base) == _plain_depth(next_state, row_base)
+
+
 # ---------------------------------------------------------------- features
 
 
@@ -174,6 +223,28 @@ def test_featurizer_equals_line_features_on_seeds_synthetic_and_real_pages():
 def test_featurizer_equals_line_features_on_any_lines(lines, english):
     words = stopwords("en") if english else frozenset()
     _assert_features_equal("\n".join(lines), words, LineFeaturizer())
+
+
+# ASCII text with every byte class `_ascii_counts` tells apart: joiners between, before and
+# after letters and digits, sentence marks before each kind of whitespace and at the end
+ASCII_ALPHABET = list("aZ09 .,;!?'-_\t\x0b\x0c\x1c\x1f|/") + ["a.b", "x-y", "1.5", "it's", "U.S."]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(ASCII_ALPHABET), max_size=20).map("".join), max_size=8))
+def test_ascii_counts_equal_the_regex_counts_of_each_text(texts):
+    from corpus.clean.features import _ascii_counts, _counts
+
+    assert _ascii_counts(texts) == [_counts(text) for text in texts]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(LINE_ALPHABET), max_size=12).map("".join), max_size=8))
+def test_line_rows_of_many_lines_equal_each_line_alone(lines):
+    from corpus.clean.features import _line_row, _line_rows
+
+    for words in (frozenset(), stopwords("en")):
+        assert _line_rows(lines, words) == [_line_row(line, words) for line in lines]
 
 
 def test_featurizer_memo_is_bounded_and_clears():
@@ -261,6 +332,24 @@ def test_shallow_trees_equal_the_level_walk_bit_for_bit_and_the_plain_walk():
 # ---------------------------------------------------------------- the whole cleaner
 
 
+def test_batch_probabilities_equal_each_page_alone_bit_for_bit_with_cut_pages():
+    model = default_line_model()
+    texts = _pages() + _real_pages(80)
+    # pages cut inside their article, as scrapers cut them: these go to the cut-page model
+    texts += [text[: len(text) // 2] for text in texts]
+    pages = [page_inputs(text).features for text in texts] + [np.zeros((0, 45))]
+    batch = classify.content_probabilities(model, pages)
+    taken = 0
+    for x, p in zip(pages, batch, strict=True):
+        np.testing.assert_array_equal(p, model.probabilities(x))
+        taken += (
+            model.cut is not None
+            and len(x) > 0
+            and model.ends_inside_article(model.cut.probabilities(x))
+        )
+    assert model.cut is None or 0 < taken < len(pages)
+
+
 def _plain_pages_inputs(pages_lines, *, featurizer):
     return [page_inputs("\n".join(lines), lines=lines) for lines in pages_lines]
 
@@ -301,3 +390,47 @@ def test_cleaner_with_fast_paths_equals_the_cleaner_with_plain_definitions(monke
             b.authors,
             b.metadata,
         )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([*LINE_ALPHABET, "# ", "###", "12. ", "٣) ", "– ", "•"]), max_size=10)
+)
+def test_view_line_finds_the_markers_the_patterns_find(parts):
+    from corpus.clean.features import _BULLET, _HEADING, view_line
+
+    line = "".join(parts)
+    view = view_line(line)
+    text = line.strip()
+    if "](" not in text and "http" not in text and "www." not in text:
+        assert view.bullet == bool(_BULLET.match(text))
+        rest = _BULLET.sub("", text, count=1) if view.bullet else text
+        assert view.heading == bool(_HEADING.match(rest))
+
+
+def test_identifier_from_the_model_file_arrays_equals_the_one_from_py3langid():
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    from corpus.clean.fastlangid import read_model_arrays
+
+    from_file = ArrayLanguageIdentifier.from_model_arrays(read_model_arrays(MODEL_DIR / MODEL_FILE))
+    from_py3langid = ArrayLanguageIdentifier(_identifier())
+    for name in ("next_state", "row_base", "output", "nb_ptc", "nb_pc"):
+        a, b = getattr(from_file, name), getattr(from_py3langid, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    assert from_file.classes == from_py3langid.classes
+    assert (from_file.depth, from_file.alias_pairs) == (
+        from_py3langid.depth,
+        from_py3langid.alias_pairs,
+    )
+
+
+def test_a_model_file_cut_short_is_refused(tmp_path):
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    from corpus.clean.fastlangid import read_model_arrays
+
+    cut = tmp_path / "model.npz.xz"
+    cut.write_bytes((MODEL_DIR / MODEL_FILE).read_bytes()[:100_000])
+    with pytest.raises(EOFError, match="ends inside its LZMA stream"):
+        read_model_arrays(cut)
