@@ -159,9 +159,23 @@ def stopwords(code: str | None) -> frozenset[str]:
     known = _wordfreq_code(code)
     if known is None:
         return frozenset()
-    import wordfreq
+    return frozenset(top_words(known, 200))
 
-    return frozenset(wordfreq.top_n_list(known, 200))
+
+def top_words(code: str, n: int) -> list[str]:
+    """`wordfreq.top_n_list(code, n)` for a language wordfreq has, read from its word list
+    file without keeping the whole list: wordfreq caches every list it reads (24 MB or more
+    each) for the life of the process, and a worker meets many languages."""
+    from wordfreq import available_languages, has_digit_sequence, read_cBpack
+
+    words: list[str] = []
+    for band in read_cBpack(available_languages("best")[code]):
+        for word in band:
+            if not has_digit_sequence(word):
+                words.append(word)
+                if len(words) >= n:
+                    return words
+    return words
 
 
 # langcodes' distance between two language tags: 0 the same language, up to 10 varieties of

@@ -15,7 +15,7 @@ from corpus.clean.classify import (
     page_inputs,
 )
 from corpus.clean.features import FEATURE_NAMES, view_line
-from corpus.clean.language import detect_language, stopwords
+from corpus.clean.language import detect_language, stopwords, top_words
 from corpus.records import Document
 
 CONFIG = load_clean_config()
@@ -199,3 +199,14 @@ def test_a_page_cut_inside_its_article_is_scored_by_the_cut_page_model():
         gated = model.cut.probabilities(x)[-1] >= model.cut_gate
         chosen = model.cut if gated else whole_only
         np.testing.assert_allclose(model.probabilities(x), chosen.probabilities(x))
+
+
+def test_top_words_equal_wordfreq_top_n_list_without_keeping_the_whole_list():
+    import wordfreq
+
+    wordfreq.get_frequency_list.cache_clear()
+    for code in ("zh", "fil", "en"):
+        assert top_words(code, 200) == wordfreq.top_n_list.__wrapped__(code, 200)
+    wordfreq.get_frequency_list.cache_clear()
+    top_words("zh", 200)
+    assert wordfreq.get_frequency_list.cache_info().currsize == 0  # no whole list kept
