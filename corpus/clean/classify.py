@@ -182,7 +182,8 @@ def _complete(params: dict[str, Any]) -> dict[str, Any] | None:
     children 2k+1 and 2k+2), or None when a tree is deeper. A leaf above the last level
     becomes a subtree that compares feature 0 with +inf and has its value in every leaf, so
     every path through it ends on that value. Per tree, 8 comparisons (the 7 inner nodes and
-    one unused) and 8 leaf values times the learning rate."""
+    one unused) and, for each of the 256 answer codes, the value (times the learning rate)
+    of the leaf it reaches."""
     if "complete" in params:
         return params["complete"]
     trees = params["trees"]
@@ -212,17 +213,13 @@ def _complete(params: dict[str, Any]) -> dict[str, Any] | None:
             level = below
         for node, place in level:
             value[t, place - inner] = tree["value"][node]
-    value = (value * params["learning_rate"]).ravel()
-    offset = np.arange(len(trees), dtype=np.int64) * (inner + 1)
+    value *= params["learning_rate"]
     complete = {
         "feature": feature.ravel(),
         "threshold": threshold.ravel(),
-        "value": value,
-        "offset": offset,
-        "leaf_of_answers": leaf_of_answers,
         # per tree, the value of the leaf each of the 256 answer codes reaches: tree t's
         # code c is entry 256 t + c (one gather instead of two)
-        "value_of_code": value[offset[:, None] + leaf_of_answers[None, :]].ravel(),
+        "value_of_code": value[:, leaf_of_answers].ravel(),
         "code_base": np.arange(len(trees), dtype=np.uint64) * np.uint64(256),
     }
     params["complete"] = complete
