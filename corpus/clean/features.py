@@ -27,6 +27,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .text import is_ascii_normal_form
+
 _IMAGE = re.compile(r"!\[([^\]]*)\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)")
 _LINK = re.compile(r"\[([^\]]*)\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)")
 _BARE_URL = re.compile(r"<?(?:https?://|www\.)\S+>?")
@@ -360,13 +362,7 @@ def _view_row(
     low = text.lower()
     # an ASCII text with single spaces between its words and none at its ends is its own
     # key: no need to split it unless its words are looked up
-    normal = (
-        ascii_text
-        and text.isprintable()
-        and "  " not in text
-        and text[:1] != " "
-        and text[-1:] != " "
-    )
+    normal = is_ascii_normal_form(text)
     low_words = low.split() if has_stoplist or not normal else []
     if n_words:
         if has_stoplist:

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from ..boilerplate import line_key, normalised_key
 from .config import CleanConfig
+from .text import is_ascii_normal_form
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$|[\"”]$")
@@ -246,14 +247,7 @@ class LineScanner:
         if facts is not None:
             return facts
         config = self.config
-        if (
-            text.isascii()
-            and text.isprintable()  # no tab, no other ASCII whitespace but the space
-            and "  " not in text
-            and text[:1] != " "
-            and text[-1:] != " "
-        ):
-            # already in normal form: single spaces between words, none at the ends
+        if is_ascii_normal_form(text):
             norm = text
             n_words = text.count(" ") + 1 if text else 0
         else:

@@ -19,6 +19,18 @@ def _alnum_key(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
+def is_ascii_normal_form(text: str) -> bool:
+    """Whether `text` is ASCII already in normal form: words separated by single spaces,
+    none at the ends, no tab or other whitespace (then `" ".join(text.split())` is `text`)."""
+    return (
+        text.isascii()
+        and text.isprintable()  # no tab, no other ASCII whitespace but the space
+        and "  " not in text
+        and text[:1] != " "
+        and text[-1:] != " "
+    )
+
+
 _LOWER_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
