@@ -17,7 +17,6 @@ from __future__ import annotations
 import gc
 import itertools
 import json
-import os
 import re
 import shutil
 import sys
@@ -34,12 +33,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .boilerplate import page_line_keys
 from .clean import (
-    PARALLEL_MIN_PAGES,
     CleanConfig,
     Cleaner,
-    boilerplate_counter,
+    learn_boilerplate,
     load_clean_config,
 )
 from .clean.batches import worker_count
@@ -314,10 +311,9 @@ def _clean_locally(run: _Run, sources: Sequence[str | Path], *, workers: int | N
     load_language_in_background()
     # the line keys are computed here: sending a page to a worker process costs about what
     # its keys cost (8,000 synthetic pages: 0.21 s here, 0.42 s with two workers)
-    learned = learn_in_workers(
+    learned = learn_boilerplate(
         census.watch(_progress_bar(iter_pages(sources), run, desc="learn", unit="page")),
-        clean_config=run.clean_config,
-        workers=1,
+        config=run.clean_config,
     )
     census.raise_if_unreadable(sources)
     run.out.mkdir(parents=True, exist_ok=True)
@@ -609,42 +605,6 @@ class ChunkCleaner:
 def _clean_chunk_job(state: ChunkCleaner, docs: list[Document]) -> CleanedChunk:
     """`_clean_and_scan_chunk` of one chunk in a worker."""
     return _clean_and_scan_chunk(docs, state.cleaner, state.dedup_config, state.learned)
-
-
-def learn_in_workers(
-    pages: Iterable[Document], *, clean_config: CleanConfig, workers: int | None = 1
-) -> dict[str, frozenset[str]]:
-    """`learn_boilerplate(pages, config=clean_config)`, the same answer, with the line keys
-    of each chunk of pages computed in `workers` processes; this process only counts them
-    (in input order, so the sketches see the same sequence whatever the worker count).
-    None: the first PARALLEL_MIN_PAGES pages here, the rest (if any) in one process per CPU.
-    """
-    counter = boilerplate_counter(clean_config)
-    max_words = clean_config.boilerplate_max_words
-    pages = iter(pages)
-    if workers is not None:
-        workers = _worker_count(workers, PARALLEL_MIN_PAGES)  # checks it
-    else:
-        for page in itertools.islice(pages, PARALLEL_MIN_PAGES):
-            counter.add(page_line_keys(page, max_words=max_words))
-        workers = os.cpu_count() or 1
-    if workers == 1:
-        for page in pages:
-            counter.add(page_line_keys(page, max_words=max_words))
-        return counter.learned()
-    for keys in local_executor(workers).map(
-        Job(_line_keys_job, max_words), _chunked(pages, _CHUNK_PAGES)
-    ):
-        for page in keys:
-            counter.add(page)
-    return counter.learned()
-
-
-def _line_keys_job(
-    max_words: int, docs: list[Document]
-) -> list[tuple[str, int, tuple[str, ...]] | None]:
-    """`page_line_keys` of each page of a chunk, in a worker."""
-    return [page_line_keys(d, max_words=max_words) for d in docs]
 
 
 # A kept page's clean text needs at least this many words with letters, and letters in all.

@@ -106,14 +106,14 @@ def pipeline_pairs(docs: list[Document], workers: int) -> set[tuple[int, int]]:
     in a thread while boilerplate is learned in this process, then `clean_and_scan` (each
     chunk cleaned, turned into rows and scanned in a worker), then duplicates decided on
     the compact arrays. Returns the pairs inside each cluster."""
-    from corpus.clean import load_clean_config
+    from corpus.clean import learn_boilerplate, load_clean_config
     from corpus.clean.language import load_in_background
-    from corpus.curate import clean_and_scan, learn_in_workers
+    from corpus.curate import clean_and_scan
 
     clean_config = load_clean_config()
     dedup_config = dedup.load_dedup_config()
     load_in_background()
-    learned = learn_in_workers(docs, clean_config=clean_config, workers=1)
+    learned = learn_boilerplate(docs, config=clean_config)
     scanner = dedup.ScanAccumulator(config=dedup_config)
     doc_of: list[int] = []  # input position of each page that takes part in dedup
     texts: list[str] = []

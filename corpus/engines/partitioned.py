@@ -193,7 +193,7 @@ class Learned:
 def learn_partitions(
     partitions: Sequence[Partition], *, config: CleanConfig, executor: Executor
 ) -> Learned:
-    """Pass 1 over every partition on `executor`: the same boilerplate as `learn_in_workers`
+    """Pass 1 over every partition on `executor`: the same boilerplate as `learn_boilerplate`
     over all the pages in order (exactly while each site's sketch is exact), the global row
     of each partition's first page and the `same_url_as` renames."""
     job = Job(_census_job, config)

@@ -102,22 +102,3 @@ def test_scan_accumulator_in_batches_decides_like_find_duplicates():
     assert decided.n_candidates == whole.n_candidates > 0
 
 
-@pytest.mark.parametrize("workers", [1, 2, None])
-def test_learn_in_workers_learns_what_learn_boilerplate_learns(monkeypatch, workers):
-    import corpus.curate as curate_module
-    from corpus.clean import learn_boilerplate
-    from corpus.curate import learn_in_workers
-    from corpus.records import Document, stable_id
-
-    monkeypatch.setattr(curate_module, "_CHUNK_PAGES", 20)
-    monkeypatch.setattr(curate_module, "PARALLEL_MIN_PAGES", 50)  # None: 50 here, rest pooled
-    pages = [
-        Document(id=stable_id(p.source, p.raw), source=p.source, raw_text=p.raw, site=f"s{i % 2}")
-        for i, p in enumerate(generate_corpus(160, seed=3).pages)
-    ]
-    pages += pages[:30]  # copies in other chunks count once
-    pages.append(Document(id="r", source="bad.txt", raw_text="", status="rejected"))
-    config = load_clean_config()
-    expected = learn_boilerplate(pages, config=config)
-    assert any(expected.values())
-    assert learn_in_workers(iter(pages), clean_config=config, workers=workers) == expected
