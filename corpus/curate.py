@@ -50,6 +50,7 @@ from .dedup import (
     paragraph_ranges,
     scan_texts,
 )
+from .engines.memory import MemoClock
 from .errors import InputError
 from .ingest import iter_pages
 from .offsets import OffsetMap
@@ -577,8 +578,9 @@ def clean_and_scan(
     chunks = _chunked(pages, _CHUNK_PAGES)
     cleaner = Cleaner(clean_config)  # one per run: its caches serve every chunk
     if executor is None and workers == 1:
+        state = ChunkCleaner(cleaner, dedup_config, learned, MemoClock(cleaner))
         for chunk in chunks:
-            yield _clean_and_scan_chunk(chunk, cleaner, dedup_config, learned)
+            yield _clean_chunk_job(state, chunk)
         return
     first = next(chunks, None)
     if first is None:
@@ -587,7 +589,7 @@ def clean_and_scan(
     # each loading them while the other waits for a core. (Dedup's Unicode tables are built
     # on a worker's first non-ASCII batch: ASCII text never needs them.)
     cleaner.warm_up()
-    state = ChunkCleaner(cleaner, replace(dedup_config, workers=1), learned)
+    state = ChunkCleaner(cleaner, replace(dedup_config, workers=1), learned, MemoClock(cleaner))
     yield from (executor or local_executor(workers)).map(
         Job(_clean_chunk_job, state), itertools.chain([first], chunks)
     )
@@ -600,11 +602,15 @@ class ChunkCleaner:
     cleaner: Cleaner
     dedup_config: DedupConfig  # workers=1: the processes are the parallelism
     learned: dict[str, frozenset[str]]
+    memos: MemoClock  # each worker's own count: its cleaner forgets its memos every 2,000 pages
 
 
 def _clean_chunk_job(state: ChunkCleaner, docs: list[Document]) -> CleanedChunk:
-    """`_clean_and_scan_chunk` of one chunk in a worker."""
-    return _clean_and_scan_chunk(docs, state.cleaner, state.dedup_config, state.learned)
+    """`_clean_and_scan_chunk` of one chunk in a worker; the cleaner's memos are forgotten
+    every `MEMO_PAGES` pages, so the worker's memory does not grow with the corpus."""
+    chunk = _clean_and_scan_chunk(docs, state.cleaner, state.dedup_config, state.learned)
+    state.memos.count(len(docs))
+    return chunk
 
 
 # A kept page's clean text needs at least this many words with letters, and letters in all.

@@ -400,6 +400,12 @@ class GlueRepairer:
             _small_list_zipf("warm", language)
         self._ending_share("a")
 
+    def forget_tokens(self) -> None:
+        """Forget the token decisions (they refill on use); the tables of allowed halves,
+        which cost seconds to build, stay."""
+        self._cuts.clear()
+        self._glued.clear()
+
     def clear(self) -> None:
         """Forget every token decision and table (they refill on use)."""
         self._cuts.clear()
@@ -843,11 +849,16 @@ def warm_up(config: GlueConfig) -> None:
     shared_repairer(config).warm_up()
 
 
+def forget_word_frequencies() -> None:
+    """Forget the memoised word frequencies (they refill on use; the word lists stay)."""
+    _zipf.cache_clear()
+    _small_list_zipf.cache_clear()
+
+
 def clear_caches() -> None:
     """Forget every shared repairer and memoised word frequency (they refill on use)."""
     shared_repairer.cache_clear()
-    _zipf.cache_clear()
-    _small_list_zipf.cache_clear()
+    forget_word_frequencies()
 
 
 def find_glued_words(

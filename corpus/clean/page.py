@@ -7,7 +7,8 @@ import itertools
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
-from ..glue import GlueRepairer, GlueRequest, insert_spaces
+from ..boilerplate import clear_key_cache
+from ..glue import GlueRepairer, GlueRequest, forget_word_frequencies, insert_spaces
 from ..offsets import EDIT_ORDER, Edit, apply_edits
 from ..records import STATUS_REJECTED, Document
 from .classify import (
@@ -62,6 +63,18 @@ class Cleaner:
         self.glue.warm_up()
         loading.join()
         load_language_model()  # at once; raises what the thread could not load
+
+    def forget_memos(self) -> None:
+        """Empty the memos of lines and words seen (line facts, line features, line keys,
+        glue token decisions, word frequencies): they refill on use, and only change speed.
+        Workers call this between partitions so that what they hold does not depend on
+        how many pages came before. The loaded data (word lists, glue tables, models)
+        stays."""
+        self.scanner.facts.clear()
+        self.featurizer.clear()
+        self.glue.forget_tokens()
+        clear_key_cache()  # process-wide, like the word frequencies below
+        forget_word_frequencies()
 
     def clean_page(self, doc: Document, *, boilerplate: frozenset[str] = frozenset()) -> Document:
         """See `clean_page`."""

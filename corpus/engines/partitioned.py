@@ -16,7 +16,8 @@ the single-machine curate:
    handed to every worker once): today's chunk function `_clean_and_scan_chunk` over the
    partition's pages, the rows written to the partition's own Parquet file, and back only
    the compact facts: dedup's scan of the kept pages, the rows that take part in dedup,
-   their dates, edit and rejection counts.
+   their dates, edit and rejection counts. The worker then forgets its cleaner's memos, so
+   its memory does not grow with the number of partitions (`corpus.engines.memory`).
 
 The caller then decides duplicates on the compact arrays (candidates from band keys and
 anchors, verified on their true similarity, components, keepers: `decide_duplicates`) and
@@ -44,6 +45,7 @@ from ..dedup import DedupConfig, Scan, ScanAccumulator, band_buckets, bucket_pai
 from ..ingest import iter_file_pages, iter_source_files
 from ..parallel import Executor, Job
 from ..records import STATUS_REJECTED, Document, document_id
+from .memory import forget_memos
 
 PARTITION_PAGES = 2_000  # page files per partition by default: a few chunks of 500 each
 # A document of the band-key files is (partition << DOC_BITS) | its number in the partition:
@@ -286,7 +288,8 @@ class CleanedPartition:
 def _clean_partition_job(
     state: PartitionCleaner, task: tuple[Partition, dict[int, str]]
 ) -> CleanedPartition:
-    """Clean, write and scan one partition, chunk by chunk (`_clean_and_scan_chunk`)."""
+    """Clean, write and scan one partition, chunk by chunk (`_clean_and_scan_chunk`); then
+    the worker forgets the cleaner's memos (`memory.forget_memos`)."""
     from ..curate import CORPUS_SCHEMA, _chunked, _clean_and_scan_chunk
 
     partition, renames = task
@@ -308,6 +311,7 @@ def _clean_partition_job(
             out.edit_chars.update(chunk.edit_chars)
             out.rejected.extend(chunk.rejected)
             rows += chunk.rows.num_rows
+    forget_memos(state.cleaner)  # what the worker holds does not grow with the partitions
     scan = scans.scan() if scans.n else None
     keys_path = Path(state.parts_dir) / f"keys-{partition.index:06d}.parquet"
     key_rows = _write_band_keys(scan, partition.index, keys_path)
