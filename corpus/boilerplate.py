@@ -62,6 +62,11 @@ def normalised_key(text: str) -> str:
 DEFAULT_SKETCH_LG_SIZE = 14  # 2**14 map slots per site: ~12k lines counted exactly
 
 
+def cached_key_count() -> int:
+    """How many line keys are cached now."""
+    return len(_KEY_CACHE)
+
+
 def clear_key_cache() -> None:
     """Forget the cached keys of short lines (they refill on use)."""
     _KEY_CACHE.clear()

@@ -400,6 +400,10 @@ class GlueRepairer:
             _small_list_zipf("warm", language)
         self._ending_share("a")
 
+    def decided_tokens(self) -> int:
+        """How many token decisions are memoised now (all languages)."""
+        return sum(len(cuts) for cuts in self._cuts.values())
+
     def forget_tokens(self) -> None:
         """Forget the token decisions (they refill on use); the tables of allowed halves,
         which cost seconds to build, stay."""
@@ -847,6 +851,11 @@ def shared_repairer(config: GlueConfig) -> GlueRepairer:
 def warm_up(config: GlueConfig) -> None:
     """`shared_repairer(config).warm_up()`: load the word data before workers fork."""
     shared_repairer(config).warm_up()
+
+
+def memoised_frequencies() -> int:
+    """How many word frequencies are memoised now."""
+    return _zipf.cache_info().currsize + _small_list_zipf.cache_info().currsize
 
 
 def forget_word_frequencies() -> None:

@@ -17,6 +17,8 @@ import sys
 from dataclasses import dataclass
 from functools import cache
 
+from .. import glue
+from ..boilerplate import cached_key_count
 from ..clean import Cleaner
 
 MEMO_PAGES = 2_000  # pages a worker cleans between two forgettings (= a default partition)
@@ -49,6 +51,18 @@ def forget_memos(cleaner: Cleaner) -> None:
     system (`release_free_memory`)."""
     cleaner.forget_memos()
     release_free_memory()
+
+
+def memo_sizes(cleaner: Cleaner) -> dict[str, int]:
+    """How many entries each memo that `cleaner` uses holds now (what `forget_memos`
+    empties)."""
+    return {
+        "line facts": len(cleaner.scanner.facts),
+        "line features": cleaner.featurizer.size,
+        "line keys": cached_key_count(),
+        "glue tokens": cleaner.glue.decided_tokens(),
+        "word frequencies": glue.memoised_frequencies(),
+    }
 
 
 def release_free_memory() -> None:
