@@ -28,7 +28,7 @@ from synthetic import generate_corpus  # noqa: E402
 def pages_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seeds (English: glue repair and word frequencies run) and 120 synthetic pages."""
     root = tmp_path_factory.mktemp("pages")
-    for seed in sorted(SEEDS.iterdir()):
+    for seed in sorted(SEEDS.glob("*.txt")):
         (root / seed.name).write_bytes(seed.read_bytes())
     for i, page in enumerate(generate_corpus(120, seed=5).pages):
         (root / f"synthetic-{i:04d}.txt").write_text(page.raw, "utf-8")
@@ -105,7 +105,8 @@ def test_forgetting_memos_leaves_the_rows_unchanged(pages_dir: Path) -> None:
         chunk = docs[start : start + 25]
         a, b = _clean_chunk_job(keep, chunk), _clean_chunk_job(forget, chunk)
         assert a.rows.equals(b.rows)
-        assert (a.kept_rows, a.edit_counts, a.edit_chars) == (b.kept_rows, b.edit_counts, b.edit_chars)
+        assert a.kept_rows == b.kept_rows
+        assert (a.edit_counts, a.edit_chars) == (b.edit_counts, b.edit_chars)
         assert sum(memo_sizes(forgetting).values()) == 0
     assert sum(memo_sizes(keeping).values()) > 0
 
