@@ -26,7 +26,7 @@ import marshal
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,18 +55,22 @@ def entry_name(name: str, key: Mapping[str, Any]) -> str:
 
 
 def cached_arrays(
-    name: str, key: Mapping[str, Any], build: Callable[[], dict[str, np.ndarray]]
+    name: str,
+    key: Mapping[str, Any],
+    build: Callable[[], dict[str, np.ndarray]],
+    *,
+    names: Collection[str],
 ) -> dict[str, np.ndarray]:
-    """The arrays `build()` returns, read (memory-mapped, read-only) from the cache entry
-    for (`name`, `key`) when it exists; built and stored there otherwise."""
+    """The arrays `build()` returns (named `names`), read (memory-mapped, read-only) from
+    the cache entry for (`name`, `key`) when it exists; built and stored there otherwise."""
     folder = cache_dir() / entry_name(name, key)
     if folder.is_dir():
         try:
             return {
-                path.stem: np.load(path, mmap_mode="r", allow_pickle=False)
-                for path in sorted(folder.glob("*.npy"))
+                array_name: np.load(folder / f"{array_name}.npy", mmap_mode="r", allow_pickle=False)
+                for array_name in names
             }
-        except (OSError, ValueError) as exc:  # cut short or damaged: build it again
+        except (OSError, ValueError) as exc:  # damaged, or a file missing: build it again
             _warn(folder, f"is unreadable ({exc}); building it again")
             shutil.rmtree(folder, ignore_errors=True)
     arrays = build()

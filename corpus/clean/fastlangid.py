@@ -59,6 +59,8 @@ class ArrayLanguageIdentifier:
         )
         return identifier
 
+    BUILT_ARRAYS = ("next_state", "row_base", "output", "nb_ptc", "nb_pc", "classes", "depth")
+
     def built_arrays(self) -> dict[str, np.ndarray]:
         """The identifier's tables as arrays: `from_built_arrays` makes the same identifier
         of them (as `.npy` files they load in milliseconds; see corpus.cache)."""

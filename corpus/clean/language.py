@@ -65,7 +65,8 @@ def _load_array_identifier() -> ArrayLanguageIdentifier:
         "model": [str(model), stat.st_size, stat.st_mtime_ns],
         "numpy": np.__version__,
     }
-    return ArrayLanguageIdentifier.from_built_arrays(cached_arrays("langid", key, build))
+    arrays = cached_arrays("langid", key, build, names=ArrayLanguageIdentifier.BUILT_ARRAYS)
+    return ArrayLanguageIdentifier.from_built_arrays(arrays)
 
 
 _LOADING = threading.Lock()  # one thread loads the model; the others wait for it

@@ -63,7 +63,7 @@ def test_an_unwritable_cache_directory_still_gives_the_table(tmp_path, monkeypat
     monkeypatch.setenv(cache.CACHE_DIR_ENV, str(blocker / "cache"))
     with caplog.at_level(logging.WARNING, logger="corpus.cache"):
         assert cache.cached_value("table", {"k": 1}, Builder([1, 2])) == [1, 2]
-        arrays = cache.cached_arrays("arrays", {"k": 1}, Builder({"x": np.arange(3)}))
+        arrays = cache.cached_arrays("arrays", {"k": 1}, Builder({"x": np.arange(3)}), names=["x"])
     assert arrays["x"].tolist() == [0, 1, 2]
     assert "cannot be written" in caplog.text and cache.CACHE_DIR_ENV in caplog.text
 
@@ -71,8 +71,8 @@ def test_an_unwritable_cache_directory_still_gives_the_table(tmp_path, monkeypat
 def test_arrays_are_read_back_equal_and_read_only(cache_dir):
     made = {"counts": np.arange(10, dtype=np.uint32), "names": np.array(["en", "de"])}
     build = Builder(made)
-    cache.cached_arrays("arrays", {"k": 1}, build)
-    read = cache.cached_arrays("arrays", {"k": 1}, build)
+    cache.cached_arrays("arrays", {"k": 1}, build, names=made)
+    read = cache.cached_arrays("arrays", {"k": 1}, build, names=made)
     assert build.calls == 1 and set(read) == {"counts", "names"}
     assert read["counts"].dtype == np.uint32 and read["counts"].tolist() == list(range(10))
     assert read["names"].tolist() == ["en", "de"]
@@ -80,13 +80,23 @@ def test_arrays_are_read_back_equal_and_read_only(cache_dir):
         read["counts"][0] = 5
 
 
-def test_damaged_arrays_are_rebuilt(cache_dir, caplog):
-    cache.cached_arrays("arrays", {"k": 1}, Builder({"x": np.arange(4)}))
+@pytest.mark.parametrize("damage", ["garbage", "missing"])
+def test_damaged_arrays_are_rebuilt(cache_dir, caplog, damage):
+    made = {"x": np.arange(4), "y": np.ones(2)}
+    cache.cached_arrays("arrays", {"k": 1}, Builder(made), names=made)
     (folder,) = cache_dir.iterdir()
-    (folder / "x.npy").write_bytes(b"garbage")
+    if damage == "garbage":
+        (folder / "x.npy").write_bytes(b"garbage")
+    else:
+        (folder / "y.npy").unlink()
+    build = Builder(made)
     with caplog.at_level(logging.WARNING, logger="corpus.cache"):
-        read = cache.cached_arrays("arrays", {"k": 1}, Builder({"x": np.arange(4)}))
-    assert read["x"].tolist() == [0, 1, 2, 3] and "unreadable" in caplog.text
+        read = cache.cached_arrays("arrays", {"k": 1}, build, names=made)
+    assert build.calls == 1 and read["x"].tolist() == [0, 1, 2, 3] and "unreadable" in caplog.text
+    assert cache.cached_arrays("arrays", {"k": 1}, Builder(None), names=made)["y"].tolist() == [
+        1,
+        1,
+    ]
 
 
 def test_the_language_model_read_from_the_cache_answers_as_the_one_built(cache_dir):
