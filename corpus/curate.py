@@ -619,6 +619,25 @@ MIN_CLEAN_LETTERS = 15
 _WORD_WITH_LETTER = re.compile(r"\w*[^\W\d_]\w*")
 
 
+def count_letters(text: str) -> int:
+    """How many characters of `text` are letters (`str.isalpha`)."""
+    return sum(1 for c in text if c.isalpha())
+
+
+def has_letters(text: str, n: int) -> bool:
+    """`count_letters(text) >= n`, reading only as far as the n-th letter (a page's first
+    words nearly always hold them: a few characters read instead of 400 a page)."""
+    if n <= 0:
+        return True
+    found = 0
+    for c in text:
+        if c.isalpha():
+            found += 1
+            if found >= n:
+                return True
+    return False
+
+
 def reject_if_nearly_empty(doc: Document) -> Document:
     """The page rejected as `empty_text` when cleaning left (next to) nothing to annotate.
 
@@ -629,9 +648,9 @@ def reject_if_nearly_empty(doc: Document) -> Document:
         return doc
     text = doc.clean_text
     words = len(_WORD_WITH_LETTER.findall(text)) if len(text) < 400 else MIN_CLEAN_WORDS
-    letters = sum(1 for c in text[:400] if c.isalpha())
-    if words >= MIN_CLEAN_WORDS and letters >= MIN_CLEAN_LETTERS:
+    if words >= MIN_CLEAN_WORDS and has_letters(text[:400], MIN_CLEAN_LETTERS):
         return doc
+    letters = count_letters(text[:400])
     return doc.with_(
         status=STATUS_REJECTED,
         reject_reason="empty_text",

@@ -45,6 +45,7 @@ over a repairer shared per config value.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import itertools
 import math
@@ -52,7 +53,7 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -60,9 +61,11 @@ from typing import NamedTuple
 from wordfreq import available_languages, get_frequency_dict, get_frequency_list, zipf_frequency
 from wordfreq.language_info import get_language_info
 
+from .cache import cached_value
 from .offsets import Edit
 
 REASON = "glued_word"
+_WORDFREQ_VERSION = importlib.metadata.version("wordfreq")  # keys the cached word tables
 
 # A "word" for this module: letters (any script) with internal hyphens/apostrophes.
 _TOKEN = re.compile(r"[^\W\d_]+(?:[-'\u2019][^\W\d_]+)*")
@@ -380,7 +383,7 @@ class GlueRepairer:
         self._glued: dict[str, set[str]] = {}
         self._part_tables: dict[str, dict[str, float] | None] = {}
         self._common: dict[str, frozenset[str]] = {}
-        self._compounds: dict[str, Counter[str]] = {}
+        self._compounds: dict[str, dict[str, int]] = {}
         self._endings: dict[str, float] | None = None
 
     def repairs(self, language: str | None) -> bool:
@@ -710,7 +713,11 @@ class GlueRepairer:
         "backpack", ..., so "back" + an unseen rest is more likely a compound than glue."""
         counts = self._compounds.get(language)
         if counts is None:
-            counts = _compound_heads(self._common_words(language))
+            counts = cached_value(
+                f"glue-compound-heads-{language}",
+                self._table_key(language),
+                lambda: dict(_compound_heads(self._common_words(language))),
+            )
             self._compounds[language] = counts
         return counts.get(word, 0)
 
@@ -719,8 +726,16 @@ class GlueRepairer:
         in `ending` (1-3 letters): "a" ends 19% of Spanish words, so "violenta" + an
         unseen rest is more likely an inflected foreign word than "violent a"."""
         if self._endings is None:
-            self._endings = _ending_shares(self.config.other_languages)
+            self._endings = cached_value(
+                "glue-ending-shares",
+                {"wordfreq": _WORDFREQ_VERSION, "languages": self.config.other_languages},
+                lambda: _ending_shares(self.config.other_languages),
+            )
         return self._endings.get(ending, 0.0)
+
+    def _table_key(self, language: str) -> dict[str, object]:
+        """What a word table of `language` is made from: the word lists and the settings."""
+        return {"wordfreq": _WORDFREQ_VERSION, "language": language, "config": asdict(self.config)}
 
     def _common_words(self, language: str) -> frozenset[str]:
         """The lower-case ASCII words of `language` with Zipf >= `min_part_zipf`."""

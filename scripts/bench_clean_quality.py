@@ -51,11 +51,20 @@ def curate_html(recs: list[dict], html: dict[str, str], out: Path) -> dict[str, 
     src = out / "pages-html.jsonl"
     with src.open("w", encoding="utf-8") as f:
         for r in recs:
-            f.write(json.dumps({"url": r["url"], "html": html[r["eval_id"]],
-                                "eval_id": r["eval_id"]}, ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps(
+                    {"url": r["url"], "html": html[r["eval_id"]], "eval_id": r["eval_id"]},
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     corpus = out / "corpus-html"
-    subprocess.run([_contraband(), "curate", str(src), "--out", str(corpus), "--no-progress"],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [_contraband(), "curate", str(src), "--out", str(corpus), "--no-progress"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     import pandas as pd
 
     df = pd.concat(pd.read_parquet(p) for p in sorted(corpus.glob("*.parquet")))
@@ -77,9 +86,11 @@ def justext_on_lines(text: str, lang: str) -> str:
     from corpus.clean.language import _justext_name
 
     name = _justext_name(lang) or "English"
-    page = "<html><body>" + "".join(
-        f"<p>{html_lib.escape(line)}</p>" for line in text.splitlines() if line.strip()
-    ) + "</body></html>"
+    page = (
+        "<html><body>"
+        + "".join(f"<p>{html_lib.escape(line)}</p>" for line in text.splitlines() if line.strip())
+        + "</body></html>"
+    )
     paragraphs = justext.justext(page.encode("utf-8"), justext.get_stoplist(name))
     return "\n".join(p.text for p in paragraphs if not p.is_boilerplate)
 
@@ -104,8 +115,12 @@ def main() -> None:
     ap.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--no-html", action="store_true", help="skip the HTML path (slowest part)")
-    ap.add_argument("--cut-at", type=int, default=2000,
-                    help="also score the dumps cut at this many characters (0: skip)")
+    ap.add_argument(
+        "--cut-at",
+        type=int,
+        default=2000,
+        help="also score the dumps cut at this many characters (0: skip)",
+    )
     args = ap.parse_args()
     if not (args.eval_dir / "trafilatura-dev.jsonl.gz").exists():
         sys.exit(f"no dev set in {args.eval_dir}: pass --eval-dir (the shared eval folder)")
@@ -132,14 +147,18 @@ def main() -> None:
         groups["lang=" + ("en" if r["lang"] == "en" else "other")].append(r)
     justext_out = {r["eval_id"]: justext_on_lines(r["text"], r["lang"]) for r in recs}
     print("Text dumps (curate on the whole-page dump), chunk P / R / F1:")
-    print(f"  {'pages':<22} {'n':>4}   {'cleaned':^17}   {'uncleaned dump':^17}   "
-          f"{'jusText on the lines':^17}")
+    print(
+        f"  {'pages':<22} {'n':>4}   {'cleaned':^17}   {'uncleaned dump':^17}   "
+        f"{'jusText on the lines':^17}"
+    )
     for key, part in groups.items():
         p, r, f = total(part, ours)
         bp, br, bf = total(part, lambda rec: rec["text"])
         jp, jr, jf = total(part, lambda rec: justext_out[rec["eval_id"]])
-        print(f"  {key:<22} {len(part):>4}   {p:.3f} {r:.3f} {f:.3f}   {bp:.3f} {br:.3f} {bf:.3f}"
-              f"   {jp:.3f} {jr:.3f} {jf:.3f}")
+        print(
+            f"  {key:<22} {len(part):>4}   {p:.3f} {r:.3f} {f:.3f}   {bp:.3f} {br:.3f} {bf:.3f}"
+            f"   {jp:.3f} {jr:.3f} {jf:.3f}"
+        )
     html_path = args.eval_dir / "trafilatura-dev-html.jsonl.gz"
     html: dict[str, str] = {}
     if html_path.exists():
@@ -149,28 +168,39 @@ def main() -> None:
                 html[d["eval_id"]] = d["html"]
     # the scorer's audit: a split breaks a word when the page's HTML has the word whole
     total_splits, broken, _ = sc.glue_audit(recs, got, html or None)
-    print(f"  glued-word splits: {total_splits}, breaking a word the page has whole: {broken}"
-          + (f" ({broken / total_splits:.1%})" if total_splits else ""))
+    print(
+        f"  glued-word splits: {total_splits}, breaking a word the page has whole: {broken}"
+        + (f" ({broken / total_splits:.1%})" if total_splits else "")
+    )
     if not args.no_html and html:
         import trafilatura
 
-        anchor = {r["eval_id"]: trafilatura.extract(html[r["eval_id"]], include_comments=False,
-                                                    include_tables=True) or "" for r in recs}
+        anchor = {
+            r["eval_id"]: trafilatura.extract(
+                html[r["eval_id"]], include_comments=False, include_tables=True
+            )
+            or ""
+            for r in recs
+        }
         from_html = curate_html(recs, html, out)
         print("HTML path (curate fed the page's HTML), chunk P / R / F1:")
         for key in ("all", "held-out sites", "tuned sites"):
             part = groups[key]
             p, r, f = total(part, lambda rec: from_html.get(rec["eval_id"], ""))
             ap_, ar_, af_ = total(part, lambda rec: anchor[rec["eval_id"]])
-            print(f"  {key:<22} {len(part):>4}   curate {p:.4f} {r:.4f} {f:.4f}    "
-                  f"trafilatura.extract {ap_:.4f} {ar_:.4f} {af_:.4f}")
+            print(
+                f"  {key:<22} {len(part):>4}   curate {p:.4f} {r:.4f} {f:.4f}    "
+                f"trafilatura.extract {ap_:.4f} {ar_:.4f} {af_:.4f}"
+            )
 
     if args.cut_at:
         cut = cut_pages(sc, recs, args.cut_at)
         got_cut = sc.curate(cut, str(out / "cut"), _contraband())
         justext_cut = {r["eval_id"]: justext_on_lines(r["text"], r["lang"]) for r in cut}
-        print(f"Text dumps cut at {args.cut_at:,} characters, as scrapers cut pages (the domain "
-              f"set's are); chunks inside the cut, P / R / F1:")
+        print(
+            f"Text dumps cut at {args.cut_at:,} characters, as scrapers cut pages (the domain "
+            f"set's are); chunks inside the cut, P / R / F1:"
+        )
         for key, part in (
             ("all", cut),
             ("held-out sites", [r for r in cut if held_out(r["url"])]),
@@ -179,14 +209,20 @@ def main() -> None:
             p, r, f = total(part, lambda rec: got_cut.get(rec["eval_id"], ("",))[0])
             bp, br, bf = total(part, lambda rec: rec["text"])
             jp, jr, jf = total(part, lambda rec: justext_cut[rec["eval_id"]])
-            print(f"  {key:<22} {len(part):>4}   {p:.3f} {r:.3f} {f:.3f}   {bp:.3f} {br:.3f} {bf:.3f}"
-                  f"   {jp:.3f} {jr:.3f} {jf:.3f}")
+            print(
+                f"  {key:<22} {len(part):>4}   {p:.3f} {r:.3f} {f:.3f}   {bp:.3f} {br:.3f} {bf:.3f}"
+                f"   {jp:.3f} {jr:.3f} {jf:.3f}"
+            )
 
     domain = args.eval_dir / "score_domain.py"
     if domain.exists():
         print("Domain set (score_domain.py):")
-        done = subprocess.run([sys.executable, str(domain), "--out", str(out / "domain")],
-                              capture_output=True, text=True, env=dict(os.environ))
+        done = subprocess.run(
+            [sys.executable, str(domain), "--out", str(out / "domain")],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+        )
         for line in done.stdout.splitlines():
             if line.startswith(("cleaning", "dedup")):
                 print("  " + line)

@@ -24,6 +24,7 @@ import os
 import re
 import resource
 import sys
+import tempfile
 import time
 import tracemalloc
 import unicodedata
@@ -337,6 +338,18 @@ def scaling(sizes: list[int], seed: int) -> list[dict]:
     return out
 
 
+def disk_cache_state() -> str:
+    """Whether the cleaner's tables (corpus.cache) are on disk before the run: "warm" (a
+    later run on this machine), "cold" (the first: the pipeline stage builds them)."""
+    try:
+        from corpus.cache import cache_dir
+    except ImportError:  # code from before the cache
+        return "none (this code has no disk cache)"
+    folder = cache_dir()
+    warm = folder.is_dir() and any(folder.iterdir())
+    return f"{'warm' if warm else 'cold'} ({folder})"
+
+
 def to_markdown(rows: list[dict]) -> str:
     columns = list(dict.fromkeys(k for row in rows for k in row))
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
@@ -359,8 +372,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-trace", action="store_true", help="skip the traced re-runs (no peak memory)"
     )
+    parser.add_argument(
+        "--cold-cache",
+        action="store_true",
+        help="use a new, empty cache directory (CONTRABAND_CACHE_DIR): time a machine's first "
+        "run, which builds the language model's arrays and the glue tables",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
+    if not args.cold_cache:
+        return run(args)
+    with tempfile.TemporaryDirectory(prefix="bench-cache-") as empty:
+        os.environ["CONTRABAND_CACHE_DIR"] = empty
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    cache_state = disk_cache_state()
     if args.scaling:
         try:
             sizes = [int(s) for s in args.scaling.split(",")]
@@ -371,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         print(to_markdown(results["scaling"]))
     else:
         results = bench(args.pages, args.seed, trace=not args.no_trace)
+        results["summary"]["disk_cache"] = cache_state
         print(to_markdown(results["stages"]))
         print()
         for key, value in results["summary"].items():

@@ -69,8 +69,9 @@ def extractions(eval_dir: Path, cache: Path) -> dict[str, str]:
 
     out = {}
     for rec in read(eval_dir / "trafilatura-dev-html.jsonl.gz"):
-        out[rec["eval_id"]] = trafilatura.extract(rec["html"], include_comments=False,
-                                                  include_tables=True) or ""
+        out[rec["eval_id"]] = (
+            trafilatura.extract(rec["html"], include_comments=False, include_tables=True) or ""
+        )
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_bytes(pickle.dumps(out))
     return out
@@ -136,8 +137,9 @@ def chunk_labels(lines: list[str], rec: dict, labels: np.ndarray) -> np.ndarray:
 def fit_trees(x: np.ndarray, y: np.ndarray, weight: np.ndarray, seed: int = 0) -> dict:
     from sklearn.ensemble import GradientBoostingClassifier
 
-    gb = GradientBoostingClassifier(n_estimators=200, max_depth=3, learning_rate=0.1,
-                                    subsample=0.5, random_state=seed)
+    gb = GradientBoostingClassifier(
+        n_estimators=200, max_depth=3, learning_rate=0.1, subsample=0.5, random_state=seed
+    )
     gb.fit(x, y, sample_weight=weight)
     return trees_to_json(gb)
 
@@ -148,13 +150,21 @@ def trees_to_json(gb) -> dict:
     trees = []
     for estimator in gb.estimators_[:, 0]:
         t = estimator.tree_
-        trees.append({
-            "feature": t.feature.tolist(), "threshold": [round(v, 6) for v in t.threshold.tolist()],
-            "left": t.children_left.tolist(), "right": t.children_right.tolist(),
-            "value": [round(float(v), 6) for v in t.value[:, 0, 0]],
-        })
-    return {"kind": "trees", "init": float(np.log(prior / (1 - prior))),
-            "learning_rate": gb.learning_rate, "trees": trees}
+        trees.append(
+            {
+                "feature": t.feature.tolist(),
+                "threshold": [round(v, 6) for v in t.threshold.tolist()],
+                "left": t.children_left.tolist(),
+                "right": t.children_right.tolist(),
+                "value": [round(float(v), 6) for v in t.value[:, 0, 0]],
+            }
+        )
+    return {
+        "kind": "trees",
+        "init": float(np.log(prior / (1 - prior))),
+        "learning_rate": gb.learning_rate,
+        "trees": trees,
+    }
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float) -> np.ndarray:
@@ -195,14 +205,25 @@ def main() -> None:
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--kind", choices=["trees", "logistic"], default="trees")
     ap.add_argument("--threshold", type=float, default=0.3, help="written into the model")
-    ap.add_argument("--cut-weight", type=float, default=0.3,
-                    help="also train on each training page cut as scrapers cut pages (see "
-                         "cut_points), each cut copy weighing this much of a page (0: none)")
-    ap.add_argument("--cut-gate", type=float, default=0.3,
-                    help="a page whose last line the cut-page model scores at least this is "
-                         "scored by that model")
-    ap.add_argument("--chunk-labels", action="store_true",
-                    help="also learn from the training pages' keep/drop chunks")
+    ap.add_argument(
+        "--cut-weight",
+        type=float,
+        default=0.3,
+        help="also train on each training page cut as scrapers cut pages (see "
+        "cut_points), each cut copy weighing this much of a page (0: none)",
+    )
+    ap.add_argument(
+        "--cut-gate",
+        type=float,
+        default=0.3,
+        help="a page whose last line the cut-page model scores at least this is "
+        "scored by that model",
+    )
+    ap.add_argument(
+        "--chunk-labels",
+        action="store_true",
+        help="also learn from the training pages' keep/drop chunks",
+    )
     ap.add_argument("--report-thresholds", type=float, nargs="+", default=[0.2, 0.25, 0.3, 0.35])
     ap.add_argument("--write", action="store_true", help="write corpus/clean/line_model.json")
     args = ap.parse_args()
@@ -228,8 +249,10 @@ def main() -> None:
     train = [p for p in pages if not held_out(p[0]["url"])]
     test = [p for p in pages if held_out(p[0]["url"])]
     fit_pages = train + extra
-    print(f"pages: {len(train)} train, {len(test)} held out; "
-          f"lines: {sum(len(p[2]) for p in train)} train")
+    print(
+        f"pages: {len(train)} train, {len(test)} held out; "
+        f"lines: {sum(len(p[2]) for p in train)} train"
+    )
 
     def stack(part, cut_weight, stage2_model=None):
         xs, ys, ws = [], [], []
@@ -248,21 +271,25 @@ def main() -> None:
         if args.kind == "trees":
             return Stage.from_json(fit_trees(x, y, w, seed=seed))
         mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
-        return Stage("logistic", {"mean": mean, "std": std,
-                                  "coef": fit_logistic((x - mean) / std, y, w, args.l2)})
+        return Stage(
+            "logistic",
+            {"mean": mean, "std": std, "coef": fit_logistic((x - mean) / std, y, w, args.l2)},
+        )
 
     def fit_model(part, cut_weight):
         stage1 = fit_stage(*stack(part, cut_weight), seed=0)
-        stage2 = fit_stage(*stack(part, cut_weight, LineModel(stage1, None, 0.5).context_of),
-                           seed=1)
+        stage2 = fit_stage(
+            *stack(part, cut_weight, LineModel(stage1, None, 0.5).context_of), seed=1
+        )
         return LineModel(stage1, stage2, args.threshold)
 
     # the model of whole pages, and the one of pages cut inside their article that it hands
     # a page to when that one scores the page's last line as content (LineModel.cut)
     model = fit_model(train, 0.0)
     if extra:
-        model = dataclasses.replace(model, cut=fit_model(fit_pages, args.cut_weight),
-                                    cut_gate=args.cut_gate)
+        model = dataclasses.replace(
+            model, cut=fit_model(fit_pages, args.cut_weight), cut_gate=args.cut_gate
+        )
     if args.write:  # written before the evaluation, which takes a while
         path = ROOT / "corpus" / "clean" / "line_model.json"
         path.write_text(json.dumps(model.to_json()) + "\n", encoding="utf-8")
@@ -278,7 +305,9 @@ def main() -> None:
                 acc.append(((keep == (labels > 0)).mean()) if len(labels) else 1.0)
                 text = "\n".join(line for line, k in zip(inputs.lines, keep, strict=True) if k)
                 c = [a + b for a, b in zip(c, chunk_counts(rec, text), strict=True)]
-            print(f"threshold {threshold:.2f} {name:<9} line acc {np.mean(acc):.3f}  chunks {prf(c)}")
+            print(
+                f"threshold {threshold:.2f} {name:<9} line acc {np.mean(acc):.3f}  chunks {prf(c)}"
+            )
 
 
 if __name__ == "__main__":

@@ -59,6 +59,36 @@ class ArrayLanguageIdentifier:
         )
         return identifier
 
+    BUILT_ARRAYS = ("next_state", "row_base", "output", "nb_ptc", "nb_pc", "classes", "depth")
+
+    def built_arrays(self) -> dict[str, np.ndarray]:
+        """The identifier's tables as arrays: `from_built_arrays` makes the same identifier
+        of them (as `.npy` files they load in milliseconds; see corpus.cache)."""
+        return {
+            "next_state": self.next_state,
+            "row_base": self.row_base,
+            "output": self.output,
+            "nb_ptc": self.nb_ptc,
+            "nb_pc": self.nb_pc,
+            "classes": np.array(self.classes, dtype=str),
+            "depth": np.array([self.depth], dtype=np.int64),
+        }
+
+    @classmethod
+    def from_built_arrays(cls, arrays: dict[str, np.ndarray]) -> ArrayLanguageIdentifier:
+        """The identifier whose `built_arrays` these are (read-only arrays, memory-mapped
+        ones included, are used as they are)."""
+        identifier = cls.__new__(cls)
+        identifier.next_state = np.asarray(arrays["next_state"])
+        identifier.row_base = np.asarray(arrays["row_base"])
+        identifier.output = np.asarray(arrays["output"])
+        identifier.nb_ptc = np.asarray(arrays["nb_ptc"])
+        identifier.nb_pc = np.asarray(arrays["nb_pc"])
+        identifier.classes = arrays["classes"].tolist()
+        identifier.alias_pairs = _alias_pairs(identifier.classes)
+        identifier.depth = int(arrays["depth"][0])
+        return identifier
+
     def _set_model(
         self,
         *,

@@ -11,13 +11,16 @@ repair of glued words.
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import threading
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import justext
+import numpy as np
 import pycountry
 
+from ..cache import cached_arrays
 from .fastlangid import ArrayLanguageIdentifier, read_model_arrays
 
 SAMPLE_CHARS = 500  # ~80 words of prose tell the language; the detector's cost grows with it
@@ -51,7 +54,19 @@ def _identifier():  # noqa: ANN202 - py3langid's own type
 def _load_array_identifier() -> ArrayLanguageIdentifier:
     from py3langid.langid import MODEL_DIR, MODEL_FILE
 
-    return ArrayLanguageIdentifier.from_model_arrays(read_model_arrays(MODEL_DIR / MODEL_FILE))
+    model = MODEL_DIR / MODEL_FILE
+
+    def build() -> dict[str, np.ndarray]:
+        return ArrayLanguageIdentifier.from_model_arrays(read_model_arrays(model)).built_arrays()
+
+    stat = model.stat()
+    key = {
+        "py3langid": importlib.metadata.version("py3langid"),
+        "model": [str(model), stat.st_size, stat.st_mtime_ns],
+        "numpy": np.__version__,
+    }
+    arrays = cached_arrays("langid", key, build, names=ArrayLanguageIdentifier.BUILT_ARRAYS)
+    return ArrayLanguageIdentifier.from_built_arrays(arrays)
 
 
 _LOADING = threading.Lock()  # one thread loads the model; the others wait for it
@@ -60,7 +75,8 @@ _LOADING = threading.Lock()  # one thread loads the model; the others wait for i
 def _array_identifier() -> ArrayLanguageIdentifier:
     """py3langid's identifier run array-at-a-time (the same answers, tested), made from
     py3langid's model file (`read_model_arrays`; no py3langid identifier is kept beside
-    it); loaded once, by whichever thread asks first."""
+    it) and kept in the cache directory (corpus.cache: the next run maps it in
+    milliseconds); loaded once, by whichever thread asks first."""
     with _LOADING:
         return _load_array_identifier()
 
@@ -73,9 +89,9 @@ def warm_up() -> None:
 def load_in_background() -> threading.Thread:
     """Start loading the language model in a daemon thread and return the thread.
 
-    Most of the load (~0.3 s) is LZMA decompression, which runs outside the GIL: started
-    before other work of this process (learning boilerplate, loading the glue tables), it
-    costs next to no time. Call `warm_up` before using the model or forking workers: it
+    On a machine's first run most of the load (~0.3 s) is LZMA decompression, which runs
+    outside the GIL: started before other work of this process (learning boilerplate,
+    loading the glue tables), it costs next to no time; later runs map the cached tables. Call `warm_up` before using the model or forking workers: it
     waits for the thread, and raises the error if the load failed."""
 
     def load() -> None:

@@ -4,10 +4,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from corpus.curate import curate
+from corpus.curate import count_letters, curate, has_letters, reject_if_nearly_empty
 from corpus.errors import InputError
-from corpus.records import CORPUS_COLUMNS, read_corpus
+from corpus.records import CORPUS_COLUMNS, Document, read_corpus
 from corpus.report import render_report
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -76,3 +78,18 @@ def test_render_report_lists_rejected_pages_and_escapes_text():
     ]
     html = render_report(docs)
     assert "malformed_json" in html and "bad.jsonl:3: not valid JSON" in html
+
+
+@given(st.text(max_size=60), st.integers(min_value=-1, max_value=30))
+def test_has_letters_is_the_letter_count_reaching_n(text, n):
+    assert has_letters(text, n) == (count_letters(text) >= n)
+
+
+def test_a_page_cleaned_to_a_few_letters_is_rejected_and_the_reason_counts_them():
+    def kept(text: str) -> Document:
+        return Document(id="p", source="p.txt", raw_text=text, site="s", clean_text=text)
+
+    assert reject_if_nearly_empty(kept("Police seized 500 kg of ketamine.")).status == "kept"
+    short = reject_if_nearly_empty(kept("1 2 3 ab cd ef"))
+    assert short.status == "rejected" and short.reject_reason == "empty_text"
+    assert "6 letter(s)" in short.metadata["error"]

@@ -100,5 +100,3 @@ def test_scan_accumulator_in_batches_decides_like_find_duplicates():
     decided = stream.decide(lambda rows: [texts[int(r)] for r in rows])
     pd.testing.assert_frame_equal(decided.rows, whole.rows)
     assert decided.n_candidates == whole.n_candidates > 0
-
-
