@@ -127,3 +127,17 @@ def test_partition_files_are_the_same_with_memos_forgotten(pages_dir: Path, tmp_
         assert len(paths) == n
         tables.append([row for path in paths for row in pq.read_table(path).to_pylist()])
     assert tables[0] == tables[1]
+
+
+def test_local_dask_workers_keep_no_profile_history() -> None:
+    """The local cluster's workers run without Dask's statistical profiler, whose history
+    (one profile a second, for 1,000 seconds) made their memory grow with the run."""
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    from corpus.engines.dask_cluster import dask_executor
+
+    def profiling(dask_worker) -> tuple[bool, int]:  # noqa: ANN001 - Dask's Worker
+        return "profile" in dask_worker.periodic_callbacks, len(dask_worker.profile_history)
+
+    with dask_executor(workers=1, progress=False) as executor:
+        seen = executor.client.run(profiling)
+    assert list(seen.values()) == [(False, 0)]
