@@ -11,6 +11,7 @@ repair of glued words.
 from __future__ import annotations
 
 import functools
+import gzip
 import importlib.metadata
 import threading
 from collections.abc import Sequence
@@ -179,19 +180,34 @@ def stopwords(code: str | None) -> frozenset[str]:
 
 
 def top_words(code: str, n: int) -> list[str]:
-    """`wordfreq.top_n_list(code, n)` for a language wordfreq has, read from its word list
-    file without keeping the whole list: wordfreq caches every list it reads (24 MB or more
-    each) for the life of the process, and a worker meets many languages."""
-    from wordfreq import available_languages, has_digit_sequence, read_cBpack
+    """`wordfreq.top_n_list(code, n)` for a language wordfreq has, read from the head of its
+    word list file: wordfreq reads a whole list (24 MB or more in memory) and caches it for
+    the life of the process, and a worker meets many languages. The file (wordfreq's
+    "cBpack": gzipped msgpack, a header and then bands of words, most frequent first) is
+    unpacked band by band until `n` words are found."""
+    import msgpack
+    from wordfreq import available_languages, has_digit_sequence
 
+    path = available_languages("best")[code]
     words: list[str] = []
-    for band in read_cBpack(available_languages("best")[code]):
-        for word in band:
-            if not has_digit_sequence(word):
-                words.append(word)
-                if len(words) >= n:
-                    return words
+    with gzip.open(path, "rb") as packed:
+        unpacker = msgpack.Unpacker(packed, raw=False)
+        bands = unpacker.read_array_header() - 1
+        header = unpacker.unpack()
+        if not _is_word_list_header(header):
+            raise ValueError(f"{path}: not a wordfreq word list (header {header!r})")
+        for _ in range(bands):
+            for word in unpacker.unpack():
+                if not has_digit_sequence(word):
+                    words.append(word)
+                    if len(words) >= n:
+                        return words
     return words
+
+
+def _is_word_list_header(header: object) -> bool:
+    """Whether `header` is the header wordfreq's `read_cBpack` accepts."""
+    return isinstance(header, dict) and header.get("format") == "cB" and header.get("version") == 1
 
 
 # langcodes' distance between two language tags: 0 the same language, up to 10 varieties of

@@ -205,8 +205,9 @@ def test_top_words_equal_wordfreq_top_n_list_without_keeping_the_whole_list():
     import wordfreq
 
     wordfreq.get_frequency_list.cache_clear()
-    for code in ("zh", "fil", "en"):
+    for code in ("zh", "fil", "en", "vi"):
         assert top_words(code, 200) == wordfreq.top_n_list.__wrapped__(code, 200)
+    assert top_words("fil", 10**7) == wordfreq.top_n_list.__wrapped__("fil", 10**7)  # all
     wordfreq.get_frequency_list.cache_clear()
     top_words("zh", 200)
     assert wordfreq.get_frequency_list.cache_info().currsize == 0  # no whole list kept
