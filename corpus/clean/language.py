@@ -92,8 +92,9 @@ def load_in_background() -> threading.Thread:
 
     On a machine's first run most of the load (~0.3 s) is LZMA decompression, which runs
     outside the GIL: started before other work of this process (learning boilerplate,
-    loading the glue tables), it costs next to no time; later runs map the cached tables. Call `warm_up` before using the model or forking workers: it
-    waits for the thread, and raises the error if the load failed."""
+    loading the glue tables), it costs next to no time; later runs map the cached tables.
+    Call `warm_up` before using the model or forking workers: it waits for the thread, and
+    raises the error if the load failed."""
 
     def load() -> None:
         try:
