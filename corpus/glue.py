@@ -65,7 +65,6 @@ from .cache import cached_value
 from .offsets import Edit
 
 REASON = "glued_word"
-_WORDFREQ_VERSION = importlib.metadata.version("wordfreq")  # keys the cached word tables
 
 # A "word" for this module: letters (any script) with internal hyphens/apostrophes.
 _TOKEN = re.compile(r"[^\W\d_]+(?:[-'\u2019][^\W\d_]+)*")
@@ -227,6 +226,13 @@ def _zipf_of_listed(freq: float) -> float:
 
 _FREQ_MINIMUM = 10**0.0 / 1e9  # zipf_to_freq(0.0): zipf_frequency's default minimum
 _ZIPF_OF_MINIMUM = round(math.log(_FREQ_MINIMUM, 10) + 9, 2)
+
+
+@lru_cache(maxsize=1)
+def _wordfreq_version() -> str:
+    """The installed wordfreq's version, which keys the cached word tables (looked up when a
+    table is first asked for, not at import: the lookup reads package metadata, ~4 ms)."""
+    return importlib.metadata.version("wordfreq")
 
 
 @lru_cache(maxsize=8)
@@ -728,14 +734,18 @@ class GlueRepairer:
         if self._endings is None:
             self._endings = cached_value(
                 "glue-ending-shares",
-                {"wordfreq": _WORDFREQ_VERSION, "languages": self.config.other_languages},
+                {"wordfreq": _wordfreq_version(), "languages": self.config.other_languages},
                 lambda: _ending_shares(self.config.other_languages),
             )
         return self._endings.get(ending, 0.0)
 
     def _table_key(self, language: str) -> dict[str, object]:
         """What a word table of `language` is made from: the word lists and the settings."""
-        return {"wordfreq": _WORDFREQ_VERSION, "language": language, "config": asdict(self.config)}
+        return {
+            "wordfreq": _wordfreq_version(),
+            "language": language,
+            "config": asdict(self.config),
+        }
 
     def _common_words(self, language: str) -> frozenset[str]:
         """The lower-case ASCII words of `language` with Zipf >= `min_part_zipf`."""
