@@ -22,10 +22,11 @@ from .config import CleanConfig
 from .features import LineFeaturizer
 from .language import load_in_background as load_language_in_background
 from .language import warm_up as load_language_model
-from .lines import LineScanner, _no_match, _split_lines
+from .lines import LineScanner, _split_lines
 from .normalise import _disjoint, _normalise_line
 from .rules import (
     PageLines,
+    credit_finder,
     keep_cut_last_line,
     keep_prose_beside_article,
     mark_blank_lines,
@@ -248,7 +249,7 @@ def kept_content(
 ) -> tuple[list[tuple[int, int]], list[list[Edit]]]:
     """Raw [start, end) of each kept line's content, and each line's edits so far: a
     caption's trailing photo credit goes (its names to `authors`), the rest is content."""
-    find_credit = scanner.credit_match if scanner.may_have_credits(page.raw) else _no_match
+    find_credit = credit_finder(page, scanner)
     content: list[tuple[int, int]] = []
     line_edits: list[list[Edit]] = []
     for i in kept:

@@ -10,7 +10,7 @@ edits. The order is the package docstring's.
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,7 @@ class PageLines:
     head_end: int = 0
     credits: list[str] = field(default_factory=list)
     credit_matches: dict[int, re.Match[str] | None] = field(default_factory=dict)
+    may_have_credits: bool | None = None  # `LineScanner.may_have_credits` of the page, once known
 
 
 def read_page(
@@ -500,7 +501,7 @@ def mark_doubled_and_repeated(page: PageLines, config: CleanConfig) -> None:
 def mark_credit_lines(page: PageLines, scanner: LineScanner, config: CleanConfig) -> None:
     """Lines that are only a photo credit (the names go to `authors`); the credit match of
     every kept line is kept for the in-line credits of captions."""
-    find_credit = scanner.credit_match if scanner.may_have_credits(page.raw) else _no_match
+    find_credit = credit_finder(page, scanner)
     for i in page.nonblank:
         if page.reasons[i] not in (None, CLASSIFIED):
             continue
@@ -511,6 +512,14 @@ def mark_credit_lines(page: PageLines, scanner: LineScanner, config: CleanConfig
         if m and not text[: m.start()].strip():
             page.reasons[i] = "photo_credit"
             page.credits.extend(_parse_names(m.group("names"), config))
+
+
+def credit_finder(page: PageLines, scanner: LineScanner) -> Callable[[str], re.Match[str] | None]:
+    """`scanner.credit_match`, or a finder of nothing when the page's text rules every photo
+    credit out (`LineScanner.may_have_credits`, looked at once a page)."""
+    if page.may_have_credits is None:
+        page.may_have_credits = scanner.may_have_credits(page.raw)
+    return scanner.credit_match if page.may_have_credits else _no_match
 
 
 def mark_blank_lines(page: PageLines) -> int:
