@@ -9,8 +9,10 @@ and ship in `line_model.json`.
 
 Fast paths beside their plain definitions (tests/corpus/test_clean_fast_paths.py): the trees of
 the shipped model (depth 3) are scored by `_tree_scores_shallow`, bit for bit the level walk
-`_tree_scores`, itself the plain walk `_tree_scores_plain` of each tree; a chunk's pages get
-their features in one `pages_inputs` call (`LineFeaturizer`) and their context in one
+`_tree_scores`, itself the plain walk `_tree_scores_plain` of each tree; a batch's rows are
+binned once against every threshold of the model's stages (`ThresholdBins`) and each stage
+compares small integers, bit for bit `_tree_scores_shallow`; a chunk's pages get their
+features in one `pages_inputs` call (`LineFeaturizer`) and their context in one
 `context_features_of_pages` call.
 """
 
@@ -272,6 +274,74 @@ def _tree_scores_shallow(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
     return out
 
 
+class ThresholdBins:
+    """Every threshold that the shallow trees of some stages compare each input column with,
+    sorted, once per column: a value's bin (how many of its column's thresholds lie below
+    it) answers each comparison `value <= threshold` as `bin <= the threshold's place`.
+
+    The stages of a model and of its cut-page model share one table, so a batch's rows are
+    binned once and every stage compares small integers gathered from the bins instead of
+    floats gathered from the rows (`scores`: bit for bit `_tree_scores_shallow`)."""
+
+    def __init__(self, stages: Sequence[Stage]):
+        self.stages = [s for s in stages if s.kind == "trees" and _complete(s.params) is not None]
+        completes = [c for c in map(_complete, [s.params for s in self.stages]) if c is not None]
+        width = 1 + max((int(c["feature"].max()) for c in completes), default=-1)
+        self.columns = [
+            np.unique(np.concatenate([c["threshold"][c["feature"] == f] for c in completes]))
+            for f in range(width)
+        ]
+        longest = max(map(len, self.columns), default=0)
+        # a bin is at most the column's number of thresholds
+        self.dtype = np.uint16 if longest < np.iinfo(np.uint16).max else np.uint32
+        self.places = [self._places(c["feature"], c["threshold"]) for c in completes]
+
+    def _places(self, feature: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+        """Each node's threshold's place in its column's sorted thresholds."""
+        places = np.zeros(len(feature), dtype=self.dtype)
+        for f, column in enumerate(self.columns):
+            nodes = feature == f
+            places[nodes] = np.searchsorted(column, threshold[nodes])
+        return places
+
+    def knows(self, stage: Stage) -> bool:
+        """Whether `scores` can score `stage`: one of the table's stages, still scored as
+        shallow trees."""
+        return _complete(stage.params) is not None and any(stage is s for s in self.stages)
+
+    def bins(self, x: np.ndarray, *, first: int = 0) -> np.ndarray:
+        """The bin of each value of `x`, whose columns are the table's columns from `first`
+        on. A NaN lies above every threshold (NaN <= t is false), as searchsorted puts it."""
+        out = np.zeros(x.shape, dtype=self.dtype)
+        for c in range(x.shape[1]):
+            if first + c < len(self.columns) and len(self.columns[first + c]):
+                out[:, c] = np.searchsorted(self.columns[first + c], x[:, c], side="left")
+        return out
+
+    def scores(self, stage: Stage, bins: np.ndarray) -> np.ndarray:
+        """`_tree_scores_shallow(stage.params, x)` from the bins of x, bit for bit: the same
+        answers, read as the same codes, summed in the same order."""
+        k = next(k for k, known in enumerate(self.stages) if stage is known)
+        complete = _complete(stage.params)
+        assert complete is not None, "ThresholdBins.scores of a stage it does not know"
+        feature, places = complete["feature"], self.places[k]
+        value_of_code, code_base = complete["value_of_code"], complete["code_base"]
+        init = stage.params["init"]
+        out = np.empty(len(bins))
+        for start in range(0, len(bins), _SHALLOW_BLOCK_ROWS):
+            rows = bins[start : start + _SHALLOW_BLOCK_ROWS]
+            answers = np.take(rows, feature, axis=1) <= places
+            codes = _answer_codes(answers)
+            codes += code_base
+            out[start : start + len(rows)] = init + value_of_code.take(codes).sum(axis=1)
+        return out
+
+
+def _model_stages(model: LineModel) -> list[Stage]:
+    stages = [model.stage1] + ([] if model.stage2 is None else [model.stage2])
+    return stages + ([] if model.cut is None else _model_stages(model.cut))
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-z))
 
@@ -290,6 +360,11 @@ class LineModel:
     threshold: float
     cut: LineModel | None = None
     cut_gate: float = 0.3
+
+    @functools.cached_property
+    def bins(self) -> ThresholdBins:
+        """The thresholds of every stage's trees, this model's and its cut-page model's."""
+        return ThresholdBins(_model_stages(self))
 
     def context_of(self, x: np.ndarray) -> np.ndarray:
         return context_features(_sigmoid(self.stage1.score(x)))
@@ -416,18 +491,57 @@ def _non_blank(
 
 def content_probabilities(model: LineModel, pages: Sequence[np.ndarray]) -> list[np.ndarray]:
     """`model.probabilities` of several pages' feature rows, evaluated in one batch (the trees
-    are walked once for all the pages' lines instead of once per page)."""
+    are walked once for all the pages' lines instead of once per page, on the rows' bins of
+    `model.bins`)."""
+    sizes = np.array([len(x) for x in pages], dtype=np.int64)
+    if not sizes.sum():
+        return [np.zeros(0) for _ in pages]
+    rows = _Rows(np.vstack([x for x in pages if len(x)]), model.bins)
     if model.cut is None:
-        return _own_content_probabilities(model, pages)
-    taken = _cut_page_probabilities(model, pages)
+        return _own_content_probabilities(model, rows, sizes)
+    taken = _cut_page_probabilities(model, rows, sizes)
     # the model's own stages score only the pages that do not go to the cut-page model
-    whole = [k for k, p in enumerate(taken) if p is None]
-    own = iter(_own_content_probabilities(model, [pages[k] for k in whole]))
+    whole = np.array([p is None for p in taken])
+    own = iter(
+        _own_content_probabilities(model, rows.subset(np.repeat(whole, sizes)), sizes[whole])
+    )
     return [next(own) if p is None else p for p in taken]
 
 
+class _Rows:
+    """Feature rows of a batch of pages and, once asked for, their bins in `bins`."""
+
+    def __init__(self, x: np.ndarray, bins: ThresholdBins, binned: np.ndarray | None = None):
+        self.x = x
+        self.table = bins
+        self._binned = binned
+
+    @property
+    def binned(self) -> np.ndarray:
+        if self._binned is None:
+            self._binned = self.table.bins(self.x)
+        return self._binned
+
+    def subset(self, rows: np.ndarray) -> _Rows:
+        """These rows only (an index array or a boolean mask)."""
+        return _Rows(self.x[rows], self.table, None if self._binned is None else self._binned[rows])
+
+    def with_context(self, context: np.ndarray) -> _Rows:
+        """The rows with the second stage's context columns after their own."""
+        binned = None
+        if self._binned is not None:
+            binned = np.hstack([self._binned, self.table.bins(context, first=self.x.shape[1])])
+        return _Rows(np.hstack([self.x, context]), self.table, binned)
+
+    def scores(self, stage: Stage) -> np.ndarray:
+        """`stage.score(self.x)`, on the bins when `self.table` knows the stage's trees."""
+        if self.table.knows(stage):
+            return self.table.scores(stage, self.binned)
+        return stage.score(self.x)
+
+
 def _cut_page_probabilities(
-    model: LineModel, pages: Sequence[np.ndarray]
+    model: LineModel, rows: _Rows, sizes: np.ndarray
 ) -> list[np.ndarray | None]:
     """For each page, `model.cut`'s probabilities when the page goes to it
     (`model.ends_inside_article`), else None.
@@ -439,25 +553,22 @@ def _cut_page_probabilities(
     """
     cut = model.cut
     assert cut is not None
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
     if cut.cut is not None or cut.stage2 is None:
+        pages = [rows.x[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         return [
             p if model.ends_inside_article(p) else None for p in content_probabilities(cut, pages)
         ]
-    out: list[np.ndarray | None] = [None] * len(pages)
-    sizes = np.array([len(x) for x in pages], dtype=np.int64)
-    if not sizes.sum():
-        return out
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
-    x = np.vstack([x for x in pages if len(x)])
-    p1 = _sigmoid(cut.stage1.score(x))
-    inputs = np.hstack([x, context_features_of_pages(p1, sizes)])
+    out: list[np.ndarray | None] = [None] * len(sizes)
+    p1 = _sigmoid(rows.scores(cut.stage1))
+    inputs = rows.with_context(context_features_of_pages(p1, sizes))
     used = np.flatnonzero(sizes)
-    p_last = _sigmoid(cut.stage2.score(inputs[bounds[used + 1] - 1]))
+    p_last = _sigmoid(inputs.subset(bounds[used + 1] - 1).scores(cut.stage2))
     taken = [k for i, k in enumerate(used.tolist()) if model.ends_inside_article(p_last[i : i + 1])]
     if not taken:
         return out
-    rows = np.concatenate([np.arange(bounds[k], bounds[k + 1]) for k in taken])
-    p2 = _sigmoid(cut.stage2.score(inputs[rows]))
+    picked = np.concatenate([np.arange(bounds[k], bounds[k + 1]) for k in taken])
+    p2 = _sigmoid(inputs.subset(picked).scores(cut.stage2))
     start = 0
     for k in taken:
         out[k] = p2[start : start + sizes[k]]
@@ -465,15 +576,15 @@ def _cut_page_probabilities(
     return out
 
 
-def _own_content_probabilities(model: LineModel, pages: Sequence[np.ndarray]) -> list[np.ndarray]:
-    sizes = [len(x) for x in pages]
-    if not sum(sizes):
-        return [np.zeros(0) for _ in pages]
-    bounds = np.cumsum([0, *sizes])
-    x = np.vstack([x for x in pages if len(x)])
-    p1 = _sigmoid(model.stage1.score(x))
+def _own_content_probabilities(
+    model: LineModel, rows: _Rows, sizes: np.ndarray
+) -> list[np.ndarray]:
+    if not sizes.sum():
+        return [np.zeros(0) for _ in sizes]
+    bounds = np.cumsum([0, *sizes.tolist()])
+    p1 = _sigmoid(rows.scores(model.stage1))
     if model.stage2 is None:
         return [p1[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    context = context_features_of_pages(p1, np.asarray(sizes, dtype=np.int64))
-    p2 = _sigmoid(model.stage2.score(np.hstack([x, context])))
+    context = context_features_of_pages(p1, sizes)
+    p2 = _sigmoid(rows.with_context(context).scores(model.stage2))
     return [p2[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]

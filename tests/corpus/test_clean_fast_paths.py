@@ -329,6 +329,33 @@ def test_shallow_trees_equal_the_level_walk_bit_for_bit_and_the_plain_walk():
         np.testing.assert_allclose(fast, _tree_scores_plain(stage.params, x), rtol=0, atol=1e-9)
 
 
+def test_binned_trees_equal_the_shallow_trees_bit_for_bit():
+    """Every stage of the model and of its cut-page model, scored from the rows' bins in the
+    model's shared table, on rows at the thresholds, just beside them, and NaN or infinite."""
+    model = default_line_model()
+    table = model.bins
+    stages = [s for s in _stages(model) if s.kind == "trees" and _complete(s.params)]
+    if not stages:
+        pytest.skip("the shipped model has no shallow trees")
+    for stage in stages:
+        assert table.knows(stage)
+        width = 1 + max(int(t["feature"].max()) for t in stage.params["trees"])
+        x = _rows_for(max(width, 45))
+        edges = _at_thresholds(stage.params, x[np.isfinite(x).all(axis=1)])
+        x = np.vstack([x, edges, np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf)])
+        x[-3:, :] = [[np.nan], [np.inf], [-np.inf]]
+        x[-4, :] = -0.0
+        bins = np.hstack([table.bins(x[:, :45]), table.bins(x[:, 45:], first=45)])
+        np.testing.assert_array_equal(
+            table.scores(stage, bins), _tree_scores_shallow(stage.params, x)
+        )
+
+
+def _stages(model):
+    stages = [model.stage1, model.stage2]
+    return [s for s in stages if s is not None] + ([] if model.cut is None else _stages(model.cut))
+
+
 # ---------------------------------------------------------------- the whole cleaner
 
 
