@@ -336,15 +336,88 @@ def _ascii_counts(texts: Sequence[str]) -> list[_Counts]:
     return [_Counts(*counts) for counts in zip(*totals, strict=True)]
 
 
-def _line_rows(
-    lines: Sequence[str], stopwords: frozenset[str]
-) -> list[tuple[tuple[float, ...], str]]:
-    """`_line_row` of each line; the counts of the ASCII lines' words, capitals, sentence
-    marks, commas and digits computed for all of them at once (`_ascii_counts`)."""
+def _packed_line_rows(lines: Sequence[str], stopwords: frozenset[str]) -> list[tuple[bytes, str]]:
+    """`_line_row` of each line, the row packed as `_ROW` bytes: the same numbers, computed
+    column by column for all the lines at once (each column one pass over the lines, the
+    divisions and comparisons over arrays: the same IEEE operations on the same values)."""
+    n = len(lines)
+    if not n:
+        return []
     views = [view_line(line) for line in lines]
-    ascii_texts = [v.visible for v in views if v.visible.isascii()]
-    counts = iter(_ascii_counts(ascii_texts))
-    return [_view_row(v, stopwords, next(counts) if v.visible.isascii() else None) for v in views]
+    texts = [v.visible for v in views]
+    ascii_texts = list(map(str.isascii, texts))
+    found = iter(_ascii_counts([t for t, a in zip(texts, ascii_texts, strict=True) if a]))
+    counts = np.array(
+        [next(found) if a else _counts(t) for t, a in zip(texts, ascii_texts, strict=True)],
+        dtype=np.float64,
+    ).reshape(n, len(_Counts._fields))
+    lows = list(map(str.lower, texts))
+    normal = list(map(is_ascii_normal_form, texts))
+    has_stoplist = bool(stopwords)
+    x = np.zeros((n, _PER_LINE_COLUMNS))
+    n_chars = list(map(len, texts))
+    chars = np.array(n_chars, dtype=np.float64)
+    words = counts[:, 0]
+    with_words = words > 0
+    with_chars = chars > 0
+    if has_stoplist:
+        low_words = [low.split() for low in lows]
+        keys = [
+            low if is_normal else " ".join(split)
+            for low, is_normal, split in zip(lows, normal, low_words, strict=True)
+        ]
+        strip, punct, contains = str.strip, _PUNCT, stopwords.__contains__
+        stop_counts = [
+            sum(map(contains, map(strip, split, itertools.repeat(punct)))) for split in low_words
+        ]
+        np.divide(np.array(stop_counts, dtype=np.float64), words, out=x[:, 2], where=with_words)
+    else:
+        keys = [
+            low if is_normal else " ".join(low.split())
+            for low, is_normal in zip(lows, normal, strict=True)
+        ]
+        x[:, 3] = 1.0
+    x[:, 0] = list(map(math.log1p, n_chars))
+    x[:, 1] = list(map(math.log1p, counts[:, 0].astype(np.int64).tolist()))
+    x[:, 4] = [t.rstrip(_SENTENCE_CLOSERS)[-1:] in _SENTENCE_MARKS for t in texts]
+    np.divide(counts[:, 3], words, out=x[:, 5], where=with_words)  # sentence marks
+    np.divide(counts[:, 4], words, out=x[:, 6], where=with_words)  # commas
+    links = np.array([v.link_chars for v in views], dtype=np.float64)
+    images = np.array([v.images > 0 for v in views])
+    x[:, 7] = images
+    np.divide(links, chars, out=x[:, 7], where=with_chars)
+    x[:, 8] = images & ~with_chars
+    x[:, 9] = images
+    x[:, 10] = [v.bullet for v in views]
+    x[:, 11] = [v.heading for v in views]
+    x[:, 12] = [math.log1p(v.indent) for v in views]
+    np.divide(counts[:, 5], chars, out=x[:, 13], where=with_chars)  # digits
+    np.divide(counts[:, 1], words, out=x[:, 14], where=with_words)  # capitalised
+    x[:, 15] = [t.isupper() and len(t) >= 4 for t in texts]
+    x[:, 16] = [
+        len(_SEPARATORS.findall(t))
+        if "|" in t or ">" in t or "/" in t or (not a and _HAS_SEPARATOR(t))
+        else 0
+        for t, a in zip(texts, ascii_texts, strict=True)
+    ]
+    np.divide(x[:, 16], words, out=x[:, 16], where=with_words)
+    x[~with_words, 16] = 0.0
+    x[:, 19] = [
+        not (a and "(c)" not in low and "copyright" not in low) and bool(_COPYRIGHT.search(t))
+        for t, low, a in zip(texts, lows, ascii_texts, strict=True)
+    ]
+    x[:, 20] = ["@" in t and bool(_EMAIL_OR_HANDLE.search(t)) for t in texts]
+    np.divide(counts[:, 2], words, out=x[:, 21], where=with_words)  # word length
+    np.minimum(x[:, 21], 20.0, out=x[:, 21])
+    x[:, 21] /= 10
+    x[:, 22] = (
+        (words >= PROSE_MIN_WORDS)
+        & ((x[:, 2] >= PROSE_MIN_STOPWORDS) | (not has_stoplist))
+        & (x[:, 7] < 0.5)
+    )
+    data = x.tobytes()
+    size = _ROW.size
+    return [(data[i * size : (i + 1) * size], key) for i, key in enumerate(keys)]
 
 
 def _view_row(
@@ -440,7 +513,7 @@ class LineFeaturizer:
         self, pages: Sequence[tuple[Sequence[str], frozenset[str]]]
     ) -> list[list[tuple[bytes, str]]]:
         """`rows(lines, stopwords)` of each page; the lines not in the memo are computed
-        together, once each (`_line_rows`)."""
+        together, once each (`_packed_line_rows`)."""
         out: list[list[tuple[bytes, str] | None]] = []
         missing: dict[frozenset[str], dict[str, None]] = {}
         for lines, stopwords in pages:
@@ -455,12 +528,9 @@ class LineFeaturizer:
         computed: dict[frozenset[str], dict[str, tuple[bytes, str]]] = {}
         for stopwords, todo in missing.items():
             new_lines = list(todo)
-            computed[stopwords] = {
-                line: (_ROW.pack(*row), key)
-                for line, (row, key) in zip(
-                    new_lines, _line_rows(new_lines, stopwords), strict=True
-                )
-            }
+            computed[stopwords] = dict(
+                zip(new_lines, _packed_line_rows(new_lines, stopwords), strict=True)
+            )
             self._remember(stopwords, computed[stopwords])
         for (lines, stopwords), found in zip(pages, out, strict=True):
             if None in found:

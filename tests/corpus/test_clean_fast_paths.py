@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from corpus.clean import classify, language
@@ -240,11 +240,13 @@ def test_ascii_counts_equal_the_regex_counts_of_each_text(texts):
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(st.sampled_from(LINE_ALPHABET), max_size=12).map("".join), max_size=8))
+@example([". | .", "- ©", "", "   ", "[x](y)", "![a](b)", "ALL CAPS", "a.b, c! d? e"])
 def test_line_rows_of_many_lines_equal_each_line_alone(lines):
-    from corpus.clean.features import _line_row, _line_rows
+    from corpus.clean.features import _ROW, _line_row, _packed_line_rows
 
     for words in (frozenset(), stopwords("en")):
-        assert _line_rows(lines, words) == [_line_row(line, words) for line in lines]
+        expected = [(_ROW.pack(*row), key) for row, key in (_line_row(li, words) for li in lines)]
+        assert _packed_line_rows(lines, words) == expected
 
 
 def test_featurizer_memo_is_bounded_and_clears():
