@@ -352,7 +352,6 @@ def _packed_line_rows(lines: Sequence[str], stopwords: frozenset[str]) -> list[t
         dtype=np.float64,
     ).reshape(n, len(_Counts._fields))
     lows = list(map(str.lower, texts))
-    normal = list(map(is_ascii_normal_form, texts))
     has_stoplist = bool(stopwords)
     x = np.zeros((n, _PER_LINE_COLUMNS))
     n_chars = list(map(len, texts))
@@ -362,20 +361,16 @@ def _packed_line_rows(lines: Sequence[str], stopwords: frozenset[str]) -> list[t
     with_chars = chars > 0
     if has_stoplist:
         low_words = [low.split() for low in lows]
-        keys = [
-            low if is_normal else " ".join(split)
-            for low, is_normal, split in zip(lows, normal, low_words, strict=True)
-        ]
+        # the words are split anyway: joining them is cheaper than `is_ascii_normal_form`,
+        # and gives the text itself when it is in normal form
+        keys = list(map(" ".join, low_words))
         strip, punct, contains = str.strip, _PUNCT, stopwords.__contains__
         stop_counts = [
             sum(map(contains, map(strip, split, itertools.repeat(punct)))) for split in low_words
         ]
         np.divide(np.array(stop_counts, dtype=np.float64), words, out=x[:, 2], where=with_words)
     else:
-        keys = [
-            low if is_normal else " ".join(low.split())
-            for low, is_normal in zip(lows, normal, strict=True)
-        ]
+        keys = [low if is_ascii_normal_form(low) else " ".join(low.split()) for low in lows]
         x[:, 3] = 1.0
     x[:, 0] = list(map(math.log1p, n_chars))
     x[:, 1] = list(map(math.log1p, counts[:, 0].astype(np.int64).tolist()))
