@@ -293,7 +293,14 @@ def _counts(text: str) -> _Counts:
 
 
 def _ascii_counts(texts: Sequence[str]) -> list[_Counts]:
-    """`_counts(text)` of each ASCII text (no line break inside), for all of them at once.
+    """`_counts(text)` of each ASCII text (no line break inside), for all of them at once
+    (`_ascii_count_columns`)."""
+    return [_Counts(*map(int, row)) for row in _ascii_count_columns(texts).tolist()]
+
+
+def _ascii_count_columns(texts: Sequence[str]) -> np.ndarray:
+    """The `_Counts` of each ASCII text (no line break inside) as a row of floats, for all of
+    them at once.
 
     The texts are joined, each followed by "\n", and looked at byte by byte: an
     `_ASCII_WORD` match starts at a letter or digit whose previous byte is neither one nor
@@ -303,7 +310,7 @@ def _ascii_counts(texts: Sequence[str]) -> list[_Counts]:
     digit or joiner: every match and mark stays inside its text, as line by line.
     """
     if not texts:
-        return []
+        return np.zeros((0, len(_Counts._fields)))
     data = np.frombuffer(("\n".join(texts) + "\n").encode("ascii"), dtype=np.uint8)
     # byte ranges as one wrapping subtraction and one comparison each
     digit = (data - np.uint8(48)) < 10  # 0-9
@@ -332,8 +339,10 @@ def _ascii_counts(texts: Sequence[str]) -> list[_Counts]:
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     firsts = np.cumsum(lengths + 1) - (lengths + 1)  # each segment: a text and its "\n"
     # row by row: reduceat along a 2-D array's rows is several times slower
-    totals = [np.add.reduceat(row, firsts, dtype=np.int64).tolist() for row in flags]
-    return [_Counts(*counts) for counts in zip(*totals, strict=True)]
+    columns = np.empty((len(texts), len(flags)), dtype=np.float64)
+    for k, row in enumerate(flags):
+        columns[:, k] = np.add.reduceat(row, firsts, dtype=np.int64)
+    return columns
 
 
 def _packed_line_rows(lines: Sequence[str], stopwords: frozenset[str]) -> list[tuple[bytes, str]]:
@@ -346,11 +355,13 @@ def _packed_line_rows(lines: Sequence[str], stopwords: frozenset[str]) -> list[t
     views = [view_line(line) for line in lines]
     texts = [v.visible for v in views]
     ascii_texts = list(map(str.isascii, texts))
-    found = iter(_ascii_counts([t for t, a in zip(texts, ascii_texts, strict=True) if a]))
-    counts = np.array(
-        [next(found) if a else _counts(t) for t, a in zip(texts, ascii_texts, strict=True)],
-        dtype=np.float64,
-    ).reshape(n, len(_Counts._fields))
+    counts = np.empty((n, len(_Counts._fields)))
+    if all(ascii_texts):
+        counts[:] = _ascii_count_columns(texts)
+    else:
+        is_ascii = np.array(ascii_texts)
+        counts[is_ascii] = _ascii_count_columns(list(itertools.compress(texts, ascii_texts)))
+        counts[~is_ascii] = [_counts(t) for t, a in zip(texts, ascii_texts, strict=True) if not a]
     lows = list(map(str.lower, texts))
     has_stoplist = bool(stopwords)
     x = np.zeros((n, _PER_LINE_COLUMNS))

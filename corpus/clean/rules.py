@@ -486,16 +486,22 @@ def mark_doubled_and_repeated(page: PageLines, config: CleanConfig) -> None:
         if page.reasons[i] is not None:
             continue
         count = page.facts[i].n_words
-        if count % 2 == 0 and count // 2 >= half_min:
-            words = page.texts[i].split()
-            if words[: count // 2] == words[count // 2 :]:
-                page.reasons[i] = "doubled_headline"
-                continue
+        if count % 2 == 0 and count // 2 >= half_min and _doubled(page.facts[i].norm):
+            page.reasons[i] = "doubled_headline"
+            continue
         if len(page.texts[i].strip()) >= config.repeated_min_chars:
             key = page.facts[i].key
             if key in first_seen:
                 page.reasons[i] = "repeated_line"
             first_seen.add(key)
+
+
+def _doubled(norm: str) -> bool:
+    """Whether the words of a line's normal form (single spaces) are the same sequence
+    twice: `words[:n // 2] == words[n // 2:]` of its n words, read on the text itself
+    (the middle space, then the two halves compared) instead of splitting it."""
+    half = len(norm) // 2
+    return len(norm) % 2 == 1 and norm[half] == " " and norm[:half] == norm[half + 1 :]
 
 
 def mark_credit_lines(page: PageLines, scanner: LineScanner, config: CleanConfig) -> None:

@@ -432,3 +432,18 @@ def test_clean_pages_equals_clean_page_one_by_one():
         for d in docs
     ]
     assert batched == one_by_one
+
+
+def test_doubled_line_check_equals_comparing_the_halves_of_the_words():
+    from corpus.clean.rules import _doubled
+
+    rng = random.Random(21)
+    pieces = ["a", "b", "ab", "ba", "a b", "Xy", "é", "1"]
+    for _ in range(5000):
+        half = " ".join(rng.choice(pieces) for _ in range(rng.randint(0, 4)))
+        other = " ".join(rng.choice(pieces) for _ in range(rng.randint(0, 4)))
+        for norm in (f"{half} {half}".strip(), f"{half} {other}".strip(), half):
+            words = norm.split()
+            n = len(words)
+            if n % 2 == 0 and n:
+                assert _doubled(norm) == (words[: n // 2] == words[n // 2 :]), norm
