@@ -257,6 +257,7 @@ _PER_LINE_COLUMNS = 25  # columns 0-24; of those, 17, 18, 23 and 24 depend on th
 _ROW = struct.Struct(f"{_PER_LINE_COLUMNS}d")  # a row kept as 200 bytes, not 25 float objects
 _MEMO_MAX_LINES = 30_000  # ~15 MB
 _MEMO_LINE_CHARS = 200  # longer lines are mostly unique paragraphs: not kept
+_MEMO_MAX_WORDS = 200_000  # words' stopword answers kept (~25 MB at most)
 
 
 def _line_row(line: str, stopwords: frozenset[str]) -> tuple[tuple[float, ...], str]:
@@ -345,10 +346,32 @@ def _ascii_count_columns(texts: Sequence[str]) -> np.ndarray:
     return columns
 
 
-def _packed_line_rows(lines: Sequence[str], stopwords: frozenset[str]) -> list[tuple[bytes, str]]:
+def _stopword_counts(
+    low_words: Sequence[list[str]], stopwords: frozenset[str], known: dict[str, int]
+) -> list[int]:
+    """For each line's lower-case words, how many are stopwords once stripped of
+    punctuation (`_PUNCT`). `known` holds each word's answer (0 or 1) from earlier lines and
+    is filled with the new words': a lookup costs a fraction of the strip."""
+    get = known.get
+    out = []
+    for words in low_words:
+        flags = list(map(get, words))
+        if None in flags:
+            for k, (word, flag) in enumerate(zip(words, flags, strict=True)):
+                if flag is None:
+                    flags[k] = known[word] = 1 if word.strip(_PUNCT) in stopwords else 0
+        out.append(sum(flags))  # type: ignore[arg-type]  # every None was filled in
+    return out
+
+
+def _packed_line_rows(
+    lines: Sequence[str], stopwords: frozenset[str], known_words: dict[str, int] | None = None
+) -> list[tuple[bytes, str]]:
     """`_line_row` of each line, the row packed as `_ROW` bytes: the same numbers, computed
     column by column for all the lines at once (each column one pass over the lines, the
-    divisions and comparisons over arrays: the same IEEE operations on the same values)."""
+    divisions and comparisons over arrays: the same IEEE operations on the same values).
+    `known_words`: the stopword answers of words seen before (`_stopword_counts`), kept by the
+    caller for the next lines."""
     n = len(lines)
     if not n:
         return []
@@ -375,10 +398,9 @@ def _packed_line_rows(lines: Sequence[str], stopwords: frozenset[str]) -> list[t
         # the words are split anyway: joining them is cheaper than `is_ascii_normal_form`,
         # and gives the text itself when it is in normal form
         keys = list(map(" ".join, low_words))
-        strip, punct, contains = str.strip, _PUNCT, stopwords.__contains__
-        stop_counts = [
-            sum(map(contains, map(strip, split, itertools.repeat(punct)))) for split in low_words
-        ]
+        stop_counts = _stopword_counts(
+            low_words, stopwords, {} if known_words is None else known_words
+        )
         np.divide(np.array(stop_counts, dtype=np.float64), words, out=x[:, 2], where=with_words)
     else:
         keys = [low if is_ascii_normal_form(low) else " ".join(low.split()) for low in lows]
@@ -509,6 +531,8 @@ class LineFeaturizer:
         self.max_lines = max_lines
         self.memo: dict[frozenset[str], dict[str, tuple[bytes, str]]] = {}
         self.size = 0
+        # per stopword list, each word's stopword answer (`_stopword_counts`)
+        self.words: dict[frozenset[str], dict[str, int]] = {}
 
     def rows(self, lines: Sequence[str], stopwords: frozenset[str]) -> list[tuple[bytes, str]]:
         """`_line_row` of each line (the row packed as float64 bytes), from the memo when the
@@ -535,7 +559,11 @@ class LineFeaturizer:
         for stopwords, todo in missing.items():
             new_lines = list(todo)
             computed[stopwords] = dict(
-                zip(new_lines, _packed_line_rows(new_lines, stopwords), strict=True)
+                zip(
+                    new_lines,
+                    _packed_line_rows(new_lines, stopwords, self._words_of(stopwords)),
+                    strict=True,
+                )
             )
             self._remember(stopwords, computed[stopwords])
         for (lines, stopwords), found in zip(pages, out, strict=True):
@@ -558,10 +586,18 @@ class LineFeaturizer:
                 memo[line] = row
                 self.size += 1
 
+    def _words_of(self, stopwords: frozenset[str]) -> dict[str, int]:
+        """The stopword answers of the words seen with `stopwords`; all of them are forgotten
+        once they hold `_MEMO_MAX_WORDS` words."""
+        if sum(map(len, self.words.values())) >= _MEMO_MAX_WORDS:
+            self.words.clear()
+        return self.words.setdefault(stopwords, {})
+
     def clear(self) -> None:
-        """Forget every memoised line."""
+        """Forget every memoised line and word."""
         self.memo.clear()
         self.size = 0
+        self.words.clear()
 
     def features(
         self,

@@ -249,6 +249,22 @@ def test_line_rows_of_many_lines_equal_each_line_alone(lines):
         assert _packed_line_rows(lines, words) == expected
 
 
+def test_stopword_counts_with_words_seen_before_equal_stripping_each_word():
+    from corpus.clean.features import _PUNCT, _stopword_counts
+
+    rng = random.Random(3)
+    pieces = ["the", "The", "of", "and", "der", "x", "(the", "the,", "“of”", "a.", "...", "-", "'"]
+    for words in (stopwords("en"), stopwords("de"), frozenset()):
+        known: dict[str, int] = {}  # one memo per stopword list, as the featurizer keeps them
+        for _ in range(50):
+            lines = [
+                [rng.choice(pieces) for _ in range(rng.randint(0, 9))]
+                for _ in range(rng.randint(0, 5))
+            ]
+            expected = [sum(w.strip(_PUNCT) in words for w in line) for line in lines]
+            assert _stopword_counts(lines, words, known) == expected
+
+
 def test_featurizer_memo_is_bounded_and_clears():
     featurizer = LineFeaturizer(max_lines=50)
     lines = [f"Menu item {i}" for i in range(120)]
@@ -258,7 +274,7 @@ def test_featurizer_memo_is_bounded_and_clears():
         got, line_features(lines, [False] * 120, [False] * 120, frozenset())
     )
     featurizer.clear()
-    assert featurizer.size == 0 and not featurizer.memo
+    assert featurizer.size == 0 and not featurizer.memo and not featurizer.words
 
 
 def test_pages_features_of_a_batch_equal_each_page_alone():
