@@ -355,13 +355,20 @@ def _stopword_counts(
     get = known.get
     out = []
     for words in low_words:
-        flags = list(map(get, words))
-        if None in flags:
-            for k, (word, flag) in enumerate(zip(words, flags, strict=True)):
+        # a word not seen yet adds _UNSEEN: a negative sum says some word is new
+        count = sum(map(get, words, itertools.repeat(_UNSEEN)))
+        if count < 0:
+            count = 0
+            for word in words:
+                flag = known.get(word)
                 if flag is None:
-                    flags[k] = known[word] = 1 if word.strip(_PUNCT) in stopwords else 0
-        out.append(sum(flags))  # type: ignore[arg-type]  # every None was filled in
+                    flag = known[word] = 1 if word.strip(_PUNCT) in stopwords else 0
+                count += flag
+        out.append(count)
     return out
+
+
+_UNSEEN = -(1 << 62)  # below minus any line's number of words
 
 
 def _packed_line_rows(
