@@ -17,6 +17,7 @@ order). tests/corpus/test_clean_fast_paths.py checks them against each other.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -61,6 +62,10 @@ class LineView(NamedTuple):
     indent: int
 
 
+# `LineView(*fields)` without the Python-level __new__ of a named tuple
+_new_view = functools.partial(tuple.__new__, LineView)
+
+
 def view_line(line: str) -> LineView:
     """The visible text of one raw line and what markup it carried."""
     indent = len(line) - len(line.lstrip(" \t"))
@@ -95,7 +100,7 @@ def view_line(line: str) -> LineView:
     if heading:
         text = text.lstrip("# ")
     text = text.strip(" \t*_|")
-    return LineView(text, min(link_chars, len(text)), images, bullet, heading, indent)
+    return _new_view((text, min(link_chars, len(text)), images, bullet, heading, indent))
 
 
 FEATURE_NAMES = (

@@ -5,6 +5,7 @@ their plain definitions (tests/corpus/test_clean_equivalence.py checks them)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable
@@ -353,6 +354,9 @@ class LineFacts(NamedTuple):
     link_like: bool  # short and not a sentence: a headline link of a block
 
 
+# `LineFacts(*fields)` without the Python-level __new__ of a named tuple (a third of the cost)
+_new_facts = functools.partial(tuple.__new__, LineFacts)
+
 _FACTS_CACHE_MAX = 100_000
 _FACTS_LINE_CHARS = 200  # longer lines are mostly unique paragraphs: not cached
 
@@ -397,16 +401,20 @@ class LineScanner:
         # line_key of an ASCII line only folds case and digits of its normalised text
         key = normalised_key(norm) if text.isascii() else line_key(text)
         if n_words == 0:
-            facts = LineFacts("", 0, key, False, False, False)
+            facts = _new_facts(("", 0, key, False, False, False))
         else:
-            facts = LineFacts(
-                norm,
-                n_words,
-                key,
-                n_words <= config.chrome_max_words
-                and (_is_menu(norm, config, self.has_separator) or self.is_chrome_pattern(norm)),
-                self.is_block_header(norm),
-                n_words <= config.link_max_words and not norm.endswith("."),
+            facts = _new_facts(
+                (
+                    norm,
+                    n_words,
+                    key,
+                    n_words <= config.chrome_max_words
+                    and (
+                        _is_menu(norm, config, self.has_separator) or self.is_chrome_pattern(norm)
+                    ),
+                    self.is_block_header(norm),
+                    n_words <= config.link_max_words and not norm.endswith("."),
+                )
             )
         if len(text) <= _FACTS_LINE_CHARS:
             if len(self.facts) >= _FACTS_CACHE_MAX:
