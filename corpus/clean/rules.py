@@ -342,8 +342,14 @@ def mark_learned_boilerplate(page: PageLines, boilerplate: frozenset[str]) -> No
 
 def prose_around(page: PageLines, config: CleanConfig) -> tuple[dict[int, int], dict[int, int]]:
     """Per non-blank line, the characters of kept article paragraphs before and after it."""
+    # `_strong_article_line` of each line, inline
+    reasons, facts, content_p, texts = page.reasons, page.facts, page.content_p, page.texts
+    min_words, min_p = config.paragraph_min_words, config.strong_content_probability
     sizes = [
-        len(page.texts[i]) if _strong_article_line(page, i, config) else 0 for i in page.nonblank
+        len(texts[i])
+        if reasons[i] is None and facts[i].n_words >= min_words and content_p[i] >= min_p
+        else 0
+        for i in page.nonblank
     ]
     total = sum(sizes)
     before: dict[int, int] = {}
@@ -365,6 +371,9 @@ def mark_related_blocks(page: PageLines, config: CleanConfig) -> None:
     the classifier does not hold for strong content), so a run of prose under a heading-like
     word ("More", "Trending" in a top menu) stays."""
     facts, reasons, nonblank = page.facts, page.reasons, page.nonblank
+    headers = [position for position, i in enumerate(nonblank) if facts[i].block_header]
+    if not headers:
+        return
     counts: dict[str, int] = {}
     for i in nonblank:
         counts[facts[i].key] = counts.get(facts[i].key, 0) + 1
@@ -378,8 +387,9 @@ def mark_related_blocks(page: PageLines, config: CleanConfig) -> None:
         )
 
     before, after = prose_around(page, config)
-    for position, i in enumerate(nonblank):
-        if reasons[i] not in (None, CLASSIFIED) or not facts[i].block_header:
+    for position in headers:
+        i = nonblank[position]
+        if reasons[i] not in (None, CLASSIFIED):
             continue
         rest = nonblank[position + 1 :]
         hits = 0
