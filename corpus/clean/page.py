@@ -3,6 +3,7 @@ offset map. See the package docstring for the order of the rules."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any
@@ -43,6 +44,9 @@ from .rules import (
     read_page,
 )
 from .text import _parse_names
+
+# `Edit(*fields)` without the Python-level __new__ of a named tuple (tens of edits a page)
+_new_edit = functools.partial(tuple.__new__, Edit)
 
 
 class Cleaner:
@@ -239,7 +243,7 @@ def removal_edits(page: PageLines) -> list[Edit]:
     for reason, run in itertools.groupby(page.reasons):
         length = len(list(run))
         if reason is not None:
-            edits.append(Edit(page.starts[i], page.ends[i + length - 1], "", reason))
+            edits.append(_new_edit((page.starts[i], page.ends[i + length - 1], "", reason)))
         i += length
     return edits
 
@@ -291,9 +295,9 @@ def kept_line_edits(
         end = page.ends[i]
         terminator_length = end - line_content_end
         if i == last_content and terminator_length:
-            found.append(Edit(line_content_end, end, "", "whitespace"))
+            found.append(_new_edit((line_content_end, end, "", "whitespace")))
         elif terminator_length and (terminator_length > 1 or raw[line_content_end] != "\n"):
-            found.append(Edit(line_content_end, end, "\n", "whitespace"))
+            found.append(_new_edit((line_content_end, end, "\n", "whitespace")))
         # a line's edits stay inside the line, so overlaps are resolved line by line
         edits.extend(_disjoint(found) if len(found) > 1 else found)
     return edits
