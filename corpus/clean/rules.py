@@ -204,11 +204,14 @@ def title_evidence(page: PageLines, i: int, head: list[int], dates: Container[in
 
 
 def _title_like(page: PageLines, i: int, config: CleanConfig, min_words: int = 2) -> bool:
+    """Short, not a sentence, no link; at least `min_words` words of letters or digits
+    ("- Advertisement -" is one word, not a headline)."""
     text = page.texts[i].strip()
     return (
         min_words <= page.facts[i].n_words <= config.title_max_words
         and not text.endswith(".")
         and "](" not in text
+        and len(_URL_WORDS.findall(text)) >= min_words
     )
 
 
@@ -381,9 +384,15 @@ def mark_related_blocks(page: PageLines, config: CleanConfig) -> None:
     def block_line(j: int, previous: int | None) -> bool:
         if facts[j].block_header or facts[j].link_like or counts[facts[j].key] > 1:
             return True
-        # a teaser: the line right after a repeated headline (headline + image alt text)
+        # a teaser: the line right after a repeated headline (headline + image alt text); a
+        # headline has words and credits no one ("- Advertisement -" or "(Image credit: X)"
+        # repeated over paragraphs is not one)
         return (
-            previous is not None and facts[previous].link_like and counts[facts[previous].key] > 1
+            previous is not None
+            and facts[previous].link_like
+            and counts[facts[previous].key] > 1
+            and len(_URL_WORDS.findall(facts[previous].norm)) >= _HEADLINE_MIN_WORDS
+            and config.photo_credit_pattern.search(facts[previous].norm) is None
         )
 
     before, after = prose_around(page, config)
@@ -415,6 +424,8 @@ def mark_related_blocks(page: PageLines, config: CleanConfig) -> None:
             reasons[j] = "related_block"
             previous = j
 
+
+_HEADLINE_MIN_WORDS = 3  # words of letters or digits in a headline link
 
 LABEL_MAX_WORDS = 5  # a section label over headline links: "Chiang Rai News", "Sport"
 LABEL_MIN_PAIRS = 3

@@ -366,3 +366,32 @@ def test_clean_gives_the_same_page_after_its_caches_are_cleared():
     warm = clean_page(doc, config=CONFIG)
     clear_caches()
     assert clean_page(doc, config=CONFIG) == warm
+
+
+AD_BREAKS_PAGE = (
+    "* Home\n* News\n  + Local News\n  + Crime\n  + Sports\n  + Business\n* Community\n  + Jobs\n  + Weather\n* Archives\n"
+    "More\nSearch\nTrending Now\n\n"
+    "Harbour strike enters its third day\n\nMinister opens new ferry terminal\n\nSchools close early for the holidays\n\n"
+    "* Breaking News\n* Regional\n\n"
+    "Customs Seize Cocaine Hidden In Banana Crates\n\n"
+    "By\nJane Smith\n-\nApril 28, 2022\nFacebook\nTwitter\nWhatsApp\n"
+    "- Advertisement -\n\n"
+    "Customs officers at the main port seized 120 kilograms of cocaine hidden in crates of bananas from Ecuador on Wednesday, the agency said in a statement.\n\n"
+    "The drugs were found when a scanner showed dense blocks inside three refrigerated containers unloaded overnight.\n\n"
+    "- Advertisement -\n\n"
+    "Two men who came to collect the containers were arrested and will appear before a magistrate on Friday, officials said.\n\n"
+    "- Advertisement -\n\n"
+    "The agency said the seizure was the largest at the port this year and thanked its partners abroad for the tip-off.\n"
+)
+
+
+@pytest.mark.parametrize("marker", ["- Advertisement -", "(Image credit: Harbour Times)"])
+def test_clean_keeps_a_lead_paragraph_after_a_repeated_marker_line(marker):
+    # a marker line recurs between paragraphs: it is neither a headline (one word, or a photo
+    # credit) nor the headline of a related block whose teaser would be the paragraph after it
+    page = AD_BREAKS_PAGE.replace("- Advertisement -", marker)
+    doc = clean_page(_doc(page, "port/a.txt", "islandnews.example"), config=CONFIG)
+    assert doc.title != marker
+    assert "Customs officers at the main port seized 120 kilograms" in doc.clean_text
+    assert "Two men who came to collect the containers" in doc.clean_text
+    assert "Harbour strike" not in doc.clean_text
