@@ -9,10 +9,12 @@ English string: the only word list is the page language's stopwords.
 
 `line_features` is the plain definition, one page at a time. `LineFeaturizer` (owned by a
 `Cleaner`) gives the same numbers faster: each line's own columns come from a bounded memo
-(menus and footers repeat on every page of a site) computed with ASCII shortcuts, and the
-page-wide columns of a whole chunk of pages are computed at once over their stacked rows
-(`Segments` keeps every sum, window and neighbour inside its page, summed in the page's own
-order). tests/corpus/test_clean_fast_paths.py checks them against each other.
+(menus and footers repeat on every page of a site); the lines new to it are computed column
+by column for a whole chunk (`_packed_line_rows`: ASCII counts over the chunk's bytes, each
+word's stopword answer remembered), and the page-wide columns of a whole chunk of pages are
+computed at once over their stacked rows (`Segments` keeps every sum, window and neighbour
+inside its page, summed in the page's own order). tests/corpus/test_clean_fast_paths.py
+checks them against each other and against the per-line definition `_line_row`.
 """
 
 from __future__ import annotations
