@@ -16,6 +16,11 @@ page then ends inside its article (corpus/clean/classify.py, LineModel.cut).
 A fixed part of the pages is held out by site (md5 of the host, 1 in 4) and never trained or
 tuned on; the script prints line accuracy and the dev-set chunk metric on both parts.
 
+Settings (tree size, training options, the cleaner's threshold) are chosen with `--cv 4`: the
+training sites are split into folds by site, each fold's model cleans the pages of the sites it
+did not see through the whole cleaner, and the out-of-fold chunk metric is printed; the
+held-out part plays no part in it.
+
 Usage: .venv/bin/python scripts/train_line_classifier.py [--eval-dir ../shared/eval] [--write]
 The shipped model: --chunk-labels --threshold 0.3 --cut-weight 0.3 --cut-gate 0.3 --write
 """
@@ -134,11 +139,28 @@ def chunk_labels(lines: list[str], rec: dict, labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def fit_trees(x: np.ndarray, y: np.ndarray, weight: np.ndarray, seed: int = 0) -> dict:
+@dataclasses.dataclass(frozen=True)
+class TreeSettings:
+    """The gradient-boosted trees' size: chosen by cross-validation on the training sites."""
+
+    trees: int = 200
+    depth: int = 3
+    min_leaf: int = 1
+    learning_rate: float = 0.1
+
+
+def fit_trees(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, settings: TreeSettings, seed: int = 0
+) -> dict:
     from sklearn.ensemble import GradientBoostingClassifier
 
     gb = GradientBoostingClassifier(
-        n_estimators=200, max_depth=3, learning_rate=0.1, subsample=0.5, random_state=seed
+        n_estimators=settings.trees,
+        max_depth=settings.depth,
+        min_samples_leaf=settings.min_leaf,
+        learning_rate=settings.learning_rate,
+        subsample=0.5,
+        random_state=seed,
     )
     gb.fit(x, y, sample_weight=weight)
     return trees_to_json(gb)
@@ -198,6 +220,74 @@ def prf(c: list[int]) -> str:
     return f"P {p:.3f} R {r:.3f} F1 {2 * p * r / max(1e-9, p + r):.3f}"
 
 
+def stack(whole: list, cut: list | tuple = (), cut_weight: float = 0.0, context=None):  # noqa: ANN001, ANN201
+    """Features, labels and weights of whole pages and of cut copies (each weighing
+    `cut_weight` of a page); every page weighs the same, whatever its number of lines."""
+    xs, ys, ws = [], [], []
+    for part, page_weight in ((whole, 1.0), (cut, cut_weight)):
+        for _, inputs, labels in part:
+            x = inputs.features
+            if context is not None:
+                x = np.hstack([x, context(inputs.features)])
+            xs.append(x)
+            ys.append(labels)
+            ws.append(np.full(len(labels), page_weight / max(1, np.sqrt(len(labels)))))
+    return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
+
+
+def site_of(url: str) -> str:
+    return urlparse(url).netloc.lower().removeprefix("www.") or url.split("::", 1)[-1]
+
+
+def cv_fold(url: str, folds: int) -> int:
+    """The cross-validation fold of a training page: by site, so a fold's model never saw
+    the site it is scored on (a hash other than `held_out`'s, so folds mix its buckets)."""
+    return int(hashlib.md5(b"cv:" + site_of(url).encode()).hexdigest(), 16) % folds
+
+
+def cross_validate(
+    train: list,
+    fit_model,  # noqa: ANN001
+    folds: int,
+    thresholds: list[float],
+    cut: list | tuple = (),
+    cut_weight: float = 0.0,
+    cut_gate: float = 0.3,
+) -> None:
+    """Out-of-fold chunk metric on the training pages, folded by site (the held-out part is
+    never used): the figure that chooses the model's settings. Each fold's model cleans the
+    pages of the sites it was not trained on through the whole cleaner (its rules after the
+    classifier, at each `min_content_probability` in `thresholds`)."""
+    from corpus.clean import Cleaner, load_clean_config
+    from corpus.records import Document
+
+    fold_of = {rec["eval_id"]: cv_fold(rec["url"], folds) for rec, _, _ in train}
+    config = load_clean_config()
+    counts = {t: [0, 0, 0, 0] for t in thresholds}
+    for k in range(folds):
+        fit = [p for p in train if fold_of[p[0]["eval_id"]] != k]
+        model = fit_model(fit)
+        if cut:
+            fit_cut = [p for p in cut if fold_of[p[0]["eval_id"]] != k]
+            model = dataclasses.replace(
+                model, cut=fit_model(fit, fit_cut, cut_weight), cut_gate=cut_gate
+            )
+        scored = [rec for rec, _, _ in train if fold_of[rec["eval_id"]] == k]
+        docs = [
+            Document(id=rec["eval_id"], source=rec["eval_id"], raw_text=rec["text"], url=rec["url"])
+            for rec in scored
+        ]
+        for t in thresholds:
+            cleaner = Cleaner(dataclasses.replace(config, min_content_probability=t), model=model)
+            cleaned = cleaner.clean_pages(docs, learned={})
+            for rec, doc in zip(scored, cleaned, strict=True):
+                counts[t] = [
+                    a + b for a, b in zip(counts[t], chunk_counts(rec, doc.clean_text), strict=True)
+                ]
+    for t in thresholds:
+        print(f"cv {folds} folds, whole cleaner at threshold {t:.2f}: chunks {prf(counts[t])}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
@@ -225,6 +315,17 @@ def main() -> None:
         help="also learn from the training pages' keep/drop chunks",
     )
     ap.add_argument("--report-thresholds", type=float, nargs="+", default=[0.2, 0.25, 0.3, 0.35])
+    ap.add_argument("--trees", type=int, default=200, help="trees per stage")
+    ap.add_argument("--depth", type=int, default=3, help="depth of each tree")
+    ap.add_argument("--min-leaf", type=int, default=1, help="fewest lines in a tree's leaf")
+    ap.add_argument("--learning-rate", type=float, default=0.1)
+    ap.add_argument(
+        "--cv",
+        type=int,
+        default=0,
+        help="only cross-validate on the training sites in this many folds (by site) and "
+        "print the out-of-fold figures: how the settings are chosen",
+    )
     ap.add_argument("--write", action="store_true", help="write corpus/clean/line_model.json")
     args = ap.parse_args()
 
@@ -248,47 +349,38 @@ def main() -> None:
                 extra.append((rec, cut, cut_labels))
     train = [p for p in pages if not held_out(p[0]["url"])]
     test = [p for p in pages if held_out(p[0]["url"])]
-    fit_pages = train + extra
     print(
         f"pages: {len(train)} train, {len(test)} held out; "
         f"lines: {sum(len(p[2]) for p in train)} train"
     )
-
-    def stack(part, cut_weight, stage2_model=None):
-        xs, ys, ws = [], [], []
-        for n, (_, inputs, labels) in enumerate(part):
-            page_weight = 1.0 if n < len(train) else cut_weight
-            x = inputs.features
-            if stage2_model is not None:
-                x = np.hstack([x, stage2_model(inputs.features)])
-            xs.append(x)
-            ys.append(labels)
-            # every page weighs the same, whatever its number of lines
-            ws.append(np.full(len(labels), page_weight / max(1, np.sqrt(len(labels)))))
-        return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
+    settings = TreeSettings(args.trees, args.depth, args.min_leaf, args.learning_rate)
 
     def fit_stage(x, y, w, seed):
         if args.kind == "trees":
-            return Stage.from_json(fit_trees(x, y, w, seed=seed))
+            return Stage.from_json(fit_trees(x, y, w, settings, seed=seed))
         mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
         return Stage(
             "logistic",
             {"mean": mean, "std": std, "coef": fit_logistic((x - mean) / std, y, w, args.l2)},
         )
 
-    def fit_model(part, cut_weight):
-        stage1 = fit_stage(*stack(part, cut_weight), seed=0)
-        stage2 = fit_stage(
-            *stack(part, cut_weight, LineModel(stage1, None, 0.5).context_of), seed=1
-        )
+    def fit_model(whole, cut=(), cut_weight=0.0):
+        stage1 = fit_stage(*stack(whole, cut, cut_weight), seed=0)
+        context = LineModel(stage1, None, 0.5).context_of
+        stage2 = fit_stage(*stack(whole, cut, cut_weight, context), seed=1)
         return LineModel(stage1, stage2, args.threshold)
 
+    if args.cv:
+        cross_validate(
+            train, fit_model, args.cv, args.report_thresholds, extra, args.cut_weight, args.cut_gate
+        )
+        return
     # the model of whole pages, and the one of pages cut inside their article that it hands
     # a page to when that one scores the page's last line as content (LineModel.cut)
-    model = fit_model(train, 0.0)
+    model = fit_model(train)
     if extra:
         model = dataclasses.replace(
-            model, cut=fit_model(fit_pages, args.cut_weight), cut_gate=args.cut_gate
+            model, cut=fit_model(train, extra, args.cut_weight), cut_gate=args.cut_gate
         )
     if args.write:  # written before the evaluation, which takes a while
         path = ROOT / "corpus" / "clean" / "line_model.json"

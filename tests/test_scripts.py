@@ -48,3 +48,28 @@ def test_script_calls_only_methods_the_label_studio_client_has(script: Path) -> 
         }
     )
     assert missing == [], f"{script.name} calls methods LabelStudio does not have: {missing}"
+
+
+def test_line_classifier_folds_and_held_out_part_go_by_site(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # settings are chosen by cross-validation folded by site: a fold's model never saw the
+    # site it is scored on, and every page of a site is on one side of the fixed held-out split
+    monkeypatch.syspath_prepend(str(SCRIPTS[0].parent))
+    import train_line_classifier as train
+
+    pages = [
+        f"https://{www}news{n}.example/story/{k}"
+        for n in range(40)
+        for www in ("", "www.")
+        for k in range(3)
+    ]
+    for folds in (3, 4):
+        by_site: dict[str, set[int]] = {}
+        for url in pages:
+            by_site.setdefault(train.site_of(url), set()).add(train.cv_fold(url, folds))
+        assert len(by_site) == 40 and all(len(f) == 1 for f in by_site.values())
+        assert {f for fs in by_site.values() for f in fs} == set(range(folds))
+    held = {train.site_of(url) for url in pages if train.held_out(url)}
+    assert 0 < len(held) < 40
+    assert all(train.held_out(url) == (train.site_of(url) in held) for url in pages)
