@@ -171,25 +171,6 @@ _ASCII_CATEGORIES.update(
 )
 
 
-def _first_character_prechecked(
-    pattern: re.Pattern[str],
-) -> Callable[[str], re.Match[str] | None]:
-    """`pattern.match`, answered None at once for a line that starts with an ASCII character
-    no match can start with (`_first_characters`)."""
-    match = pattern.match
-    firsts = _first_characters(pattern)
-    if firsts is None:
-        return match
-
-    def prechecked(text: str) -> re.Match[str] | None:
-        first = text[:1]
-        if first.isascii() and first not in firsts:
-            return None
-        return match(text)
-
-    return prechecked
-
-
 def _first_characters(pattern: re.Pattern[str]) -> frozenset[str] | None:
     """The ASCII characters a `pattern.match` can start with, or None when that is not known
     (the pattern can match the empty string, uses locale rules or constructs not read here).
@@ -233,10 +214,9 @@ def _first_of(items: list[Any], folded: bool) -> tuple[frozenset[str], bool]:
             chars = frozenset().union(*(chars for chars, _ in parts))
             nullable = any(n for _, n in parts)
         elif name == "SUBPATTERN":
-            added, removed = value[1], value[2]
-            if removed or added & ~re.IGNORECASE:  # local flags other than (?i:...)
+            if value[1] or value[2]:  # local flags: (?i:...)
                 raise _Unknown(name)
-            chars, nullable = _first_of(list(value[3]), folded or bool(added))
+            chars, nullable = _first_of(list(value[3]), folded)
         elif name == "ATOMIC_GROUP":
             chars, nullable = _first_of(list(value), folded)
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
@@ -391,7 +371,6 @@ class LineScanner:
         separators = [re.escape(sep) for sep in config.menu_separators if sep]
         self.has_separator = re.compile("|".join(separators)).search if separators else None
         self.facts: dict[str, LineFacts] = {}
-        self.byline_match = _first_character_prechecked(config.byline_pattern)
         self.credit_words = tuple(w.lower() for w in config.photo_credit_words)
         # what an ASCII text can contain (the pre-checks below only run on ASCII text)
         self.ascii_credit_words = tuple(w for w in self.credit_words if w.isascii())

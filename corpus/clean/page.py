@@ -210,7 +210,7 @@ def _clean_steps(
     keep_cut_last_line(page, config)
     keep_prose_beside_article(page, config)
     mark_head(page, config, boilerplate)
-    mark_bylines(page, config, cleaner.scanner)
+    mark_bylines(page, config)
     mark_learned_boilerplate(page, boilerplate)
     if page_chrome:
         mark_related_blocks(page, config)

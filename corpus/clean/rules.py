@@ -311,15 +311,13 @@ def mark_head(page: PageLines, config: CleanConfig, boilerplate: frozenset[str])
 # -- 3. bylines and learned boilerplate ---------------------------------------------------------
 
 
-def mark_bylines(page: PageLines, config: CleanConfig, scanner: LineScanner | None = None) -> None:
-    """Byline lines, also among lines the classifier removed (the names go to `authors`).
-    A `scanner` of `config` skips the lines that cannot start a byline."""
-    match = config.byline_pattern.match if scanner is None else scanner.byline_match
+def mark_bylines(page: PageLines, config: CleanConfig) -> None:
+    """Byline lines, also among lines the classifier removed (the names go to `authors`)."""
     for i in page.nonblank:
         facts = page.facts[i]
         if page.reasons[i] not in (None, CLASSIFIED) or facts.n_words > config.byline_max_words:
             continue
-        m = match(facts.norm)
+        m = config.byline_pattern.match(facts.norm)
         if m:
             page.reasons[i] = "byline"
             page.authors.extend(_parse_names(m.group("names"), config))
@@ -531,8 +529,6 @@ def mark_credit_lines(page: PageLines, scanner: LineScanner, config: CleanConfig
     """Lines that are only a photo credit (the names go to `authors`); the credit match of
     every kept line is kept for the in-line credits of captions."""
     find_credit = credit_finder(page, scanner)
-    if find_credit is _no_match:
-        return  # no line has a credit: `kept_content` finds none either
     for i in page.nonblank:
         if page.reasons[i] not in (None, CLASSIFIED):
             continue

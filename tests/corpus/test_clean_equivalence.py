@@ -260,7 +260,7 @@ def test_matchers_dispatched_by_first_character_equal_matching_each_pattern():
     character: the same answers on patterns with sets, classes, optional and repeated
     starts, lookarounds, local flags and case folding (the Kelvin sign, the long s and the
     dotted capital I fold to ASCII letters), and lines starting with any character."""
-    from corpus.clean.lines import _any_matcher, _first_character_prechecked, _first_characters
+    from corpus.clean.lines import _any_matcher, _first_characters
 
     odd = [
         re.compile(p, flags)
@@ -284,8 +284,6 @@ def test_matchers_dispatched_by_first_character_equal_matching_each_pattern():
     assert _first_characters(re.compile(r"e?")) is None  # it matches the empty line (any line)
     assert _first_characters(re.compile(r"[a-c]x|Q")) == frozenset("abcQ")
     assert _first_characters(re.compile("k", re.I)) == frozenset("kK")
-    assert _first_characters(re.compile("(?i:k)x")) == frozenset("kK")
-    assert _first_characters(re.compile("(?-i:k)x", re.I)) is None
     starts = list("abcqxyzAZKkSsIiMmTt0 9\t_-.,\u00a9") + [
         "\u212a",
         "\u017f",
@@ -314,16 +312,10 @@ def test_matchers_dispatched_by_first_character_equal_matching_each_pattern():
     lines += [
         "".join(rng.choice(starts + rests) for _ in range(rng.randint(0, 4))) for _ in range(3000)
     ]
-    lines += ["By Jane Doe", "by J", "Reporting by Thu Huong", "BY X", "\u212ay Q", "Story by A"]
     for group in (odd, CONFIG.block_headers + tuple(odd), CONFIG.chrome_patterns):
         matcher = _any_matcher(tuple(group))
         for line in lines:
             assert matcher(line) == any(p.match(line) for p in group), (line, group)
-    for pattern in (*odd, CONFIG.byline_pattern, *CONFIG.chrome_patterns):
-        match = _first_character_prechecked(pattern)
-        for line in lines:
-            found, expected = match(line), pattern.match(line)
-            assert (found and found.group()) == (expected and expected.group()), (line, pattern)
 
 
 def test_clean_required_literal_comes_from_the_top_level_of_the_pattern():
