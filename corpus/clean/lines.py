@@ -9,7 +9,7 @@ import functools
 import itertools
 import re
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from ..boilerplate import line_key, normalised_key
 from .config import CleanConfig
@@ -124,142 +124,13 @@ def _any_matcher(patterns: tuple[re.Pattern[str], ...]) -> Callable[[str], bool]
     """
     anchored = tuple(p for p in patterns if not _searchable(p))
     searched = tuple(re.compile(p.pattern[2:], p.flags) for p in patterns if _searchable(p))
-    match = _dispatched(anchored)
+    match = _combined(anchored, "match")
     search = _prechecked(searched, _combined(searched, "search"))
     if match is None:
         return search or (lambda text: False)
     if search is None:
         return match
     return lambda text: match(text) or search(text)
-
-
-def _never(text: str) -> bool:
-    return False
-
-
-def _dispatched(patterns: tuple[re.Pattern[str], ...]) -> Callable[[str], bool] | None:
-    """`_combined(patterns, "match")`, each line matched only against the patterns that can
-    start with its first character (`_first_characters`): a line that starts with an ASCII
-    character none of them can start with fails at once instead of trying every pattern.
-    A line that starts with any other character is matched against them all."""
-    full = _combined(patterns, "match")
-    if full is None:
-        return None
-    firsts = [_first_characters(p) for p in patterns]
-    if all(f is None for f in firsts):
-        return full
-    by_subset: dict[tuple[re.Pattern[str], ...], Callable[[str], bool]] = {}
-    table: dict[str, Callable[[str], bool]] = {}
-    for first in ["", *map(chr, range(128))]:  # "": the empty line
-        subset = tuple(p for p, f in zip(patterns, firsts, strict=True) if f is None or first in f)
-        if subset not in by_subset:
-            by_subset[subset] = _combined(subset, "match") or _never
-        table[first] = by_subset[subset]
-    get = table.get
-    return lambda text: get(text[:1], full)(text)
-
-
-_ASCII = frozenset(map(chr, range(128)))
-# what the categories of sre match among ASCII characters (Unicode or ASCII patterns alike)
-_ASCII_CATEGORIES = {
-    "CATEGORY_DIGIT": frozenset("0123456789"),
-    "CATEGORY_SPACE": frozenset(c for c in _ASCII if c.isspace()),
-    "CATEGORY_WORD": frozenset(c for c in _ASCII if c.isalnum() or c == "_"),
-}
-_ASCII_CATEGORIES.update(
-    {name.replace("_", "_NOT_", 1): _ASCII - chars for name, chars in _ASCII_CATEGORIES.items()}
-)
-
-
-def _first_characters(pattern: re.Pattern[str]) -> frozenset[str] | None:
-    """The ASCII characters a `pattern.match` can start with, or None when that is not known
-    (the pattern can match the empty string, uses locale rules or constructs not read here).
-
-    Read from CPython's parse of the pattern. Zero-width assertions ("^", "\\b", lookaround)
-    only narrow a match, so they are passed over; a case-insensitive pattern's letters stand
-    for both cases, and its characters outside ASCII for the ASCII letters of their case
-    forms (the Kelvin sign matches "k"). Any character outside ASCII may start a match."""
-    if pattern.flags & re.LOCALE or not isinstance(pattern.pattern, str):
-        return None
-    try:
-        from re import _parser  # type: ignore[attr-defined]
-
-        parsed = _parser.parse(pattern.pattern, pattern.flags)
-        found, nullable = _first_of(list(parsed), bool(pattern.flags & re.IGNORECASE))
-    except (ImportError, AttributeError, re.error, _Unknown):
-        return None
-    return None if nullable else found
-
-
-class _Unknown(Exception):
-    """A construct `_first_of` does not read."""
-
-
-def _first_of(items: list[Any], folded: bool) -> tuple[frozenset[str], bool]:
-    """(ASCII characters the sequence `items` of a parsed pattern can start with, whether it
-    can match the empty string)."""
-    found: set[str] = set()
-    for op, value in items:
-        name = str(op)
-        if name in ("AT", "ASSERT", "ASSERT_NOT"):
-            continue  # zero width
-        if name == "LITERAL":
-            chars, nullable = _literal_firsts(chr(value), folded), False
-        elif name in ("NOT_LITERAL", "ANY"):
-            chars, nullable = _ASCII, False
-        elif name == "IN":
-            chars, nullable = _set_firsts(value, folded), False
-        elif name == "BRANCH":
-            parts = [_first_of(list(branch), folded) for branch in value[1]]
-            chars = frozenset().union(*(chars for chars, _ in parts))
-            nullable = any(n for _, n in parts)
-        elif name == "SUBPATTERN":
-            if value[1] or value[2]:  # local flags: (?i:...)
-                raise _Unknown(name)
-            chars, nullable = _first_of(list(value[3]), folded)
-        elif name == "ATOMIC_GROUP":
-            chars, nullable = _first_of(list(value), folded)
-        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            low, _, item = value
-            chars, nullable = _first_of(list(item), folded)
-            nullable = nullable or low == 0
-        else:  # group references, conditionals
-            raise _Unknown(name)
-        found |= chars
-        if not nullable:
-            return frozenset(found), False
-    return frozenset(found), True
-
-
-def _literal_firsts(char: str, folded: bool) -> frozenset[str]:
-    """The ASCII characters that match `char` (either case when `folded`)."""
-    if not folded:
-        return frozenset(char) & _ASCII
-    forms = char + char.lower() + char.upper() + char.casefold() + char.swapcase()
-    ascii_forms = {f for f in forms if f in _ASCII}
-    return frozenset(
-        ascii_forms | {f.lower() for f in ascii_forms} | {f.upper() for f in ascii_forms}
-    )
-
-
-def _set_firsts(items: list[Any], folded: bool) -> frozenset[str]:
-    """The ASCII characters that a character set `[...]` matches (a superset)."""
-    found: set[str] = set()
-    for op, value in items:
-        name = str(op)
-        if name == "LITERAL":
-            found |= _literal_firsts(chr(value), folded)
-        elif name == "RANGE":
-            low, high = value
-            for code in range(low, min(high, 127) + 1):
-                found |= _literal_firsts(chr(code), folded)
-            if high >= 128 and folded:  # characters outside ASCII whose case forms are ASCII
-                found |= {ch for ch in _ASCII if ch.isalpha()}
-        elif name == "CATEGORY" and str(value) in _ASCII_CATEGORIES:
-            found |= _ASCII_CATEGORIES[str(value)]
-        else:  # a negated set, or anything else: any character
-            return _ASCII
-    return frozenset(found)
 
 
 def _prechecked(
@@ -375,18 +246,7 @@ class LineScanner:
         # what an ASCII text can contain (the pre-checks below only run on ASCII text)
         self.ascii_credit_words = tuple(w for w in self.credit_words if w.isascii())
 
-    def facts_of_lines(self, texts: list[str]) -> list[LineFacts]:
-        """`line_facts` of each line: the memo looked up for all of them at once."""
-        found = list(map(self.facts.get, texts))
-        if None in found:
-            line_facts = self.line_facts
-            return [
-                line_facts(text) if f is None else f for text, f in zip(texts, found, strict=True)
-            ]
-        return found  # type: ignore[return-value]  # no None in it
-
     def line_facts(self, text: str) -> LineFacts:
-        """What the rules need to know about one line (from the memo when seen before)."""
         facts = self.facts.get(text)
         if facts is not None:
             return facts

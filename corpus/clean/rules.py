@@ -64,7 +64,7 @@ def read_page(
     `split`: `_split_lines(doc.raw_text)` when the caller has it already."""
     raw = doc.raw_text
     starts, content_ends, ends, texts = _split_lines(raw) if split is None else split
-    facts = scanner.facts_of_lines(texts)
+    facts = [scanner.line_facts(text) for text in texts]
     content_p = [1.0] * len(texts)
     if scores is not None:
         numbers, probabilities = scores

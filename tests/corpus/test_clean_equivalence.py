@@ -255,69 +255,6 @@ def test_chrome_and_block_matchers_equal_matching_each_pattern():
             assert matcher(line) == any(p.match(line) for p in group), line
 
 
-def test_matchers_dispatched_by_first_character_equal_matching_each_pattern():
-    """Lines are matched only against the patterns that can start with their first
-    character: the same answers on patterns with sets, classes, optional and repeated
-    starts, lookarounds, local flags and case folding (the Kelvin sign, the long s and the
-    dotted capital I fold to ASCII letters), and lines starting with any character."""
-    from corpus.clean.lines import _any_matcher, _first_characters
-
-    odd = [
-        re.compile(p, flags)
-        for p, flags in [
-            (r"[a-cx]?y", 0),
-            (r"(?:ab)*z", 0),
-            (r"(?=q)q\w+", 0),
-            (r"(?<!x)\d+ min", 0),
-            (r"[^a-y]end", 0),
-            (r"(?i:mixed) case", 0),
-            ("\u212aelvin", re.I),
-            ("\u212a\u017f", re.I),
-            ("[\u0100-\uffff]x", re.I),
-            ("\u0130z", re.I),
-            (r"\s*tab", 0),
-            (r"\W+w", re.I),
-            (r"(?>at)om", 0),
-            (r"e?x", 0),
-        ]
-    ]
-    assert _first_characters(re.compile(r"e?")) is None  # it matches the empty line (any line)
-    assert _first_characters(re.compile(r"[a-c]x|Q")) == frozenset("abcQ")
-    assert _first_characters(re.compile("k", re.I)) == frozenset("kK")
-    starts = list("abcqxyzAZKkSsIiMmTt0 9\t_-.,\u00a9") + [
-        "\u212a",
-        "\u017f",
-        "\u0130",
-        "\u00e9",
-        "",
-    ]
-    rests = [
-        "",
-        "x",
-        "y",
-        "z",
-        "nd",
-        "elvin",
-        "\u017f",
-        "Kz",
-        "in",
-        "ixed case",
-        "tom",
-        " min",
-        "w",
-        "ab",
-    ]
-    rng = random.Random(5)
-    lines = [a + b for a in starts for b in rests]
-    lines += [
-        "".join(rng.choice(starts + rests) for _ in range(rng.randint(0, 4))) for _ in range(3000)
-    ]
-    for group in (odd, CONFIG.block_headers + tuple(odd), CONFIG.chrome_patterns):
-        matcher = _any_matcher(tuple(group))
-        for line in lines:
-            assert matcher(line) == any(p.match(line) for p in group), (line, group)
-
-
 def test_clean_required_literal_comes_from_the_top_level_of_the_pattern():
     from corpus.clean.lines import _required_literal
 
