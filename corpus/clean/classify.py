@@ -262,15 +262,26 @@ def _tree_scores_shallow(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
     gives the value of the leaf they reach; the values are summed in the same order."""
     complete = _complete(params)
     assert complete is not None, "_tree_scores_shallow of trees deeper than SHALLOW_DEPTH"
-    feature, threshold = complete["feature"], complete["threshold"]
-    value_of_code, code_base = complete["value_of_code"], complete["code_base"]
+    return _leaf_sums(x, complete["threshold"], complete, params["init"])
+
+
+def _leaf_sums(
+    x: np.ndarray, limits: np.ndarray, complete: dict[str, Any], init: float
+) -> np.ndarray:
+    """`init` plus the values of the leaves each row of `x` reaches, block by block: every
+    inner node answers `x[:, feature] <= limit` at once, and each tree's answers, read as one
+    code, give its leaf's value (`_complete`)."""
+    feature, value_of_code, code_base = (
+        complete["feature"],
+        complete["value_of_code"],
+        complete["code_base"],
+    )
     out = np.empty(len(x))
     for start in range(0, len(x), _SHALLOW_BLOCK_ROWS):
         rows = x[start : start + _SHALLOW_BLOCK_ROWS]
-        answers = np.take(rows, feature, axis=1) <= threshold
-        codes = _answer_codes(answers)
+        codes = _answer_codes(np.take(rows, feature, axis=1) <= limits)
         codes += code_base
-        out[start : start + len(rows)] = params["init"] + value_of_code.take(codes).sum(axis=1)
+        out[start : start + len(rows)] = init + value_of_code.take(codes).sum(axis=1)
     return out
 
 
@@ -324,17 +335,7 @@ class ThresholdBins:
         k = next(k for k, known in enumerate(self.stages) if stage is known)
         complete = _complete(stage.params)
         assert complete is not None, "ThresholdBins.scores of a stage it does not know"
-        feature, places = complete["feature"], self.places[k]
-        value_of_code, code_base = complete["value_of_code"], complete["code_base"]
-        init = stage.params["init"]
-        out = np.empty(len(bins))
-        for start in range(0, len(bins), _SHALLOW_BLOCK_ROWS):
-            rows = bins[start : start + _SHALLOW_BLOCK_ROWS]
-            answers = np.take(rows, feature, axis=1) <= places
-            codes = _answer_codes(answers)
-            codes += code_base
-            out[start : start + len(rows)] = init + value_of_code.take(codes).sum(axis=1)
-        return out
+        return _leaf_sums(bins, self.places[k], complete, stage.params["init"])
 
 
 def _model_stages(model: LineModel) -> list[Stage]:
