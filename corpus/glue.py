@@ -421,8 +421,7 @@ class GlueRepairer:
 
     def clear(self) -> None:
         """Forget every token decision and table (they refill on use)."""
-        self._cuts.clear()
-        self._glued.clear()
+        self.forget_tokens()
         self._part_tables.clear()
         self._common.clear()
         self._compounds.clear()

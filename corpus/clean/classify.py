@@ -295,8 +295,9 @@ class ThresholdBins:
     floats gathered from the rows (`scores`: bit for bit `_tree_scores_shallow`)."""
 
     def __init__(self, stages: Sequence[Stage]):
-        self.stages = [s for s in stages if s.kind == "trees" and _complete(s.params) is not None]
-        completes = [c for c in map(_complete, [s.params for s in self.stages]) if c is not None]
+        shallow = [(s, _complete(s.params)) for s in stages if s.kind == "trees"]
+        self.stages = [s for s, complete in shallow if complete is not None]
+        completes = [complete for _, complete in shallow if complete is not None]
         width = 1 + max((int(c["feature"].max()) for c in completes), default=-1)
         self.columns = [
             np.unique(np.concatenate([c["threshold"][c["feature"] == f] for c in completes]))

@@ -272,7 +272,7 @@ def _line_row(line: str, stopwords: frozenset[str]) -> tuple[tuple[float, ...], 
     18, 23, 24) and the line's repetition key: the same numbers as `line_features`, with
     cheaper tests where they give the same answer (ASCII shortcuts, no whole-line scan for
     the sentence end)."""
-    return _view_row(view_line(line), stopwords, None)
+    return _view_row(view_line(line), stopwords)
 
 
 class _Counts(NamedTuple):
@@ -300,15 +300,9 @@ def _counts(text: str) -> _Counts:
     )
 
 
-def _ascii_counts(texts: Sequence[str]) -> list[_Counts]:
-    """`_counts(text)` of each ASCII text (no line break inside), for all of them at once
-    (`_ascii_count_columns`)."""
-    return [_Counts(*map(int, row)) for row in _ascii_count_columns(texts).tolist()]
-
-
 def _ascii_count_columns(texts: Sequence[str]) -> np.ndarray:
-    """The `_Counts` of each ASCII text (no line break inside) as a row of floats, for all of
-    them at once.
+    """`_counts(text)` of each ASCII text (no line break inside) as a row of floats, for all
+    of them at once.
 
     The texts are joined, each followed by "\n", and looked at byte by byte: an
     `_ASCII_WORD` match starts at a letter or digit whose previous byte is neither one nor
@@ -462,14 +456,11 @@ def _packed_line_rows(
     return [(data[i * size : (i + 1) * size], key) for i, key in enumerate(keys)]
 
 
-def _view_row(
-    v: LineView, stopwords: frozenset[str], counts: _Counts | None
-) -> tuple[tuple[float, ...], str]:
-    """`_line_row` of a line seen as `v`; `counts`: `_counts(v.visible)` when known."""
+def _view_row(v: LineView, stopwords: frozenset[str]) -> tuple[tuple[float, ...], str]:
+    """`_line_row` of a line seen as `v`."""
     text = v.visible
     ascii_text = text.isascii()
-    if counts is None:
-        counts = _counts(text)
+    counts = _counts(text)
     n_words = counts.words
     n_chars = len(text)
     has_stoplist = bool(stopwords)

@@ -211,8 +211,13 @@ def _title_like(page: PageLines, i: int, config: CleanConfig, min_words: int = 2
         min_words <= page.facts[i].n_words <= config.title_max_words
         and not text.endswith(".")
         and "](" not in text
-        and len(_URL_WORDS.findall(text)) >= min_words
+        and _word_count(text) >= min_words
     )
+
+
+def _word_count(text: str) -> int:
+    """Words of letters or digits: "- Advertisement -" has one."""
+    return len(_URL_WORDS.findall(text))
 
 
 def choose_title(
@@ -343,14 +348,8 @@ def mark_learned_boilerplate(page: PageLines, boilerplate: frozenset[str]) -> No
 
 def prose_around(page: PageLines, config: CleanConfig) -> tuple[dict[int, int], dict[int, int]]:
     """Per non-blank line, the characters of kept article paragraphs before and after it."""
-    # `_strong_article_line` of each line, inline
-    reasons, facts, content_p, texts = page.reasons, page.facts, page.content_p, page.texts
-    min_words, min_p = config.paragraph_min_words, config.strong_content_probability
     sizes = [
-        len(texts[i])
-        if reasons[i] is None and facts[i].n_words >= min_words and content_p[i] >= min_p
-        else 0
-        for i in page.nonblank
+        len(page.texts[i]) if _strong_article_line(page, i, config) else 0 for i in page.nonblank
     ]
     total = sum(sizes)
     before: dict[int, int] = {}
@@ -389,7 +388,7 @@ def mark_related_blocks(page: PageLines, config: CleanConfig) -> None:
             previous is not None
             and facts[previous].link_like
             and counts[facts[previous].key] > 1
-            and len(_URL_WORDS.findall(facts[previous].norm)) >= _HEADLINE_MIN_WORDS
+            and _word_count(facts[previous].norm) >= _HEADLINE_MIN_WORDS
             and config.photo_credit_pattern.search(facts[previous].norm) is None
         )
 

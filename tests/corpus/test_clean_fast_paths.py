@@ -225,7 +225,7 @@ def test_featurizer_equals_line_features_on_any_lines(lines, english):
     _assert_features_equal("\n".join(lines), words, LineFeaturizer())
 
 
-# ASCII text with every byte class `_ascii_counts` tells apart: joiners between, before and
+# ASCII text with every byte class `_ascii_count_columns` tells apart: joiners between, before and
 # after letters and digits, sentence marks before each kind of whitespace and at the end
 ASCII_ALPHABET = list("aZ09 .,;!?'-_\t\x0b\x0c\x1c\x1f|/") + ["a.b", "x-y", "1.5", "it's", "U.S."]
 
@@ -233,9 +233,9 @@ ASCII_ALPHABET = list("aZ09 .,;!?'-_\t\x0b\x0c\x1c\x1f|/") + ["a.b", "x-y", "1.5
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(st.sampled_from(ASCII_ALPHABET), max_size=20).map("".join), max_size=8))
 def test_ascii_counts_equal_the_regex_counts_of_each_text(texts):
-    from corpus.clean.features import _ascii_counts, _counts
+    from corpus.clean.features import _ascii_count_columns, _counts
 
-    assert _ascii_counts(texts) == [_counts(text) for text in texts]
+    assert _ascii_count_columns(texts).tolist() == [list(map(float, _counts(t))) for t in texts]
 
 
 @settings(max_examples=200, deadline=None)
