@@ -50,12 +50,16 @@ from corpus.clean.features import view_line  # noqa: E402
 HELD_OUT_BUCKETS = 4  # 1 site in 4 is held out
 
 
+def site_of(url: str) -> str:
+    """A page's site: its host without "www.", or for a dev-set id without a host
+    ("hard::host-page.html") the part before the first "-"."""
+    host = urlparse(url).netloc.lower().removeprefix("www.")
+    return host or url.split("::", 1)[-1].split("-", 1)[0]
+
+
 def held_out(url: str) -> bool:
     """The fixed held-out part: by site, so no page of a held-out site is trained on."""
-    host = urlparse(url).netloc.lower().removeprefix("www.")
-    if not host:
-        host = url.split("::", 1)[-1].split("-", 1)[0]
-    return int(hashlib.md5(host.encode()).hexdigest(), 16) % HELD_OUT_BUCKETS == 0
+    return int(hashlib.md5(site_of(url).encode()).hexdigest(), 16) % HELD_OUT_BUCKETS == 0
 
 
 def norm(text: str) -> str:
@@ -233,10 +237,6 @@ def stack(whole: list, cut: list | tuple = (), cut_weight: float = 0.0, context=
             ys.append(labels)
             ws.append(np.full(len(labels), page_weight / max(1, np.sqrt(len(labels)))))
     return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
-
-
-def site_of(url: str) -> str:
-    return urlparse(url).netloc.lower().removeprefix("www.") or url.split("::", 1)[-1]
 
 
 def cv_fold(url: str, folds: int) -> int:
